@@ -1,0 +1,63 @@
+# edge-sse: `make dev` runs origin + wrangler dev; `make test` runs every test.
+SHELL := /bin/bash
+export WRANGLER_SEND_METRICS := false
+GO ?= go
+BUILD := worker/build
+WAZERO := $(shell go env GOPATH)/bin/wazero
+
+.PHONY: build origin dev test test-go test-wasm test-e2e check bench clean tools
+
+## build: the worker bundle (worker/build: app.wasm, wasm_exec.js, entry.mjs) and bin/origin
+build: origin
+	@mkdir -p $(BUILD)
+	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD) >/dev/null
+	rm -f $(BUILD)/worker.mjs
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/app.wasm ./worker
+	cp worker/entry.mjs $(BUILD)/entry.mjs
+	@echo "app.wasm: $$(wc -c < $(BUILD)/app.wasm) bytes, $$(gzip -9 < $(BUILD)/app.wasm | wc -c) gzipped"
+
+origin:
+	@mkdir -p bin
+	$(GO) build -o bin/origin ./origin/cmd/origin
+
+## dev: origin on 127.0.0.1:8080 and wrangler dev on 127.0.0.1:8787; Ctrl-C stops both
+dev: build node_modules
+	@bash e2e/dev.sh
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+## test: every test: Go unit tests, shared/ under wazero, end-to-end through wrangler dev
+test: check test-go test-wasm test-e2e
+
+test-go:
+	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/...
+
+$(WAZERO):
+	$(GO) install github.com/tetratelabs/wazero/cmd/wazero@v1.12.0
+
+## test-wasm: the shared/ suite compiled to wasip1/wasm, run inside wazero
+test-wasm: $(WAZERO)
+	GOOS=wasip1 GOARCH=wasm $(GO) test -count=1 -exec "$(CURDIR)/e2e/wazero-exec.sh" ./shared/...
+
+## test-e2e: origin + wrangler dev (real workerd) + Go, npm eventsource and Chromium clients
+test-e2e: build node_modules
+	$(GO) test -count=1 -timeout 20m -v ./e2e/... 2>&1 | tee /tmp/edge-sse-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|e2e:'; exit $${PIPESTATUS[0]}
+
+## check: vet, gofmt, and the js/wasm build of the worker
+check:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./worker/...
+	@test -z "$$(gofmt -l shared origin worker e2e)" || { gofmt -l shared origin worker e2e; exit 1; }
+	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./worker
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+clean:
+	rm -rf $(BUILD) bin
+
+## deploy: build, then wrangler deploy (needs `wrangler login` or CLOUDFLARE_API_TOKEN)
+deploy: build node_modules
+	npx wrangler deploy

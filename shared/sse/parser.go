@@ -1,0 +1,289 @@
+package sse
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Default limits of a Parser, used when a Config field is 0 or negative.
+const (
+	DefaultMaxLineSize  = 64 << 10
+	DefaultMaxEventSize = 1 << 20
+)
+
+// Config bounds a Parser's memory and sets its starting state. Its zero
+// value is ready to use.
+type Config struct {
+	// MaxLineSize is the longest line accepted, in bytes, not counting its
+	// end-of-line; a longer line stops the Parser with ErrLineTooLong.
+	// 0 means DefaultMaxLineSize.
+	MaxLineSize int
+	// MaxEventSize is the largest data buffer accepted, in bytes of UTF-8
+	// after decoding, counting the LF added after each data line (WHATWG HTML
+	// §9.2.6); a larger one stops the Parser with ErrEventTooLarge.
+	// 0 means DefaultMaxEventSize.
+	MaxEventSize int
+	// LastEventID is the last event ID the stream starts with, as for an
+	// EventSource that reconnected with this Last-Event-ID: events dispatched
+	// before the stream sets an id carry it.
+	LastEventID string
+}
+
+// Kind says what Parser.Next stopped at.
+type Kind uint8
+
+const (
+	// KindEvent is a dispatched event; read it with Parser.Event.
+	KindEvent Kind = iota + 1
+	// KindRetry is a valid retry field; read it with Parser.Retry.
+	KindRetry
+)
+
+// Parser reads an event stream and interprets it as WHATWG HTML §9.2.6
+// "Interpreting an event stream" specifies. Create one with NewParser, call
+// Next until it returns false, then check Err.
+//
+// A Parser holds at most about MaxLineSize bytes of input and MaxEventSize
+// bytes of data (plus an event type and ids, each at most three times
+// MaxLineSize after U+FFFD replacement), whatever the stream. It does not
+// allocate per line once its buffers have grown; Event allocates the
+// event's data and, when they change, its id and type. A Parser is not safe
+// for concurrent use.
+type Parser struct {
+	lines    lineReader
+	maxEvent int
+	err      error
+
+	// The buffers of §9.2.6, and the last event ID string (lastEventID)
+	// set from the last event ID buffer at each dispatch.
+	dataBuffer        []byte
+	eventTypeBuffer   []byte
+	lastEventIDBuffer []byte
+	lastEventID       []byte
+
+	kind       Kind
+	retry      int
+	dispatched bool // Next returned an event: reset the buffers first
+
+	// Strings made from the buffers, kept while the bytes do not change.
+	idString   string
+	idStale    bool
+	typeString string
+	event      Event
+	eventReady bool
+}
+
+// NewParser returns a Parser that reads the event stream from r with the
+// limits and starting last event ID of cfg.
+func NewParser(r io.Reader, cfg Config) *Parser {
+	maxLine, maxEvent := cfg.MaxLineSize, cfg.MaxEventSize
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineSize
+	}
+	if maxEvent <= 0 {
+		maxEvent = DefaultMaxEventSize
+	}
+	p := &Parser{maxEvent: maxEvent, idString: cfg.LastEventID}
+	p.lines.init(r, maxLine)
+	p.lastEventIDBuffer = []byte(cfg.LastEventID)
+	p.lastEventID = []byte(cfg.LastEventID)
+	return p
+}
+
+// Next advances to the next dispatched event (Kind KindEvent) or the next
+// valid retry field (Kind KindRetry), in stream order, and reports whether
+// there is one. It returns false at the end of the stream, where a last
+// block that no blank line ended is discarded (§9.2.6), and on error; Err
+// tells which.
+func (p *Parser) Next() bool {
+	p.kind, p.eventReady = 0, false
+	if p.dispatched {
+		p.dataBuffer = p.dataBuffer[:0]
+		p.eventTypeBuffer = p.eventTypeBuffer[:0]
+		p.dispatched = false
+	}
+	for p.err == nil {
+		line, ok, err := p.lines.next()
+		if !ok {
+			if err != nil {
+				p.err = fmt.Errorf("%w (limit %d bytes)", err, p.lines.maxLine)
+			} else if rerr := p.lines.rerr; rerr != nil && rerr != io.EOF {
+				p.err = fmt.Errorf("sse: read event stream: %w", rerr)
+			}
+			return false
+		}
+		// "If the line is empty (a blank line): Dispatch the event."
+		if len(line) == 0 {
+			if p.dispatch() {
+				p.kind = KindEvent
+				return true
+			}
+			continue
+		}
+		// "If the line starts with a U+003A COLON character (:): Ignore the line."
+		if line[0] == ':' {
+			continue
+		}
+		// "If the line contains a U+003A COLON character": the field is what
+		// precedes the first colon, the value what follows it, less one
+		// leading U+0020 SPACE. "Otherwise": the whole line is the field and
+		// the value is empty.
+		name, value := line, line[:0]
+		if c := bytes.IndexByte(line, ':'); c >= 0 {
+			name, value = line[:c], line[c+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		if p.processField(name, value) {
+			p.kind = KindRetry
+			return true
+		}
+	}
+	return false
+}
+
+// processField applies one field (§9.2.6 "process the field") and reports
+// whether it was a valid retry field.
+func (p *Parser) processField(name, value []byte) (retry bool) {
+	switch string(name) {
+	case "event":
+		p.eventTypeBuffer = appendUTF8(p.eventTypeBuffer[:0], value)
+	case "data":
+		// "Append the field value to the data buffer, then append a single
+		// U+000A LINE FEED (LF) character to the data buffer."
+		n := len(p.dataBuffer)
+		if utf8.Valid(value) {
+			if n+len(value)+1 > p.maxEvent {
+				p.err = fmt.Errorf("%w (limit %d bytes)", ErrEventTooLarge, p.maxEvent)
+				return false
+			}
+			p.dataBuffer = append(p.dataBuffer, value...)
+		} else {
+			p.dataBuffer = appendUTF8(p.dataBuffer, value)
+			if len(p.dataBuffer)+1 > p.maxEvent {
+				p.dataBuffer = p.dataBuffer[:n]
+				p.err = fmt.Errorf("%w (limit %d bytes)", ErrEventTooLarge, p.maxEvent)
+				return false
+			}
+		}
+		p.dataBuffer = append(p.dataBuffer, '\n')
+	case "id":
+		// "If the field value does not contain U+0000 NULL, then set the
+		// last event ID buffer to the field value. Otherwise, ignore the field."
+		if bytes.IndexByte(value, 0) < 0 {
+			p.lastEventIDBuffer = appendUTF8(p.lastEventIDBuffer[:0], value)
+		}
+	case "retry":
+		// "If the field value consists of only ASCII digits, then interpret
+		// the field value as an integer in base ten, and set the event
+		// stream's reconnection time to that integer."
+		if ms, ok := parseRetry(value); ok {
+			p.retry = ms
+			return true
+		}
+	}
+	// "Otherwise: The field is ignored."
+	return false
+}
+
+// parseRetry parses a retry value made only of ASCII digits. It rejects an
+// empty value, for which there is no integer to interpret, and a value too
+// large for an int.
+func parseRetry(value []byte) (int, bool) {
+	if len(value) == 0 {
+		return 0, false
+	}
+	const maxInt = int(^uint(0) >> 1)
+	n := 0
+	for _, c := range value {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int(c - '0')
+		if n > (maxInt-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// dispatch performs §9.2.6 "dispatch the event" and reports whether an
+// event is to be delivered. The buffers are reset by the next call to Next,
+// so that Event can still read them.
+func (p *Parser) dispatch() bool {
+	// 1. "Set the last event ID string of the event source to the value of
+	// the last event ID buffer."
+	if !bytes.Equal(p.lastEventID, p.lastEventIDBuffer) {
+		p.lastEventID = append(p.lastEventID[:0], p.lastEventIDBuffer...)
+		p.idStale = true
+	}
+	// 2. "If the data buffer is an empty string, set the data buffer and the
+	// event type buffer to the empty string and return."
+	if len(p.dataBuffer) == 0 {
+		p.eventTypeBuffer = p.eventTypeBuffer[:0]
+		return false
+	}
+	p.dispatched = true
+	return true
+}
+
+// Kind returns what the last call to Next stopped at, or 0 if it returned
+// false.
+func (p *Parser) Kind() Kind { return p.kind }
+
+// Event returns the event Next stopped at (Kind KindEvent), built as §9.2.6
+// "dispatch the event" builds a MessageEvent: Data is the data buffer less
+// its final LF, Type is the event type buffer or "message" when that is
+// empty, and ID is the last event ID string. Retry is 0. Event returns the
+// zero Event when Kind is not KindEvent. The strings stay valid after Next.
+func (p *Parser) Event() Event {
+	if p.kind != KindEvent {
+		return Event{}
+	}
+	if !p.eventReady {
+		typ := "message"
+		if len(p.eventTypeBuffer) > 0 {
+			if string(p.eventTypeBuffer) != p.typeString {
+				p.typeString = string(p.eventTypeBuffer)
+			}
+			typ = p.typeString
+		}
+		p.event = Event{
+			ID:   p.LastEventID(),
+			Type: typ,
+			Data: string(p.dataBuffer[:len(p.dataBuffer)-1]),
+		}
+		p.eventReady = true
+	}
+	return p.event
+}
+
+// Retry returns the reconnection time in milliseconds set by the retry
+// field Next stopped at (Kind KindRetry), and 0 otherwise.
+func (p *Parser) Retry() int {
+	if p.kind != KindRetry {
+		return 0
+	}
+	return p.retry
+}
+
+// LastEventID returns the event source's last event ID string (§9.2.6): the
+// last event ID buffer as of the last blank line. A block that dispatches no
+// event still sets it; an id in a block that is never ended does not. A
+// client sends it as Last-Event-ID when it reconnects.
+func (p *Parser) LastEventID() string {
+	if p.idStale {
+		p.idString = string(p.lastEventID)
+		p.idStale = false
+	}
+	return p.idString
+}
+
+// Err returns the error that stopped the Parser, or nil if it reached the end
+// of the stream. Limit errors match ErrLineTooLong or ErrEventTooLarge with
+// errors.Is; a read error is wrapped.
+func (p *Parser) Err() error { return p.err }

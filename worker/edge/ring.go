@@ -1,0 +1,102 @@
+package edge
+
+import "github.com/edge-sse/edge-sse/shared/frame"
+
+// Event is an event the edge received from the origin, kept for replay.
+type Event struct {
+	ID      string
+	Topics  [][]byte
+	Private bool
+	Chunk   *Chunk
+}
+
+// Ring keeps the newest events received from the origin, in order, for
+// clients that reconnect with Last-Event-ID. It knows the id just before
+// its oldest event (its base), so a client whose last id is the base or any
+// held event can be served from the ring without a gap.
+type Ring struct {
+	events []*Event
+	head   int
+	n      int
+	base   string
+	index  map[string]int // id -> position counted from the oldest event ever pushed
+	pushed int
+}
+
+// NewRing returns a ring that keeps size events (at least 1).
+func NewRing(size int) *Ring {
+	if size < 1 {
+		size = 1
+	}
+	return &Ring{events: make([]*Event, size), index: make(map[string]int, size)}
+}
+
+// Anchor sets the base id when the ring holds nothing yet: the events that
+// follow come right after id.
+func (r *Ring) Anchor(id string) {
+	if r.n == 0 && r.base == "" {
+		r.base = id
+	}
+}
+
+// Reset empties the ring; events that follow come right after base.
+func (r *Ring) Reset(base string) {
+	clear(r.events)
+	clear(r.index)
+	r.head, r.n, r.base = 0, 0, base
+}
+
+// Push copies the event frame f into the ring and returns the copy.
+func (r *Ring) Push(f *frame.Frame) *Event {
+	buf := make([]byte, 0, len(f.SSE))
+	e := &Event{
+		ID:      string(f.ID),
+		Private: f.Private,
+		Topics:  make([][]byte, len(f.Topics)),
+		Chunk:   &Chunk{Bytes: append(buf, f.SSE...)},
+	}
+	for i, t := range f.Topics {
+		e.Topics[i] = append([]byte(nil), t...)
+	}
+	if r.n == len(r.events) {
+		old := r.events[r.head]
+		delete(r.index, old.ID)
+		r.base = old.ID
+		r.events[r.head] = e
+		r.head = (r.head + 1) % len(r.events)
+	} else {
+		r.events[(r.head+r.n)%len(r.events)] = e
+		r.n++
+	}
+	r.index[e.ID] = r.pushed
+	r.pushed++
+	return e
+}
+
+// After returns the held events after id. ok is false when the ring cannot
+// tell what came after id (the id is neither the base nor held).
+func (r *Ring) After(id string) (events []*Event, ok bool) {
+	start := 0
+	if id != r.base {
+		pos, held := r.index[id]
+		if !held {
+			return nil, false
+		}
+		start = pos - (r.pushed - r.n) + 1
+	}
+	for i := start; i < r.n; i++ {
+		events = append(events, r.events[(r.head+i)%len(r.events)])
+	}
+	return events, true
+}
+
+// Newest returns the id of the newest event, or the base when empty.
+func (r *Ring) Newest() string {
+	if r.n == 0 {
+		return r.base
+	}
+	return r.events[(r.head+r.n-1)%len(r.events)].ID
+}
+
+// Len returns the number of held events.
+func (r *Ring) Len() int { return r.n }

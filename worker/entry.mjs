@@ -1,0 +1,140 @@
+// Worker entry: the JavaScript side of the edge. It is deliberately thin.
+//
+// - The default export is the stateless front door. Subscriptions
+//   (GET /.well-known/mercure) pass straight to an EdgeHub Durable Object
+//   without starting Go, so a held browser stream costs the front door
+//   nothing. Other requests (publish forwarding, the demo page, health) run
+//   in a per-request Go instance through syumai/workers' handler.
+// - EdgeHub is the Durable Object: ONE resident Go instance per object holds
+//   every client stream of that object and the single upstream feed. Client
+//   streams are ReadableStreams whose controllers Go writes to directly
+//   (see worker/bridge.go); cancel() tells Go the client went away.
+import "./wasm_exec.js";
+import mod from "./app.wasm";
+import { DurableObject } from "cloudflare:workers";
+
+// syumai/workers' Go code calls tryCatch to turn JS exceptions into errors.
+globalThis.tryCatch = (fn) => {
+  try {
+    return { result: fn() };
+  } catch (e) {
+    return { error: e };
+  }
+};
+
+// startGo runs app.wasm with a runtime context; Go reads context.mode to
+// decide whether it is the front door ("front") or a hub ("hub").
+async function startGo(context) {
+  const go = new Go();
+  let ready;
+  const readyPromise = new Promise((resolve) => {
+    ready = resolve;
+  });
+  const instance = new WebAssembly.Instance(mod, {
+    ...go.importObject,
+    workers: { ready: () => ready() },
+  });
+  go.run(instance, context);
+  await readyPromise;
+  return context.binding;
+}
+
+const MERCURE_PATH = "/.well-known/mercure";
+
+// Stream helpers the hub's Go code calls for every write. They catch every
+// exception: a client may cancel its stream at any moment, and a JS error
+// thrown into a resident Go instance would panic it and kill every stream
+// of the object (DESIGN.md fact 5).
+const streams = {
+  // enqueue writes chunk unless the client is gone or has more than limit
+  // chunks waiting (a slow client, dropped rather than waited for).
+  enqueue(controller, chunk, limit) {
+    try {
+      if (controller.desiredSize !== null && controller.desiredSize < -limit) return false;
+      controller.enqueue(chunk);
+      return true;
+    } catch (e) {
+      return false;
+    }
+  },
+  close(controller) {
+    try {
+      controller.close();
+    } catch (e) {
+      // already closed or cancelled
+    }
+  },
+};
+
+// hubName picks the EdgeHub object for a request: a shard of the client's
+// region, so clients reach a nearby object and no object holds them all.
+function hubName(request, env) {
+  const shards = Math.max(1, parseInt(env.HUB_SHARDS || "1", 10) || 1);
+  const region = (request.cf && (request.cf.continent || request.cf.colo)) || "local";
+  // Spread clients of one region over its shards by a hash of the connecting address.
+  const who = request.headers.get("cf-connecting-ip") || request.headers.get("x-forwarded-for") || "";
+  let h = 2166136261;
+  for (let i = 0; i < who.length; i++) {
+    h = Math.imul(h ^ who.charCodeAt(i), 16777619) >>> 0;
+  }
+  return `${region}-${h % shards}`;
+}
+
+function hubStub(env, name) {
+  return env.EDGE_HUB.get(env.EDGE_HUB.idFromName(name));
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === MERCURE_PATH && request.method === "GET") {
+      return hubStub(env, hubName(request, env)).fetch(request);
+    }
+    if (url.pathname === "/_edge/stats") {
+      // Hub statistics for operators and tests: ?hub=<name> or the caller's hub.
+      const name = url.searchParams.get("hub") || hubName(request, env);
+      return hubStub(env, name).fetch(request);
+    }
+    const binding = await startGo({ env, ctx, binding: {}, mode: "front" });
+    return binding.handleRequest(request);
+  },
+};
+
+export class EdgeHub extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.hub = startGo({ env, ctx, binding: {}, mode: "hub", streams });
+  }
+
+  async fetch(request) {
+    const hub = await this.hub;
+    const url = new URL(request.url);
+    if (url.pathname === "/_edge/stats") {
+      return new Response(hub.stats(), { headers: { "content-type": "application/json" } });
+    }
+    if (url.pathname !== MERCURE_PATH || request.method !== "GET") {
+      return new Response("not found\n", { status: 404 });
+    }
+    // Go checks the request and either refuses it or returns a client id.
+    const opened = hub.open(
+      request.url,
+      request.headers.get("last-event-id") || "",
+      request.headers.get("authorization") || "",
+      request.headers.get("cookie") || "",
+    );
+    const headers = new Headers(JSON.parse(opened.headers));
+    if (opened.status !== 200) {
+      return new Response(opened.body, { status: opened.status, headers });
+    }
+    const id = opened.id;
+    const stream = new ReadableStream({
+      start(controller) {
+        hub.attach(id, controller);
+      },
+      cancel() {
+        hub.detach(id);
+      },
+    });
+    return new Response(stream, { status: 200, headers });
+  }
+}

@@ -1,0 +1,73 @@
+//go:build js && wasm
+
+package main
+
+import (
+	_ "embed"
+	"io"
+	"net/http"
+
+	"github.com/syumai/workers/cloudflare/fetch"
+)
+
+//go:embed static/index.html
+var indexHTML []byte
+
+// newFrontDoor returns the handler of the per-request front door. Held
+// subscriptions never reach it: entry.mjs sends them to an EdgeHub object.
+func newFrontDoor(cfg config) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /.well-known/mercure", func(w http.ResponseWriter, r *http.Request) {
+		forwardPublish(cfg, w, r)
+	})
+	mux.HandleFunc("OPTIONS /.well-known/mercure", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Last-Event-ID, Content-Type")
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(indexHTML)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Mercure discovery (Mercure §"Discovery") and CORS on every response.
+		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
+		w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// forwardPublish sends a publish request to the origin, token included, and
+// relays the origin's answer.
+func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "publish body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return
+	}
+	req, err := fetch.NewRequest(r.Context(), http.MethodPost, cfg.OriginURL+"/.well-known/mercure", bytesReader(body))
+	if err != nil {
+		http.Error(w, "cannot build origin request", http.StatusInternalServerError)
+		return
+	}
+	for _, h := range []string{"Authorization", "Cookie", "Content-Type"} {
+		if v := r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	resp, err := fetch.NewClient().Do(req, nil)
+	if err != nil {
+		http.Error(w, "origin unreachable: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}

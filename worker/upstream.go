@@ -1,0 +1,73 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/syumai/workers/cloudflare/fetch"
+
+	"github.com/edge-sse/edge-sse/shared/frame"
+	"github.com/edge-sse/edge-sse/worker/edge"
+)
+
+// runUpstream keeps ONE subscription to the origin's edge feed for the hub,
+// for the life of the instance. After any break it resumes after the newest
+// id the hub holds, waiting a jittered, growing backoff between attempts.
+func runUpstream(cfg config, h *edge.Hub) {
+	backoff := 250 * time.Millisecond
+	for {
+		start := time.Now()
+		err := feedOnce(cfg, h)
+		log.Printf("edge: upstream feed ended: %v", err)
+		if time.Since(start) > time.Minute {
+			backoff = 250 * time.Millisecond
+		}
+		time.Sleep(backoff/2 + rand.N(backoff))
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// feedOnce reads the feed until it breaks. A watchdog closes the body when
+// no frame, heartbeats included, arrives within cfg.FeedTimeout.
+func feedOnce(cfg config, h *edge.Hub) error {
+	u := cfg.OriginURL + "/edge/feed"
+	if last := h.LastEventID(); last != "" {
+		u += "?lastEventID=" + url.QueryEscape(last)
+	}
+	req, err := fetch.NewRequest(context.Background(), http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+cfg.FeedSecret)
+	resp, err := fetch.NewClient().Do(req, nil)
+	if err != nil {
+		return fmt.Errorf("connect feed: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("connect feed: origin answered %s", resp.Status)
+	}
+	var closeOnce sync.Once
+	closeBody := func() { closeOnce.Do(func() { resp.Body.Close() }) }
+	defer closeBody()
+	watchdog := time.AfterFunc(cfg.FeedTimeout, closeBody)
+	defer watchdog.Stop()
+
+	r := frame.NewReader(resp.Body, 0)
+	for r.Next() {
+		watchdog.Reset(cfg.FeedTimeout)
+		h.OnFrame(r.Frame())
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("read feed: %w", err)
+	}
+	return fmt.Errorf("read feed: origin closed the stream")
+}
