@@ -1,0 +1,33 @@
+// Opens a page in headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core) and reports what the page's native EventSource received.
+// Prints {"ready":true} once the page says its stream is open, then one JSON
+// line per event in window.received, and exits 0 after COUNT events (1 on
+// error or after 60 s).
+// Usage: node chromium-client.mjs PAGE_URL COUNT
+import { chromium } from "playwright-core";
+
+const [pageURL, countArg] = process.argv.slice(2);
+const want = parseInt(countArg, 10);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+let code = 1;
+try {
+  const page = await browser.newPage();
+  page.on("console", (m) => console.error("page:", m.text()));
+  await page.goto(pageURL);
+  await page.waitForFunction(() => document.getElementById("status").textContent === "open", null, { timeout: 30000 });
+  console.log(JSON.stringify({ ready: true }));
+  await page.waitForFunction((n) => window.received.length >= n, want, { timeout: 60000, polling: 50 });
+  for (const ev of await page.evaluate(() => window.received)) console.log(JSON.stringify(ev));
+  code = 0;
+} catch (e) {
+  console.log(JSON.stringify({ error: String(e) }));
+} finally {
+  await browser.close();
+}
+process.exit(code);

@@ -1,0 +1,288 @@
+// Package e2e runs the whole system: a real origin process and the worker in
+// real workerd (`wrangler dev`), driven by real clients (Go's HTTP client,
+// the npm eventsource package and headless Chromium).
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sys is the system under test, started once by TestMain.
+var sys struct {
+	root      string
+	originURL string
+	edgeURL   string
+	logDir    string
+	origin    *process
+	wrangler  *process
+}
+
+// Test-friendly timings: client heartbeats every second find dead streams
+// fast; a short feed timeout exercises the watchdog.
+const (
+	clientHeartbeatMS = "1000"
+	feedTimeoutMS     = "6000"
+	originHeartbeat   = "2s"
+)
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return 1, err
+	}
+	sys.root = root
+	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
+		return 1, fmt.Errorf("wrangler is not installed: run `npm ci` at the repository root (make test does)")
+	}
+	if _, err := os.Stat(filepath.Join(root, "worker", "build", "app.wasm")); err != nil {
+		return 1, fmt.Errorf("worker bundle missing: run `make build` first (make test does)")
+	}
+	sys.logDir, err = os.MkdirTemp("", "edge-sse-e2e-")
+	if err != nil {
+		return 1, err
+	}
+	originBin := filepath.Join(sys.logDir, "origin")
+	build := exec.Command("go", "build", "-o", originBin, "./origin/cmd/origin")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("build origin: %v\n%s", err, out)
+	}
+
+	if err := startOrigin(originBin); err != nil {
+		return 1, err
+	}
+	defer sys.origin.stop()
+	if err := startWrangler(); err != nil {
+		return 1, err
+	}
+	defer sys.wrangler.stop()
+	return m.Run(), nil
+}
+
+func startOrigin(bin string) error {
+	addr := freeAddr()
+	sys.originURL = "http://" + addr
+	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat)
+	if err != nil {
+		return err
+	}
+	sys.origin = p
+	return waitHTTP(sys.originURL+"/healthz", 20*time.Second, p)
+}
+
+func startWrangler() error {
+	addr := freeAddr()
+	host, port, _ := net.SplitHostPort(addr)
+	sys.edgeURL = "http://" + addr
+	p, err := start("wrangler", filepath.Join(sys.root, "node_modules", ".bin", "wrangler"),
+		[]string{"WRANGLER_SEND_METRICS=false"},
+		"dev", "--ip", host, "--port", port,
+		"--inspector-port", portOf(freeAddr()),
+		"--persist-to", filepath.Join(sys.logDir, "wrangler-state"),
+		"--var", "ORIGIN_URL:"+sys.originURL,
+		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
+		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
+	)
+	if err != nil {
+		return err
+	}
+	sys.wrangler = p
+	return waitHTTP(sys.edgeURL+"/healthz", 90*time.Second, p)
+}
+
+// process is a child process in its own process group, logging to a file.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func start(name, bin string, env []string, args ...string) (*process, error) {
+	logPath := filepath.Join(sys.logDir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = sys.root
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { cmd.Wait(); f.Close(); close(p.done) }()
+	return p, nil
+}
+
+// stop ends the whole process group: SIGTERM, then SIGKILL after 5 s.
+func (p *process) stop() {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// tail returns the end of the process's log, for failure messages.
+func (p *process) tail() string {
+	b, _ := os.ReadFile(p.log)
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "Request.cf") || strings.Contains(l, "getaddrinfo") || strings.Contains(l, "GetAddrInfo") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	if len(keep) > 40 {
+		keep = keep[len(keep)-40:]
+	}
+	return strings.Join(keep, "\n")
+}
+
+func waitHTTP(u string, timeout time.Duration, p *process) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited early:\n%s", p.name, p.tail())
+		default:
+		}
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready at %s after %s:\n%s", p.name, u, timeout, p.tail())
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// publish posts an update to base (the origin or the edge front door) and
+// returns the event id the hub acknowledged.
+func publish(t testing.TB, base string, form url.Values) string {
+	t.Helper()
+	resp, err := http.PostForm(base+"/.well-known/mercure", form)
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("publish: %s: %s", resp.Status, body)
+	}
+	return string(body)
+}
+
+// hubStats reads the EdgeHub object's counters through the worker.
+func hubStats(t testing.TB) map[string]any {
+	t.Helper()
+	resp, err := http.Get(sys.edgeURL + "/_edge/stats")
+	if err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	return m
+}
+
+func subscribers(t testing.TB) int {
+	return int(hubStats(t)["subscribers"].(float64))
+}
+
+// waitFor polls cond every 200 ms until it holds or timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return cond()
+}
+
+// uniqueTopic returns a topic no other test uses.
+func uniqueTopic(t testing.TB, name string) string {
+	return fmt.Sprintf("https://example.com/e2e/%s/%d", name, time.Now().UnixNano())
+}
+
+// nodeClient runs one of the e2e/clients scripts and returns its JSON lines
+// on a channel.
+func nodeClient(t *testing.T, ctx context.Context, script string, args ...string) <-chan map[string]any {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(sys.root, "e2e", "clients", script)}, args...)...)
+	cmd.Dir = sys.root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]any, 64)
+	go func() {
+		defer close(lines)
+		dec := json.NewDecoder(out)
+		for {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				break
+			}
+			lines <- m
+		}
+		cmd.Wait()
+		if cmd.ProcessState != nil && !cmd.ProcessState.Success() && ctx.Err() == nil {
+			t.Logf("%s stderr:\n%s", script, stderr.String())
+		}
+	}()
+	return lines
+}
