@@ -73,7 +73,9 @@ type feed struct {
 }
 
 // feeds returns input delivered whole, one byte at a time, in halves, with
-// io.EOF on the last read and split into two reads at every position.
+// io.EOF on the last read and split into two reads at every position. Past
+// 8 KiB the split positions are sampled (every byte of the first and last
+// 512, then every 61st) to keep the tests quick.
 func feeds(input []byte) []feed {
 	fs := []feed{
 		{"whole", bytes.NewReader(input)},
@@ -82,6 +84,9 @@ func feeds(input []byte) []feed {
 		{"data-err", iotest.DataErrReader(bytes.NewReader(input))},
 	}
 	for i := 0; i <= len(input); i++ {
+		if len(input) > 8<<10 && i > 512 && i < len(input)-512 && i%61 != 0 {
+			continue
+		}
 		fs = append(fs, feed{fmt.Sprintf("split-%d", i), splitReader(input, i)})
 	}
 	return fs
@@ -94,13 +99,15 @@ func splitReader(input []byte, i int) io.Reader {
 
 // sameResult reports how got differs from want, or "".
 func sameResult(got, want result) string {
-	if !reflect.DeepEqual(got.Items, want.Items) {
+	if (len(got.Items) != 0 || len(want.Items) != 0) && !reflect.DeepEqual(got.Items, want.Items) {
 		return fmt.Sprintf("items:\n got %v\nwant %v", got.Items, want.Items)
 	}
 	if got.LastEventID != want.LastEventID {
 		return fmt.Sprintf("LastEventID = %q, want %q", got.LastEventID, want.LastEventID)
 	}
-	if (got.Err == nil) != (want.Err == nil) || (want.Err != nil && !errors.Is(got.Err, want.Err)) {
+	// want.Err is a sentinel, or another Parser's error with the same text.
+	if (got.Err == nil) != (want.Err == nil) ||
+		(want.Err != nil && !errors.Is(got.Err, want.Err) && got.Err.Error() != want.Err.Error()) {
 		return fmt.Sprintf("Err = %v, want %v", got.Err, want.Err)
 	}
 	return ""

@@ -45,9 +45,10 @@ const (
 // "Interpreting an event stream" specifies. Create one with NewParser, call
 // Next until it returns false, then check Err.
 //
-// A Parser holds at most about MaxLineSize bytes of input and MaxEventSize
-// bytes of data (plus an event type and ids, each at most three times
-// MaxLineSize after U+FFFD replacement), whatever the stream. It does not
+// Whatever the stream, a Parser holds at most max(16 KiB, MaxLineSize+4)
+// bytes of input, MaxEventSize+3×MaxLineSize+1 bytes of data buffer, and an
+// event type and two ids of at most 3×MaxLineSize bytes each (U+FFFD
+// replacement can triple a line). It does not
 // allocate per line once its buffers have grown; Event allocates the
 // event's data and, when they change, its id and type. A Parser is not safe
 // for concurrent use.
@@ -160,8 +161,11 @@ func (p *Parser) processField(name, value []byte) (retry bool) {
 				p.err = fmt.Errorf("%w (limit %d bytes)", ErrEventTooLarge, p.maxEvent)
 				return false
 			}
+			p.growData(len(value) + 1)
 			p.dataBuffer = append(p.dataBuffer, value...)
 		} else {
+			// Each invalid byte may become the 3 bytes of U+FFFD.
+			p.growData(3*len(value) + 1)
 			p.dataBuffer = appendUTF8(p.dataBuffer, value)
 			if len(p.dataBuffer)+1 > p.maxEvent {
 				p.dataBuffer = p.dataBuffer[:n]
@@ -187,6 +191,20 @@ func (p *Parser) processField(name, value []byte) (retry bool) {
 	}
 	// "Otherwise: The field is ignored."
 	return false
+}
+
+// growData makes room for n more bytes in the data buffer. Unlike append,
+// it never grows the buffer past maxEvent+3*maxLine+1 bytes, the most a line
+// can need when the data buffer is still within maxEvent.
+func (p *Parser) growData(n int) {
+	b := p.dataBuffer
+	if cap(b)-len(b) >= n {
+		return
+	}
+	size := min(max(2*cap(b), 512), p.maxEvent+3*p.lines.maxLine+1)
+	b = make([]byte, len(b), max(size, len(b)+n))
+	copy(b, p.dataBuffer)
+	p.dataBuffer = b
 }
 
 // parseRetry parses a retry value made only of ASCII digits. It rejects an
