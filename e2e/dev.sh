@@ -9,7 +9,7 @@ EDGE_PORT="${EDGE_PORT:-8787}"
 
 bin/origin serve --addr "$ORIGIN_ADDR" &
 origin_pid=$!
-npx wrangler dev --ip 127.0.0.1 --port "$EDGE_PORT" --var "ORIGIN_URL:http://$ORIGIN_ADDR" &
+node e2e/wrangler-dev.mjs --ip 127.0.0.1 --port "$EDGE_PORT" --var "ORIGIN_URL:http://$ORIGIN_ADDR" &
 wrangler_pid=$!
 cleanup() {
   kill "$wrangler_pid" "$origin_pid" 2>/dev/null || true

@@ -11,11 +11,14 @@ import (
 // TestEdgeDisconnectHalf connects 50 clients through the edge, disconnects
 // 25, and checks that the hub's subscriber count falls to 25 (no leak) and
 // that the next publish reaches exactly the remaining 25 (no crash).
-// It runs first so that no other test's clients share the hub.
+// It first waits for earlier tests' clients to leave the hub, so that the
+// counts it checks are its own.
 func TestEdgeDisconnectHalf(t *testing.T) {
-	if !waitFor(30*time.Second, func() bool { return subscribers(t) == 0 }) {
-		t.Fatalf("hub not empty at start: %v", hubStats(t))
+	start := time.Now()
+	if !waitFor(90*time.Second, func() bool { return subscribers(t) == 0 }) {
+		t.Fatalf("hub not empty 90 s after earlier tests: %v", hubStats(t))
 	}
+	t.Logf("e2e: hub empty after %s", time.Since(start).Round(time.Second))
 	topic := uniqueTopic(t, "half")
 	u := sys.edgeURL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
 	clients := make([]*sseClient, 50)

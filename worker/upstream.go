@@ -58,13 +58,30 @@ func feedOnce(cfg config, h *edge.Hub) error {
 	var closeOnce sync.Once
 	closeBody := func() { closeOnce.Do(func() { resp.Body.Close() }) }
 	defer closeBody()
-	watchdog := time.AfterFunc(cfg.FeedTimeout, closeBody)
+	watchdog := time.AfterFunc(cfg.FeedTimeout, func() {
+		log.Printf("edge: no frame from the origin for %s, reconnecting", cfg.FeedTimeout)
+		closeBody()
+	})
 	defer watchdog.Stop()
 
 	r := frame.NewReader(resp.Body, 0)
+	var batch []*edge.Event
 	for r.Next() {
 		watchdog.Reset(cfg.FeedTimeout)
-		h.OnFrame(r.Frame())
+		if f := r.Frame(); f.Type == frame.TypeEvent {
+			if e := edge.NewEvent(f); e != nil {
+				batch = append(batch, e)
+			}
+		} else {
+			h.Deliver(batch)
+			batch = batch[:0]
+			h.OnFrame(f)
+		}
+		// Deliver the events of one read together: one write per client.
+		if len(batch) > 0 && !r.Buffered() {
+			h.Deliver(batch)
+			batch = batch[:0]
+		}
 	}
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("read feed: %w", err)

@@ -1,139 +1,254 @@
 package hub
 
 import (
+	"context"
 	"sync"
-	"sync/atomic"
+	"time"
 )
 
-// Hub numbers, stores and fans out events. The lock order is Hub.mu, then
-// the History's own lock.
-type Hub struct {
-	mu      sync.Mutex
-	seq     uint64
-	history History
-	subs    map[*Subscriber]struct{}
-	closed  bool
+// shardCount is the number of subscriber shards. A shard's lock is held
+// while one event is offered to that shard's subscribers only, so
+// Subscribe and Unsubscribe wait for at most 1/shardCount of a fan-out.
+const shardCount = 32
 
-	published  atomic.Uint64
-	delivered  atomic.Uint64
-	slowDrops  atomic.Uint64
-	subscribed atomic.Int64
+// shard is one slice of the subscribers, with the Seq of the last event
+// offered to it. Its fields are guarded by mu.
+type shard struct {
+	mu   sync.Mutex
+	seq  uint64
+	subs []*Subscriber
+	_    [24]byte // keep neighbouring shards' mutexes off one cache line
 }
 
-// New returns a hub that stores events in history.
-func New(history History) *Hub {
-	h := &Hub{history: history, subs: make(map[*Subscriber]struct{})}
-	if last := history.Last(); last != nil {
-		h.seq = last.Seq
-	}
-	return h
-}
-
-// Publish stores e and offers it to every matching subscriber. It sets
-// e.Seq. A subscriber whose queue is full is dropped with ErrSlow.
-func (h *Hub) Publish(e *Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return ErrClosed
-	}
-	e.Seq = h.seq + 1
-	if err := h.history.Append(e); err != nil {
-		return err
-	}
-	h.seq = e.Seq
-	h.published.Add(1)
-	for s := range h.subs {
-		if s.Match != nil && !s.Match(e) {
+// offer hands e to every subscriber of the shard that wants it, dropping the
+// ones whose queue is full. It does not allocate.
+func (sh *shard) offer(e *Event) (delivered, dropped int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.seq = e.Seq
+	for i := 0; i < len(sh.subs); {
+		s := sh.subs[i]
+		if e.Seq <= s.after || (s.Match != nil && !s.Match(e)) {
+			i++
 			continue
 		}
 		if s.offer(e) {
-			h.delivered.Add(1)
+			delivered++
+			i++
 			continue
 		}
-		h.slowDrops.Add(1)
-		h.removeLocked(s, ErrSlow)
+		sh.removeAtLocked(i)
+		s.drop(ErrSlow)
+		dropped++
 	}
-	return nil
+	return delivered, dropped
 }
 
-// Subscribe registers s. When lastEventID is not empty it also returns the
-// stored events after that id that s matches, in order; every later event
-// arrives on s's queue, so replay followed by the queue has no gap and no
-// duplicate. If lastEventID is unknown, s is still registered and the error
-// is ErrUnknownID, so the caller can tell the client it missed events.
-func (h *Hub) Subscribe(s *Subscriber, lastEventID string) ([]*Event, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, ErrClosed
+// removeAtLocked removes subs[i] by moving the last subscriber into its place.
+func (sh *shard) removeAtLocked(i int) {
+	last := len(sh.subs) - 1
+	if i != last {
+		sh.subs[i] = sh.subs[last]
+		sh.subs[i].idx = i
 	}
-	h.subs[s] = struct{}{}
-	h.subscribed.Add(1)
-	if lastEventID == "" {
-		return nil, nil
-	}
-	var replay []*Event
-	err := h.history.After(lastEventID, func(e *Event) bool {
-		if s.Match == nil || s.Match(e) {
-			replay = append(replay, e)
-		}
-		return true
-	})
-	return replay, err
+	sh.subs[last] = nil
+	sh.subs = sh.subs[:last]
 }
 
-// Unsubscribe removes s; it is safe to call more than once.
-func (h *Hub) Unsubscribe(s *Subscriber) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.removeLocked(s, nil)
-}
-
-func (h *Hub) removeLocked(s *Subscriber, reason error) {
-	if _, ok := h.subs[s]; !ok {
-		return
+// remove drops s from the shard with reason and reports whether it was there.
+func (sh *shard) remove(s *Subscriber, reason error) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s.idx >= len(sh.subs) || sh.subs[s.idx] != s {
+		return false
 	}
-	delete(h.subs, s)
-	h.subscribed.Add(-1)
+	sh.removeAtLocked(s.idx)
 	s.drop(reason)
+	return true
 }
 
-// LastEventID returns the id of the newest stored event, or "".
-func (h *Hub) LastEventID() string {
-	if e := h.history.Last(); e != nil {
-		return e.ID
+// register adds s to a shard and returns that shard's Seq: every event
+// above it will be offered to s, every event at or below it is stored.
+// Events up to max(that Seq, after) are never offered to s.
+func (h *Hub) register(s *Subscriber, after uint64) (until uint64, err error) {
+	sh := &h.shards[h.pick.Add(1)%shardCount]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if h.closed.Load() {
+		return 0, ErrClosed
 	}
-	return ""
+	if !s.shard.CompareAndSwap(nil, sh) {
+		return 0, ErrSubscribed
+	}
+	until = sh.seq
+	s.after = max(until, after)
+	s.idx = len(sh.subs)
+	sh.subs = append(sh.subs, s)
+	h.subscribed.Add(1)
+	return until, nil
 }
 
-// Close drops every subscriber with ErrClosed and refuses further use. It
-// does not close the History, which the caller owns.
-func (h *Hub) Close() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.closed = true
-	for s := range h.subs {
-		h.removeLocked(s, ErrClosed)
+// deliver offers e to every shard in turn. It runs on the fan-out goroutine
+// only, with events in increasing Seq order.
+func (h *Hub) deliver(e *Event) {
+	var delivered, dropped int
+	for i := range h.shards {
+		d, x := h.shards[i].offer(e)
+		delivered += d
+		dropped += x
+	}
+	h.delivered.Add(uint64(delivered))
+	if dropped > 0 {
+		h.slowDrops.Add(uint64(dropped))
+		h.subscribed.Add(-int64(dropped))
+	}
+	h.fanned.advance(e.Seq)
+}
+
+// progress is the Seq up to which the hub has fanned out, which Publish
+// waits for. Its fields are guarded by mu.
+type progress struct {
+	mu   sync.Mutex
+	seq  uint64
+	wake chan struct{} // made by a waiter; closed and cleared by advance
+}
+
+func (p *progress) advance(seq uint64) {
+	p.mu.Lock()
+	p.seq = max(p.seq, seq)
+	if p.wake != nil {
+		close(p.wake)
+		p.wake = nil
+	}
+	p.mu.Unlock()
+}
+
+// wait returns once seq is fanned out, ctx is done or timeout fires (nil:
+// never).
+func (p *progress) wait(ctx context.Context, seq uint64, timeout <-chan time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.seq < seq {
+		if p.wake == nil {
+			p.wake = make(chan struct{})
+		}
+		wake := p.wake
+		p.mu.Unlock()
+		var stop bool
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			stop = true
+		case <-timeout:
+			stop = true
+		}
+		p.mu.Lock()
+		if stop {
+			return
+		}
 	}
 }
 
-// Stats is a snapshot of the hub's counters.
-type Stats struct {
-	Subscribers int64
-	Published   uint64
-	Delivered   uint64
-	SlowDrops   uint64
-	History     int
+// dropAll drops every subscriber with reason. When resume is not nil, each
+// shard's Seq becomes *resume in the same critical section.
+func (h *Hub) dropAll(reason error, resume *uint64) {
+	var n int
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.Lock()
+		for _, s := range sh.subs {
+			s.drop(reason)
+		}
+		n += len(sh.subs)
+		clear(sh.subs)
+		sh.subs = sh.subs[:0]
+		if resume != nil {
+			sh.seq = *resume
+		}
+		sh.mu.Unlock()
+	}
+	h.subscribed.Add(-int64(n))
 }
 
-// Stats returns the hub's counters.
-func (h *Hub) Stats() Stats {
-	return Stats{
-		Subscribers: h.subscribed.Load(),
-		Published:   h.published.Load(),
-		Delivered:   h.delivered.Load(),
-		SlowDrops:   h.slowDrops.Load(),
-		History:     h.history.Len(),
+// lostEvents is the Tailer's lost callback: the events after the hub's
+// position up to resume were trimmed before the hub read them. Subscribers
+// are dropped with ErrLost, and later ones start from resume, so a resume
+// from before the gap finds its id expired instead of silently skipping.
+func (h *Hub) lostEvents(resume uint64) {
+	h.lost.Add(1)
+	h.dropAll(ErrLost, &resume)
+	h.fanned.advance(resume)
+}
+
+// inbox carries events stored by Publish to the fan-out goroutine of a hub
+// with a local History.
+type inbox struct {
+	mu     sync.Mutex
+	events []*Event
+	spare  []*Event
+	signal chan struct{} // capacity 1: "events is not empty"
+}
+
+func (q *inbox) push(e *Event) {
+	q.mu.Lock()
+	q.events = append(q.events, e)
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the queued events; the slice is valid until the next take.
+func (q *inbox) take() []*Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.events
+	q.events = q.spare[:0]
+	q.spare = out
+	return out
+}
+
+// runLocal is the fan-out goroutine of a hub with a local History. Local
+// histories assign consecutive Seqs, but concurrent publishers may queue
+// them out of order; runLocal puts them back in order. On Close it delivers
+// what is queued, then returns.
+func (h *Hub) runLocal(last uint64) {
+	defer h.wg.Done()
+	next := last + 1
+	var early map[uint64]*Event // events that arrived before their predecessor
+	for {
+		stopping := false
+		select {
+		case <-h.inbox.signal:
+		case <-h.ctx.Done():
+			stopping = true
+		}
+		batch := h.inbox.take()
+		for _, e := range batch {
+			switch {
+			case e.Seq == next:
+				h.deliver(e)
+				next++
+				for len(early) > 0 {
+					n, ok := early[next]
+					if !ok {
+						break
+					}
+					delete(early, next)
+					h.deliver(n)
+					next++
+				}
+			case e.Seq > next:
+				if early == nil {
+					early = make(map[uint64]*Event)
+				}
+				early[e.Seq] = e
+			}
+		}
+		clear(batch)
+		if stopping {
+			return
+		}
 	}
 }

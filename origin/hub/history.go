@@ -1,99 +1,59 @@
 package hub
 
-import "sync"
+import "context"
 
-// History stores published events for resume. Implementations must be safe
-// for concurrent use. Append is called with events in Seq order.
+// History stores published events for resume. Implementations are safe for
+// concurrent use. The hub relies on these invariants:
+//
+//  1. Append sets e.Seq only when it succeeds, to a Seq above every Seq
+//     stored before; Range and Tail report events in Seq order.
+//  2. A local History (one that is not a Tailer) assigns consecutive Seqs,
+//     starting after the Seq Last reports when the hub is created; a failed
+//     Append consumes no Seq. The hub's fan-out waits for the next Seq.
+//  3. Expiry removes a prefix: while the event with Seq s is held, every
+//     event after it is held too. So finding the start of a Range proves
+//     that nothing in it has expired.
+//  4. An event is visible to Lookup and Range as soon as Append returns.
+//
+// With 1 and 4 the hub can register a subscriber at the Seq it last fanned
+// out (until), and read the replay (after, until] from the History outside
+// its locks: the replay and the live queue neither overlap nor leave a gap.
 type History interface {
-	// Append stores e. It returns ErrDuplicateID if e.ID is already held.
+	// Append stores e and sets e.Seq. It returns ErrDuplicateID if e.ID is
+	// already held.
 	Append(e *Event) error
-	// After calls fn, in order, for each stored event published after the
-	// event with the given id, stopping early when fn returns false. It
-	// returns ErrUnknownID when id is not held.
-	After(id string, fn func(*Event) bool) error
-	// Last returns the newest stored event, or nil.
-	Last() *Event
-	// Len returns the number of stored events.
+	// Lookup returns the Seq of the held event with the given id, or
+	// ErrUnknownID when it is not held (never stored, or expired).
+	Lookup(id string) (uint64, error)
+	// Range calls fn, in Seq order, for each held event with
+	// after < Seq <= until, stopping early when fn returns false. It returns
+	// ErrUnknownID when the event with Seq after is no longer held, because
+	// events that followed it may be gone too; fn may have been called for
+	// some events before that error, and the caller discards them.
+	Range(after, until uint64, fn func(*Event) bool) error
+	// Last returns the Seq and id of the newest event known to be stored,
+	// or zero values. After expiry removed every event, Last still reports
+	// the newest Seq (with an empty id) so that Seqs keep increasing.
+	Last() (seq uint64, id string)
+	// Len returns the number of held events.
 	Len() int
 	// Close releases the store.
 	Close() error
 }
 
-// MemoryHistory is a History bounded by event count, held in memory.
-type MemoryHistory struct {
-	mu    sync.RWMutex
-	ring  []*Event
-	head  int // index of the oldest event
-	n     int
-	index map[string]uint64 // id -> Seq
+// Tailer is a History shared by several hubs, for example one Redis stream
+// behind several origin processes. Such a hub does not fan out from
+// Publish: it delivers what Tail reports, which includes its own publishes,
+// so every event reaches every hub's subscribers exactly once.
+type Tailer interface {
+	History
+	// Tail calls deliver, in Seq order, for every event stored after Seq
+	// after by any hub sharing the store, until ctx is done; then it
+	// returns ctx's error. It retries on its own when the store is
+	// unreachable. When events after its position were trimmed before it
+	// read them, it calls lost(resume) before delivering anything newer:
+	// resume is below the Seq of the next event it delivers and at or
+	// above every Seq it skipped. deliver and lost run on the caller's
+	// goroutine.
+	Tail(ctx context.Context, after uint64, deliver func(*Event), lost func(resume uint64)) error
 }
-
-// NewMemoryHistory returns a History that keeps the newest size events.
-func NewMemoryHistory(size int) *MemoryHistory {
-	if size <= 0 {
-		size = 1
-	}
-	return &MemoryHistory{ring: make([]*Event, size), index: make(map[string]uint64, size)}
-}
-
-// Append implements History.
-func (h *MemoryHistory) Append(e *Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.index[e.ID]; ok {
-		return ErrDuplicateID
-	}
-	if h.n == len(h.ring) {
-		delete(h.index, h.ring[h.head].ID)
-		h.ring[h.head] = e
-		h.head = (h.head + 1) % len(h.ring)
-	} else {
-		h.ring[(h.head+h.n)%len(h.ring)] = e
-		h.n++
-	}
-	h.index[e.ID] = e.Seq
-	return nil
-}
-
-// After implements History.
-func (h *MemoryHistory) After(id string, fn func(*Event) bool) error {
-	h.mu.RLock()
-	seq, ok := h.index[id]
-	if !ok {
-		h.mu.RUnlock()
-		return ErrUnknownID
-	}
-	var out []*Event
-	for i := 0; i < h.n; i++ {
-		if e := h.ring[(h.head+i)%len(h.ring)]; e.Seq > seq {
-			out = append(out, e)
-		}
-	}
-	h.mu.RUnlock()
-	for _, e := range out {
-		if !fn(e) {
-			break
-		}
-	}
-	return nil
-}
-
-// Last implements History.
-func (h *MemoryHistory) Last() *Event {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if h.n == 0 {
-		return nil
-	}
-	return h.ring[(h.head+h.n-1)%len(h.ring)]
-}
-
-// Len implements History.
-func (h *MemoryHistory) Len() int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.n
-}
-
-// Close implements History.
-func (h *MemoryHistory) Close() error { return nil }

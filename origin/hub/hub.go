@@ -1,29 +1,68 @@
-// Package hub is the origin's fan-out core: it numbers published events,
-// keeps them in a History, and hands each one to every interested Subscriber
-// through that subscriber's bounded queue. A subscriber whose queue is full
-// is disconnected rather than waited for, so one slow client never stalls
-// the others; it comes back with Last-Event-ID and resumes from history.
+// Package hub is the origin's fan-out core: it has each published event
+// stored by a History, then hands it to every interested Subscriber through
+// that subscriber's bounded queue. A subscriber whose queue is full is
+// disconnected rather than waited for, so one slow client never stalls the
+// others; it comes back with Last-Event-ID and resumes from history.
+//
+// # Ordering and resume
+//
+// Every stored event has a Seq, assigned by the History, that orders it
+// among all events of that history (of every process sharing it). The hub
+// offers events to subscribers strictly in Seq order, from one goroutine,
+// through a fixed set of shards; each shard remembers the Seq of the last
+// event it was offered. Subscribe registers a subscriber in a shard under
+// that shard's lock and reads the shard's Seq at the same moment: call it
+// until. Every event with a Seq above until will be offered to the
+// subscriber; every event at or below until is already in the History. So
+// replay = History.Range(after, until) followed by the live queue has no gap
+// and no duplicate at the switch-over, and the replay is read outside every
+// hub lock. When the resume point is newer than until (stored, but not yet
+// fanned out by this hub), the replay is empty and live events up to the
+// resume point are skipped for that subscriber.
+//
+// # Locks
+//
+// Hub.closeMu (read-held by Publish while it stores and queues an event) is
+// taken before a shard's mutex; shard mutexes are never nested; the inbox
+// mutex is a leaf. History implementations use their own locks and never
+// call back into the hub except through Tailer.Tail's callbacks, which run on
+// the hub's fan-out goroutine without hub locks held.
 package hub
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 var (
-	// ErrDuplicateID reports a publish whose id the hub already holds.
+	// ErrDuplicateID reports a publish whose id the history already holds.
 	ErrDuplicateID = errors.New("hub: an event with this id was already published")
 	// ErrUnknownID reports a resume from an id the history does not hold
 	// (never seen, or already expired).
 	ErrUnknownID = errors.New("hub: unknown or expired last event id")
-	// ErrClosed reports an operation on a closed hub.
+	// ErrClosed reports an operation on a closed hub, and is the reason
+	// given to subscribers dropped by Close: they should reconnect.
 	ErrClosed = errors.New("hub: closed")
+	// ErrSlow is the reason given to a subscriber disconnected because its
+	// queue filled up.
+	ErrSlow = errors.New("hub: subscriber too slow, disconnected; resume with Last-Event-ID")
+	// ErrLost is the reason given to subscribers dropped because the hub
+	// could not read some events of a shared history before they were
+	// trimmed; they should resume with Last-Event-ID.
+	ErrLost = errors.New("hub: events lost between the shared history and this hub; resume with Last-Event-ID")
+	// ErrSubscribed reports a second Subscribe of the same Subscriber.
+	ErrSubscribed = errors.New("hub: subscriber already subscribed; create a new one with NewSubscriber")
 )
 
-// Event is a published update. The hub encodes it once; every subscriber
-// shares SSE and Frame.
+// Event is a published update. The publisher side encodes it once; every
+// subscriber shares SSE and Frame, which must not be modified after Publish.
 type Event struct {
-	// Seq orders events within this hub; assigned by Publish.
+	// Seq orders the event among all events of its History; Publish sets it
+	// (through History.Append).
 	Seq     uint64
 	ID      string
 	Topics  []string
@@ -33,62 +72,203 @@ type Event struct {
 	Data    string
 	// SSE is the event as text/event-stream bytes.
 	SSE []byte
-	// Frame is the event as an edge feed frame.
+	// Frame is the event as an edge feed frame (shared/frame).
 	Frame []byte
 }
 
-// Subscriber receives events through a bounded queue.
-type Subscriber struct {
-	// Match decides whether the subscriber wants an event; nil matches all.
-	Match func(*Event) bool
+// Hub stores, orders and fans out events. See the package documentation for
+// the ordering invariant and the lock order.
+type Hub struct {
+	history History
+	tailer  Tailer // non-nil when history is shared by several hubs
 
-	queue  chan *Event
-	done   chan struct{}
-	reason error
-	once   sync.Once
+	closeMu   sync.RWMutex // read-held by Publish; see the package doc
+	closed    atomic.Bool
+	closeOnce sync.Once
+
+	inbox  inbox
+	fanned progress
+	shards [shardCount]shard
+	pick   atomic.Uint32
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	published  atomic.Uint64
+	delivered  atomic.Uint64
+	slowDrops  atomic.Uint64
+	lost       atomic.Uint64
+	subscribed atomic.Int64
 }
 
-// ErrSlow is the reason given to a subscriber disconnected because its
-// queue filled up.
-var ErrSlow = errors.New("hub: subscriber too slow, disconnected; resume with Last-Event-ID")
-
-// NewSubscriber returns a subscriber whose queue holds up to size events.
-func NewSubscriber(size int, match func(*Event) bool) *Subscriber {
-	if size <= 0 {
-		size = 1
+// New returns a hub that stores events in history and starts its fan-out
+// goroutine. When history implements Tailer (a store shared by several
+// hubs, such as Redis), the hub delivers what the store's tail reports,
+// including its own publishes, and Publish only stores. Close stops the
+// goroutine; the caller closes history after closing the hub.
+func New(history History) *Hub {
+	h := &Hub{history: history}
+	h.inbox.signal = make(chan struct{}, 1)
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	start, _ := history.Last()
+	h.fanned.seq = start
+	for i := range h.shards {
+		h.shards[i].seq = start
 	}
-	return &Subscriber{Match: match, queue: make(chan *Event, size), done: make(chan struct{})}
+	h.wg.Add(1)
+	if t, ok := history.(Tailer); ok {
+		h.tailer = t
+		go func() {
+			defer h.wg.Done()
+			t.Tail(h.ctx, start, h.deliver, h.lostEvents)
+		}()
+	} else {
+		go h.runLocal(start)
+	}
+	return h
 }
 
-// Events returns the subscriber's queue.
-func (s *Subscriber) Events() <-chan *Event { return s.queue }
-
-// Done is closed when the hub drops the subscriber; Err tells why.
-func (s *Subscriber) Done() <-chan struct{} { return s.done }
-
-// Err returns why the subscriber was dropped, or nil while it is live.
-func (s *Subscriber) Err() error {
-	select {
-	case <-s.done:
-		return s.reason
-	default:
+// Publish stores e, setting e.Seq, and fans it out. It returns only after
+// the History holds e, so an acknowledged event survives a crash as far as
+// the History is durable, and after e was offered to this hub's
+// subscribers, so a subscriber that joins afterwards gets e only by replay.
+// (With a shared History, Publish waits for e to come back from the tail
+// for at most TailWait; e is stored either way.) It returns ErrDuplicateID
+// when the id is already held, and ErrClosed after Close.
+func (h *Hub) Publish(e *Event) error {
+	h.closeMu.RLock()
+	defer h.closeMu.RUnlock()
+	if h.closed.Load() {
+		return ErrClosed
+	}
+	if err := h.history.Append(e); err != nil {
+		if errors.Is(err, ErrDuplicateID) {
+			return err
+		}
+		return fmt.Errorf("store event: %w", err)
+	}
+	h.published.Add(1)
+	if h.tailer == nil {
+		h.inbox.push(e)
+		h.fanned.wait(h.ctx, e.Seq, nil)
 		return nil
 	}
+	t := time.NewTimer(TailWait)
+	h.fanned.wait(h.ctx, e.Seq, t.C)
+	t.Stop()
+	return nil
 }
 
-func (s *Subscriber) drop(reason error) {
-	s.once.Do(func() {
-		s.reason = reason
-		close(s.done)
+// TailWait bounds how long Publish on a shared History waits for its event
+// to come back from the tail before it returns anyway.
+const TailWait = 5 * time.Second
+
+// Subscribe registers s. When lastEventID is not empty it also returns the
+// stored events after that id that s matches, in order; every later event
+// arrives on s's queue, so replay followed by the queue has no gap and no
+// duplicate, whatever is being published meanwhile. If lastEventID is
+// unknown or expired, s is still registered and the error is ErrUnknownID,
+// so the caller can tell the client it missed events. On any other error s
+// is not registered. A Subscriber is subscribed at most once.
+func (h *Hub) Subscribe(s *Subscriber, lastEventID string) ([]*Event, error) {
+	if h.closed.Load() {
+		return nil, ErrClosed
+	}
+	var after uint64
+	unknown := false
+	if lastEventID != "" {
+		seq, err := h.history.Lookup(lastEventID)
+		switch {
+		case err == nil:
+			after = seq
+		case errors.Is(err, ErrUnknownID):
+			unknown = true
+		default:
+			return nil, fmt.Errorf("look up last event id: %w", err)
+		}
+	}
+	until, err := h.register(s, after)
+	if err != nil {
+		return nil, err
+	}
+	if unknown {
+		return nil, ErrUnknownID
+	}
+	if lastEventID == "" || after >= until {
+		return nil, nil
+	}
+	var replay []*Event
+	err = h.history.Range(after, until, func(e *Event) bool {
+		if s.Match == nil || s.Match(e) {
+			replay = append(replay, e)
+		}
+		return true
+	})
+	if errors.Is(err, ErrUnknownID) {
+		return nil, ErrUnknownID // expired between Lookup and Range
+	}
+	if err != nil {
+		h.Unsubscribe(s)
+		return nil, fmt.Errorf("replay history: %w", err)
+	}
+	return replay, nil
+}
+
+// Unsubscribe removes s; it is safe to call more than once.
+func (h *Hub) Unsubscribe(s *Subscriber) {
+	if sh := s.shard.Load(); sh != nil && sh.remove(s, nil) {
+		h.subscribed.Add(-1)
+	}
+}
+
+// LastEventID returns the id of the newest stored event, or "". With a
+// shared history it may lag other processes' publishes by the tail delay.
+func (h *Hub) LastEventID() string {
+	_, id := h.history.Last()
+	return id
+}
+
+// Close refuses further publishes and subscriptions, waits for publishes in
+// flight to be stored, offers every stored event still queued here to the
+// subscribers, stops the fan-out goroutine and drops every subscriber with
+// ErrClosed so the HTTP layer tells its clients to reconnect. It does not
+// close the History, which the caller owns and closes afterwards.
+func (h *Hub) Close() {
+	h.closeOnce.Do(func() {
+		h.closeMu.Lock()
+		h.closed.Store(true)
+		h.closeMu.Unlock()
+		h.cancel()
+		h.wg.Wait()
+		h.dropAll(ErrClosed, nil)
 	})
 }
 
-// offer queues e without blocking and reports whether it fit.
-func (s *Subscriber) offer(e *Event) bool {
-	select {
-	case s.queue <- e:
-		return true
-	default:
-		return false
+// Stats is a snapshot of the hub's counters.
+type Stats struct {
+	// Subscribers is the number of registered subscribers.
+	Subscribers int64
+	// Published counts events stored through this hub.
+	Published uint64
+	// Delivered counts events queued to subscribers.
+	Delivered uint64
+	// SlowDrops counts subscribers dropped with ErrSlow.
+	SlowDrops uint64
+	// Lost counts the times the hub dropped its subscribers with ErrLost.
+	Lost uint64
+	// History is the number of events the History holds.
+	History int
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	return Stats{
+		Subscribers: h.subscribed.Load(),
+		Published:   h.published.Load(),
+		Delivered:   h.delivered.Load(),
+		SlowDrops:   h.slowDrops.Load(),
+		Lost:        h.lost.Load(),
+		History:     h.history.Len(),
 	}
 }

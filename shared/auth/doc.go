@@ -48,5 +48,7 @@
 // required, and the legacy mercure claim ignored. In both modes the accepted
 // algorithms are those of the configured keys, never the token's choice
 // (RFC 8725): "none" is always refused, and each key is bound to one
-// algorithm, so a public key can never be used as an HMAC secret.
+// algorithm, so a public key can never be used as an HMAC secret. A hub
+// that keeps publisher and subscriber keys apart, as the spec recommends,
+// or trusts several issuers, builds one Verifier per role or issuer.
 package auth

@@ -117,3 +117,18 @@ func TestReaderTooLarge(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTooLarge", r.Err())
 	}
 }
+
+func TestReaderBuffered(t *testing.T) {
+	feed := sampleFeed()
+	r := frame.NewReader(bytes.NewReader(feed), 0)
+	if r.Buffered() {
+		t.Fatal("Buffered before any read")
+	}
+	n := 0
+	for r.Next() {
+		n++
+		if want := n < 4; r.Buffered() != want {
+			t.Fatalf("after frame %d Buffered = %v, want %v", n, !want, want)
+		}
+	}
+}

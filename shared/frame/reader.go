@@ -78,6 +78,17 @@ func (r *Reader) fill() {
 	r.readErr = err
 }
 
+// Buffered reports whether a whole frame is already buffered, so that the
+// next call to Next returns without reading. Callers use it to batch the
+// frames of one read.
+func (r *Reader) Buffered() bool {
+	if r.err != nil {
+		return false
+	}
+	size, err := Peek(r.buf[r.start:r.end], r.maxSize)
+	return err == nil && size <= r.end-r.start
+}
+
 // Frame returns the current frame. Its byte slices are valid until the next
 // call to Next.
 func (r *Reader) Frame() *Frame { return &r.f }

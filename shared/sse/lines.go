@@ -2,8 +2,8 @@ package sse
 
 import (
 	"bytes"
-	"errors"
 	"io"
+	"math/bits"
 )
 
 // This file is the lowest level of the Parser: it reads the stream into a
@@ -17,10 +17,11 @@ const (
 	minBufferSize = 16 << 10
 	// maxEmptyReads is how many (0, nil) reads in a row fill tolerates.
 	maxEmptyReads = 100
+	// shortLine is how many bytes of a line are scanned eight at a time,
+	// which is fastest for short lines; the rest of a longer line is
+	// searched with bytes.IndexByte, which is fastest for long ones.
+	shortLine = 256
 )
-
-// errBadRead reports an io.Reader returning an impossible count.
-var errBadRead = errors.New("sse: reader returned an invalid count")
 
 // lineReader cuts a stream into lines. Its indexes are offsets into buf;
 // buf[start:end] holds the bytes not yet consumed.
@@ -33,11 +34,14 @@ type lineReader struct {
 	rerr       error // the reader's first error, io.EOF at the end
 	bomDone    bool  // the leading BOM was stripped or ruled out
 	skipLF     bool  // the last line ended in CR: a next LF belongs to it
-	// The scan state: buf[start:lfFrom] holds no LF; if lfAt >= start,
-	// buf[lfAt] is the first LF at or after start. buf[start:crFrom] holds
-	// no CR. They keep a stream of CR-ended lines, or a long line read in
-	// small pieces, from being scanned more than once.
-	lfAt, lfFrom, crFrom int
+	// The scan state, which makes the work linear in the stream's length
+	// however it is cut into reads and lines: buf[start:from] holds no CR
+	// or LF; checkUTF8 is false if it is known to be all ASCII; and if
+	// lfAt >= from, buf[lfAt] is the first LF at or after from, while if
+	// lfAt is -1, buf[from:lfFrom] holds no LF.
+	from         int
+	checkUTF8    bool
+	lfAt, lfFrom int
 }
 
 func (l *lineReader) init(r io.Reader, maxLine int) {
@@ -48,18 +52,19 @@ func (l *lineReader) init(r io.Reader, maxLine int) {
 	l.lfAt = -1
 }
 
-// next returns the next line without its end-of-line. The line is valid until
-// the following call. ok is false at the end of the stream, where an
+// next returns the next line without its end-of-line, and whether the line
+// is known to be all ASCII (if not, it may still be). The line is valid
+// until the following call. ok is false at the end of the stream, where an
 // unterminated last line is discarded, on a read error, and with err set to
 // ErrLineTooLong when a line is longer than maxLine.
-func (l *lineReader) next() (line []byte, ok bool, err error) {
+func (l *lineReader) next() (line []byte, ascii, ok bool, err error) {
 	if !l.bomDone {
 		l.stripBOM()
 	}
 	for {
 		if l.skipLF {
 			if l.start == l.end && !l.fill() {
-				return nil, false, nil
+				return nil, false, false, nil
 			}
 			if l.buf[l.start] == '\n' {
 				l.start++
@@ -68,18 +73,19 @@ func (l *lineReader) next() (line []byte, ok bool, err error) {
 		}
 		if i := l.indexEOL(); i >= 0 {
 			if i > l.maxLine {
-				return nil, false, ErrLineTooLong
+				return nil, false, false, ErrLineTooLong
 			}
-			line = l.buf[l.start : l.start+i]
+			line, ascii = l.buf[l.start:l.start+i], !l.checkUTF8
 			l.skipLF = l.buf[l.start+i] == '\r'
 			l.start += i + 1
-			return line, true, nil
+			l.checkUTF8 = false
+			return line, ascii, true, nil
 		}
 		if l.end-l.start > l.maxLine {
-			return nil, false, ErrLineTooLong
+			return nil, false, false, ErrLineTooLong
 		}
 		if !l.fill() {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
 	}
 }
@@ -98,30 +104,98 @@ func (l *lineReader) stripBOM() {
 	l.bomDone = true
 }
 
+// Masks for scanning eight bytes at a time.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+	lfs   = '\n' * ones
+	crs   = '\r' * ones
+)
+
+// zeroBytes flags the zero bytes of x: its lowest set bit is the high bit of
+// the first zero byte (bits above it may be false positives).
+func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
+
+// le64 reads 8 bytes little-endian, which the compiler turns into one load
+// (this is binary.LittleEndian.Uint64, whose package would import reflect).
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// hasControl reports whether x has a byte below 0x0E, as CR and LF are: one
+// cheap test per word, before zeroBytes locates them.
+func hasControl(x uint64) bool { return (x-0x0E*ones)&^x&highs != 0 }
+
 // indexEOL returns the offset from start of the first CR or LF in
-// buf[start:end], or -1.
+// buf[start:end], or -1, continuing the search where the last call stopped.
+// It reads the first shortLine bytes of a line eight at a time, noting
+// whether they are all ASCII; past them it searches with bytes.IndexByte
+// and leaves the UTF-8 check to the caller.
 func (l *lineReader) indexEOL() int {
-	if l.lfAt < l.start {
-		from := max(l.lfFrom, l.start)
-		if i := bytes.IndexByte(l.buf[from:l.end], '\n'); i >= 0 {
-			l.lfAt, l.lfFrom = from+i, from+i
-		} else {
-			l.lfAt, l.lfFrom = -1, l.end
+	b := l.buf[:l.end]
+	i := max(l.from, l.start)
+	short := min(len(b), l.start+shortLine)
+	var high uint64
+	for ; i+8 <= short; i += 8 {
+		x := le64(b[i:])
+		if !hasControl(x) {
+			high |= x
+			continue
+		}
+		if m := zeroBytes(x^lfs) | zeroBytes(x^crs); m != 0 {
+			k := bits.TrailingZeros64(m) / 8
+			high |= x & (1<<(8*k) - 1)
+			i += k
+			l.from, l.checkUTF8 = i, l.checkUTF8 || high&highs != 0
+			return i - l.start
+		}
+		high |= x
+	}
+	l.checkUTF8 = l.checkUTF8 || high&highs != 0
+	for ; i < short; i++ {
+		switch c := b[i]; {
+		case c == '\n' || c == '\r':
+			l.from = i
+			return i - l.start
+		case c >= 0x80:
+			l.checkUTF8 = true
 		}
 	}
-	limit := l.end
-	if l.lfAt >= 0 {
-		limit = l.lfAt
+	if i == len(b) {
+		l.from = i
+		return -1
 	}
-	from := max(l.crFrom, l.start)
-	if i := bytes.IndexByte(l.buf[from:limit], '\r'); i >= 0 {
-		l.crFrom = from + i
-		return from + i - l.start
+	// A long line.
+	l.checkUTF8 = true
+	limit := len(b)
+	if lf := l.indexLF(i); lf >= 0 {
+		limit = lf
 	}
-	l.crFrom = limit
-	if l.lfAt >= 0 {
-		return l.lfAt - l.start
+	if cr := bytes.IndexByte(b[i:limit], '\r'); cr >= 0 {
+		limit = i + cr
 	}
+	l.from = limit
+	if limit == len(b) {
+		return -1
+	}
+	return limit - l.start
+}
+
+// indexLF returns the index in buf of the first LF in buf[i:end], or -1,
+// reusing what earlier searches found, so that a stream of CR-ended lines
+// is not searched for LF again and again.
+func (l *lineReader) indexLF(i int) int {
+	if l.lfAt >= i {
+		return l.lfAt
+	}
+	from := max(l.lfFrom, i)
+	if j := bytes.IndexByte(l.buf[from:l.end], '\n'); j >= 0 {
+		l.lfAt, l.lfFrom = from+j, from+j
+		return l.lfAt
+	}
+	l.lfAt, l.lfFrom = -1, l.end
 	return -1
 }
 
@@ -136,13 +210,13 @@ func (l *lineReader) fill() bool {
 		n := copy(l.buf, l.buf[l.start:l.end])
 		shift := l.start
 		l.start, l.end = 0, n
+		l.from = max(l.from-shift, 0)
+		l.lfFrom = max(l.lfFrom-shift, 0)
 		if l.lfAt >= shift {
 			l.lfAt -= shift
 		} else {
 			l.lfAt = -1
 		}
-		l.lfFrom = max(l.lfFrom-shift, 0)
-		l.crFrom = max(l.crFrom-shift, 0)
 	}
 	if l.end == len(l.buf) {
 		if len(l.buf) >= l.maxBuf {

@@ -2,10 +2,14 @@ package sse
 
 import (
 	"bytes"
-	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
+
+// maxFieldName is the length of the longest field name the Parser
+// processes, "retry" and "event".
+const maxFieldName = 5
 
 // Default limits of a Parser, used when a Config field is 0 or negative.
 const (
@@ -47,19 +51,21 @@ const (
 //
 // Whatever the stream, a Parser holds at most max(16 KiB, MaxLineSize+4)
 // bytes of input, MaxEventSize+3×MaxLineSize+1 bytes of data buffer, and an
-// event type and two ids of at most 3×MaxLineSize bytes each (U+FFFD
-// replacement can triple a line). It does not
-// allocate per line once its buffers have grown; Event allocates the
-// event's data and, when they change, its id and type. A Parser is not safe
-// for concurrent use.
+// event type and two ids of about 3×MaxLineSize bytes each at most (U+FFFD
+// replacement can triple a line). Next does not allocate once the buffers
+// have grown; Event makes one allocation per event, and one more when the
+// event type differs from the previous event's. A Parser is not safe for
+// concurrent use.
 type Parser struct {
 	lines    lineReader
 	maxEvent int
 	err      error
 
 	// The buffers of §9.2.6, and the last event ID string (lastEventID)
-	// set from the last event ID buffer at each dispatch.
+	// set from the last event ID buffer at each dispatch. The data buffer
+	// is dataBuffer[:dataLen].
 	dataBuffer        []byte
+	dataLen           int
 	eventTypeBuffer   []byte
 	lastEventIDBuffer []byte
 	lastEventID       []byte
@@ -72,8 +78,6 @@ type Parser struct {
 	idString   string
 	idStale    bool
 	typeString string
-	event      Event
-	eventReady bool
 }
 
 // NewParser returns a Parser that reads the event stream from r with the
@@ -95,23 +99,24 @@ func NewParser(r io.Reader, cfg Config) *Parser {
 
 // Next advances to the next dispatched event (Kind KindEvent) or the next
 // valid retry field (Kind KindRetry), in stream order, and reports whether
-// there is one. It returns false at the end of the stream, where a last
-// block that no blank line ended is discarded (§9.2.6), and on error; Err
-// tells which.
+// there is one. It returns as soon as it has read the line that completes
+// either, without waiting for more input, as a live stream needs. It returns
+// false at the end of the stream, where a last block that no blank line
+// ended is discarded (§9.2.6), and on error; Err tells which.
 func (p *Parser) Next() bool {
-	p.kind, p.eventReady = 0, false
+	p.kind = 0
 	if p.dispatched {
-		p.dataBuffer = p.dataBuffer[:0]
+		p.dataLen = 0
 		p.eventTypeBuffer = p.eventTypeBuffer[:0]
 		p.dispatched = false
 	}
 	for p.err == nil {
-		line, ok, err := p.lines.next()
+		line, ascii, ok, err := p.lines.next()
 		if !ok {
 			if err != nil {
-				p.err = fmt.Errorf("%w (limit %d bytes)", err, p.lines.maxLine)
+				p.err = limitError(err, p.lines.maxLine)
 			} else if rerr := p.lines.rerr; rerr != nil && rerr != io.EOF {
-				p.err = fmt.Errorf("sse: read event stream: %w", rerr)
+				p.err = readError(rerr)
 			}
 			return false
 		}
@@ -127,18 +132,11 @@ func (p *Parser) Next() bool {
 		if line[0] == ':' {
 			continue
 		}
-		// "If the line contains a U+003A COLON character": the field is what
-		// precedes the first colon, the value what follows it, less one
-		// leading U+0020 SPACE. "Otherwise": the whole line is the field and
-		// the value is empty.
-		name, value := line, line[:0]
-		if c := bytes.IndexByte(line, ':'); c >= 0 {
-			name, value = line[:c], line[c+1:]
-			if len(value) > 0 && value[0] == ' ' {
-				value = value[1:]
-			}
+		name, value, ok := cutField(line)
+		if !ok {
+			continue
 		}
-		if p.processField(name, value) {
+		if p.processField(name, value, ascii) {
 			p.kind = KindRetry
 			return true
 		}
@@ -146,38 +144,70 @@ func (p *Parser) Next() bool {
 	return false
 }
 
+// cutField splits a line that is not blank and not a comment into its field
+// name and value (§9.2.6): "If the line contains a U+003A COLON character",
+// the name is what precedes the first colon and the value what follows it,
+// less one leading U+0020 SPACE; "otherwise" the whole line is the name and
+// the value is empty. A name longer than "retry" is none of the four fields
+// the spec processes, so the colon is looked for in the first
+// len("retry:") bytes only, and ok is false for a longer name.
+func cutField(line []byte) (name, value []byte, ok bool) {
+	for i, c := range line[:min(len(line), maxFieldName+1)] {
+		if c == ':' {
+			value = line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+			return line[:i], value, true
+		}
+	}
+	return line, nil, len(line) <= maxFieldName
+}
+
 // processField applies one field (§9.2.6 "process the field") and reports
-// whether it was a valid retry field.
-func (p *Parser) processField(name, value []byte) (retry bool) {
+// whether it was a valid retry field. ascii says that value needs no UTF-8
+// decoding.
+func (p *Parser) processField(name, value []byte, ascii bool) (retry bool) {
 	switch string(name) {
 	case "event":
-		p.eventTypeBuffer = appendUTF8(p.eventTypeBuffer[:0], value)
+		if ascii {
+			p.eventTypeBuffer = append(p.eventTypeBuffer[:0], value...)
+		} else {
+			p.eventTypeBuffer = appendUTF8(p.eventTypeBuffer[:0], value)
+		}
 	case "data":
 		// "Append the field value to the data buffer, then append a single
 		// U+000A LINE FEED (LF) character to the data buffer."
-		n := len(p.dataBuffer)
-		if utf8.Valid(value) {
+		// The buffer's length is kept in dataLen, so that the hot path
+		// writes no pointer (and pays no GC write barrier).
+		n := p.dataLen
+		if ascii || utf8.Valid(value) {
 			if n+len(value)+1 > p.maxEvent {
-				p.err = fmt.Errorf("%w (limit %d bytes)", ErrEventTooLarge, p.maxEvent)
+				p.err = limitError(ErrEventTooLarge, p.maxEvent)
 				return false
 			}
 			p.growData(len(value) + 1)
-			p.dataBuffer = append(p.dataBuffer, value...)
+			n += copy(p.dataBuffer[n:], value)
 		} else {
 			// Each invalid byte may become the 3 bytes of U+FFFD.
 			p.growData(3*len(value) + 1)
-			p.dataBuffer = appendUTF8(p.dataBuffer, value)
-			if len(p.dataBuffer)+1 > p.maxEvent {
-				p.dataBuffer = p.dataBuffer[:n]
-				p.err = fmt.Errorf("%w (limit %d bytes)", ErrEventTooLarge, p.maxEvent)
+			n = len(appendUTF8(p.dataBuffer[:n], value))
+			if n+1 > p.maxEvent {
+				p.err = limitError(ErrEventTooLarge, p.maxEvent)
 				return false
 			}
 		}
-		p.dataBuffer = append(p.dataBuffer, '\n')
+		p.dataBuffer[n] = '\n'
+		p.dataLen = n + 1
 	case "id":
 		// "If the field value does not contain U+0000 NULL, then set the
 		// last event ID buffer to the field value. Otherwise, ignore the field."
-		if bytes.IndexByte(value, 0) < 0 {
+		if bytes.IndexByte(value, 0) >= 0 {
+			break
+		}
+		if ascii {
+			p.lastEventIDBuffer = append(p.lastEventIDBuffer[:0], value...)
+		} else {
 			p.lastEventIDBuffer = appendUTF8(p.lastEventIDBuffer[:0], value)
 		}
 	case "retry":
@@ -193,17 +223,16 @@ func (p *Parser) processField(name, value []byte) (retry bool) {
 	return false
 }
 
-// growData makes room for n more bytes in the data buffer. Unlike append,
-// it never grows the buffer past maxEvent+3*maxLine+1 bytes, the most a line
-// can need when the data buffer is still within maxEvent.
+// growData makes room for n more bytes after dataLen. Unlike append, it
+// never grows the buffer past maxEvent+3*maxLine+1 bytes, the most a line
+// can need while the data buffer is within maxEvent.
 func (p *Parser) growData(n int) {
-	b := p.dataBuffer
-	if cap(b)-len(b) >= n {
+	if len(p.dataBuffer)-p.dataLen >= n {
 		return
 	}
-	size := min(max(2*cap(b), 512), p.maxEvent+3*p.lines.maxLine+1)
-	b = make([]byte, len(b), max(size, len(b)+n))
-	copy(b, p.dataBuffer)
+	size := min(max(2*len(p.dataBuffer), 512), p.maxEvent+3*p.lines.maxLine+1)
+	b := make([]byte, max(size, p.dataLen+n))
+	copy(b, p.dataBuffer[:p.dataLen])
 	p.dataBuffer = b
 }
 
@@ -241,7 +270,7 @@ func (p *Parser) dispatch() bool {
 	}
 	// 2. "If the data buffer is an empty string, set the data buffer and the
 	// event type buffer to the empty string and return."
-	if len(p.dataBuffer) == 0 {
+	if p.dataLen == 0 {
 		p.eventTypeBuffer = p.eventTypeBuffer[:0]
 		return false
 	}
@@ -257,31 +286,38 @@ func (p *Parser) Kind() Kind { return p.kind }
 // "dispatch the event" builds a MessageEvent: Data is the data buffer less
 // its final LF, Type is the event type buffer or "message" when that is
 // empty, and ID is the last event ID string. Retry is 0. Event returns the
-// zero Event when Kind is not KindEvent. The strings stay valid after Next.
+// zero Event when Kind is not KindEvent. The strings stay valid after Next;
+// each call copies Data anew.
 func (p *Parser) Event() Event {
 	if p.kind != KindEvent {
 		return Event{}
 	}
-	if !p.eventReady {
-		typ := "message"
-		if len(p.eventTypeBuffer) > 0 {
-			if string(p.eventTypeBuffer) != p.typeString {
-				p.typeString = string(p.eventTypeBuffer)
-			}
-			typ = p.typeString
+	typ := "message"
+	if len(p.eventTypeBuffer) > 0 {
+		if string(p.eventTypeBuffer) != p.typeString {
+			p.typeString = string(p.eventTypeBuffer)
 		}
-		p.event = Event{
-			ID:   p.LastEventID(),
-			Type: typ,
-			Data: string(p.dataBuffer[:len(p.dataBuffer)-1]),
-		}
-		p.eventReady = true
+		typ = p.typeString
 	}
-	return p.event
+	data := p.dataBuffer[:p.dataLen-1]
+	if !p.idStale {
+		return Event{ID: p.idString, Type: typ, Data: string(data)}
+	}
+	// A new id: copy it and the data into one allocation. The id string
+	// then keeps this event's data alive until the id changes again.
+	var b strings.Builder
+	b.Grow(len(p.lastEventID) + len(data))
+	b.Write(p.lastEventID)
+	b.Write(data)
+	s := b.String()
+	p.idString, p.idStale = s[:len(p.lastEventID)], false
+	return Event{ID: p.idString, Type: typ, Data: s[len(p.idString):]}
 }
 
 // Retry returns the reconnection time in milliseconds set by the retry
-// field Next stopped at (Kind KindRetry), and 0 otherwise.
+// field Next stopped at (Kind KindRetry), and 0 otherwise. A retry value
+// made of digits but too large for an int is ignored, like one that is not
+// all digits.
 func (p *Parser) Retry() int {
 	if p.kind != KindRetry {
 		return 0

@@ -84,11 +84,17 @@ func TestParseReadError(t *testing.T) {
 		{"events before the error delivered", &errReader{"data:a\n\ndata:b\n", errBroken}, []item{msg("a", "")}, errBroken},
 		{"unexpected EOF is an error", &errReader{"data:a\n\n", io.ErrUnexpectedEOF}, []item{msg("a", "")}, io.ErrUnexpectedEOF},
 		{"reader making no progress", &errReader{"data:a\n\n", nil}, []item{msg("a", "")}, io.ErrNoProgress},
+		{"reader returning a negative count", badCountReader(-1), nil, nil},
+		{"reader returning too large a count", badCountReader(1 << 30), nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parse(tc.r, sse.Config{})
-			if diff := sameResult(got, result{Items: tc.want, Err: tc.err}); diff != "" {
+			if tc.err == nil { // a broken reader: any error will do
+				if got.Err == nil || got.Items != nil {
+					t.Fatalf("got %v, Err %v; want no items and an error", got.Items, got.Err)
+				}
+			} else if diff := sameResult(got, result{Items: tc.want, Err: tc.err}); diff != "" {
 				t.Fatal(diff)
 			}
 			if !strings.HasPrefix(got.Err.Error(), "sse: read event stream: ") {
@@ -97,6 +103,11 @@ func TestParseReadError(t *testing.T) {
 		})
 	}
 }
+
+// badCountReader returns an impossible count.
+type badCountReader int
+
+func (r badCountReader) Read([]byte) (int, error) { return int(r), nil }
 
 // TestParseAfterEnd checks that Next keeps returning false and that the
 // accessors return zero values when Next did not stop at their kind.

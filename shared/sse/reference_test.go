@@ -84,7 +84,8 @@ func refDecoder(in []byte) string {
 func refParse(in []byte, lastEventID string) result {
 	text := refDecode(in)
 	var res result
-	data, eventType, idBuffer := "", "", lastEventID
+	var data strings.Builder
+	eventType, idBuffer := "", lastEventID
 	for {
 		// Lines end in CRLF, LF or CR; text after the last one is discarded.
 		i := strings.IndexAny(text, "\r\n")
@@ -100,17 +101,18 @@ func refParse(in []byte, lastEventID string) result {
 		switch {
 		case line == "":
 			lastEventID = idBuffer
-			if data == "" {
-				data, eventType = "", ""
+			if data.Len() == 0 {
+				data.Reset()
+				eventType = ""
 				continue
 			}
-			data = strings.TrimSuffix(data, "\n")
-			e := sse.Event{Type: "message", Data: data, ID: lastEventID}
+			e := sse.Event{Type: "message", Data: strings.TrimSuffix(data.String(), "\n"), ID: lastEventID}
 			if eventType != "" {
 				e.Type = eventType
 			}
 			res.Items = append(res.Items, item{Kind: sse.KindEvent, Event: e})
-			data, eventType = "", ""
+			data.Reset()
+			eventType = ""
 		case line[0] == ':':
 		default:
 			field, value, found := strings.Cut(line, ":")
@@ -121,7 +123,8 @@ func refParse(in []byte, lastEventID string) result {
 			case "event":
 				eventType = value
 			case "data":
-				data += value + "\n"
+				data.WriteString(value)
+				data.WriteByte('\n')
 			case "id":
 				if !strings.Contains(value, "\x00") {
 					idBuffer = value

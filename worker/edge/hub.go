@@ -99,10 +99,14 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 				return false
 			}
 		}
+		var replay []byte
 		for _, e := range events {
-			if c.Match(e.Topics, e.Private) && !c.Sink.Write(e.Chunk) {
-				return false
+			if c.Match(e.Topics, e.Private) {
+				replay = append(replay, e.Chunk.Bytes...)
 			}
+		}
+		if len(replay) > 0 && !c.Sink.Write(&Chunk{Bytes: replay}) {
+			return false
 		}
 	}
 	h.clients[c.ID] = c
@@ -127,12 +131,9 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.helloID = string(f.ID)
 		h.ring.Anchor(h.helloID)
 	case frame.TypeEvent:
-		if frame.Validate(f) != nil {
-			return
+		if e := NewEvent(f); e != nil {
+			h.deliverLocked([]*Event{e})
 		}
-		e := h.ring.Push(f)
-		h.events++
-		h.fanoutLocked(e.Chunk, func(c *Client) bool { return c.Match(e.Topics, e.Private) })
 	case frame.TypeGap:
 		// The origin could not resume after our newest id: events were lost
 		// between the edge and the origin. Every client may have missed some.
@@ -140,6 +141,87 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.ring.Reset(h.helloID)
 		h.fanoutLocked(missedChunk(string(f.ID)), nil)
 	}
+}
+
+// Deliver stores events, received in order from the origin, in the ring and
+// writes them to the clients they match. Each client gets the events of the
+// batch that it matches as ONE chunk, and clients that match the same events
+// share that chunk, so a burst costs one write per client, not one per event
+// and client.
+func (h *Hub) Deliver(events []*Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.deliverLocked(events)
+}
+
+func (h *Hub) deliverLocked(events []*Event) {
+	for _, e := range events {
+		h.ring.Push(e)
+		h.events++
+	}
+	for len(events) > 0 {
+		n := min(len(events), 64)
+		h.deliverBatchLocked(events[:n])
+		events = events[n:]
+	}
+}
+
+// deliverBatchLocked fans out up to 64 events, keyed by the bit mask of the
+// events each client matches.
+func (h *Hub) deliverBatchLocked(events []*Event) {
+	if len(events) == 1 {
+		e := events[0]
+		h.fanoutLocked(e.Chunk, func(c *Client) bool { return c.Match(e.Topics, e.Private) })
+		return
+	}
+	chunks := make(map[uint64]*Chunk)
+	for id, cl := range h.clients {
+		var mask uint64
+		for i, e := range events {
+			if cl.Match(e.Topics, e.Private) {
+				mask |= 1 << i
+			}
+		}
+		if mask == 0 {
+			continue
+		}
+		c := chunks[mask]
+		if c == nil {
+			c = joinChunks(events, mask)
+			chunks[mask] = c
+		}
+		if cl.Sink.Write(c) {
+			h.deliveries += uint64(bitsSet(mask))
+			continue
+		}
+		h.dropped++
+		delete(h.clients, id)
+		cl.Sink.Close()
+	}
+}
+
+func joinChunks(events []*Event, mask uint64) *Chunk {
+	size := 0
+	for i, e := range events {
+		if mask&(1<<i) != 0 {
+			size += len(e.Chunk.Bytes)
+		}
+	}
+	b := make([]byte, 0, size)
+	for i, e := range events {
+		if mask&(1<<i) != 0 {
+			b = append(b, e.Chunk.Bytes...)
+		}
+	}
+	return &Chunk{Bytes: b}
+}
+
+func bitsSet(m uint64) int {
+	n := 0
+	for ; m != 0; m &= m - 1 {
+		n++
+	}
+	return n
 }
 
 // Heartbeat writes a comment to every client, which also finds clients

@@ -46,18 +46,26 @@ func (r *Ring) Reset(base string) {
 	r.head, r.n, r.base = 0, 0, base
 }
 
-// Push copies the event frame f into the ring and returns the copy.
-func (r *Ring) Push(f *frame.Frame) *Event {
-	buf := make([]byte, 0, len(f.SSE))
+// NewEvent copies a decoded Event frame into an Event the hub can keep, or
+// returns nil when the frame breaks a rule of frame.Validate.
+func NewEvent(f *frame.Frame) *Event {
+	if f.Type != frame.TypeEvent || frame.Validate(f) != nil {
+		return nil
+	}
 	e := &Event{
 		ID:      string(f.ID),
 		Private: f.Private,
 		Topics:  make([][]byte, len(f.Topics)),
-		Chunk:   &Chunk{Bytes: append(buf, f.SSE...)},
+		Chunk:   &Chunk{Bytes: append([]byte(nil), f.SSE...)},
 	}
 	for i, t := range f.Topics {
 		e.Topics[i] = append([]byte(nil), t...)
 	}
+	return e
+}
+
+// Push appends e, evicting the oldest event when the ring is full.
+func (r *Ring) Push(e *Event) {
 	if r.n == len(r.events) {
 		old := r.events[r.head]
 		delete(r.index, old.ID)
@@ -70,7 +78,6 @@ func (r *Ring) Push(f *frame.Frame) *Event {
 	}
 	r.index[e.ID] = r.pushed
 	r.pushed++
-	return e
 }
 
 // After returns the held events after id. ok is false when the ring cannot

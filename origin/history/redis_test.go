@@ -1,0 +1,272 @@
+package history_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edge-sse/edge-sse/origin/history"
+	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/origin/hub/hubtest"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisURL is the Redis the tests use: EDGE_SSE_REDIS_URL, or the local
+// default that CI starts.
+func redisURL() string {
+	if u := os.Getenv("EDGE_SSE_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// redisPrefix returns a key prefix no other test uses and deletes its keys
+// when the test ends. It fails the test, never skips it, when Redis does
+// not answer: CI starts Redis, so an unreachable Redis is a broken setup.
+func redisPrefix(t *testing.T) string {
+	t.Helper()
+	client := dialRedis(t)
+	name := strings.NewReplacer("/", "-", " ", "_", "*", "", "?", "", "[", "", "]", "").Replace(t.Name())
+	prefix := fmt.Sprintf("edge-sse-test:{%s-%08x}:", name, rand.Uint32())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("delete test keys %s*: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// dialRedis returns a new client (a new "process"), closed at the end.
+func dialRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	o, err := redis.ParseURL(redisURL())
+	if err != nil {
+		t.Fatalf("EDGE_SSE_REDIS_URL %q: %v", redisURL(), err)
+	}
+	client := redis.NewClient(o)
+	t.Cleanup(func() { client.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis is not reachable at %s: %v. These tests need a real Redis: "+
+			"start one (redis-server, or CI's service) or point EDGE_SSE_REDIS_URL at one.", redisURL(), err)
+	}
+	return client
+}
+
+// newRedis returns a store on its own client, as one origin process has.
+func newRedis(t *testing.T, prefix string, opts history.RedisOptions) *history.Redis {
+	t.Helper()
+	opts.Prefix = prefix
+	if opts.Block == 0 {
+		opts.Block = 100 * time.Millisecond
+	}
+	r, err := history.NewRedis(context.Background(), dialRedis(t), opts)
+	if err != nil {
+		t.Fatalf("NewRedis: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func TestRedisContract(t *testing.T) {
+	hubtest.TestHistory(t, func(t *testing.T) hub.History {
+		return newRedis(t, redisPrefix(t), history.RedisOptions{})
+	})
+}
+
+func receiveIDs(t *testing.T, s *hub.Subscriber, n int) []string {
+	t.Helper()
+	var got []string
+	for len(got) < n {
+		select {
+		case e := <-s.Events():
+			got = append(got, e.ID)
+		case <-s.Done():
+			t.Fatalf("subscriber dropped after %v: %v", got, s.Err())
+		case <-time.After(5 * time.Second):
+			t.Fatalf("received %v, want %d events", got, n)
+		}
+	}
+	return got
+}
+
+// TestRedisTwoProcesses runs two hubs on one Redis stream, each with its
+// own client, as two origin processes behind a load balancer.
+func TestRedisTwoProcesses(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := hub.New(newRedis(t, prefix, history.RedisOptions{}))
+	defer a.Close()
+	b := hub.New(newRedis(t, prefix, history.RedisOptions{}))
+	defer b.Close()
+
+	onA, onB := hub.NewSubscriber(16, nil), hub.NewSubscriber(16, nil)
+	a.Subscribe(onA, "")
+	b.Subscribe(onB, "")
+	for i := 1; i <= 3; i++ {
+		if err := a.Publish(event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := receiveIDs(t, onB, 3); fmt.Sprint(got) != "[e1 e2 e3]" {
+		t.Fatalf("subscriber on B received %v, want [e1 e2 e3]", got)
+	}
+	if got := receiveIDs(t, onA, 3); fmt.Sprint(got) != "[e1 e2 e3]" {
+		t.Fatalf("subscriber on A received %v, want [e1 e2 e3]", got)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := len(onA.Events()) + len(onB.Events()); n != 0 {
+		t.Fatalf("%d events delivered twice", n)
+	}
+
+	// The subscriber on B disconnects; A publishes; it resumes on B.
+	b.Unsubscribe(onB)
+	for i := 4; i <= 7; i++ {
+		if err := a.Publish(event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := hub.NewSubscriber(16, nil)
+	replay, err := b.Subscribe(again, "e3")
+	if err != nil {
+		t.Fatalf("resume on B from e3: %v", err)
+	}
+	got := append(ids(replay), receiveIDs(t, again, 4-len(replay))...)
+	if fmt.Sprint(got) != "[e4 e5 e6 e7]" {
+		t.Fatalf("resume on B from e3 got %v, want [e4 e5 e6 e7]", got)
+	}
+	if err := b.Publish(event(2)); !errors.Is(err, hub.ErrDuplicateID) {
+		t.Fatalf("publishing A's e2 again on B = %v, want ErrDuplicateID", err)
+	}
+	if id := b.LastEventID(); id != "e7" {
+		t.Fatalf("LastEventID() on B = %q, want e7", id)
+	}
+}
+
+func TestRedisStressTwoProcesses(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := hub.New(newRedis(t, prefix, history.RedisOptions{MaxLen: 100000}))
+	defer a.Close()
+	b := hub.New(newRedis(t, prefix, history.RedisOptions{MaxLen: 100000}))
+	defer b.Close()
+	hubtest.Stress(t, []*hub.Hub{a, b}, hubtest.StressOptions{Events: 150})
+}
+
+// TestRedisTrimmed resumes from an id whose entry MAXLEN trimmed: the id
+// key still exists, but the range finds its entry gone.
+func TestRedisTrimmed(t *testing.T) {
+	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 5, ExactTrim: true})
+	h := hub.New(store)
+	defer h.Close()
+	for i := 1; i <= 20; i++ {
+		if err := h.Publish(event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.Len(); n != 5 {
+		t.Fatalf("Len() = %d, want 5", n)
+	}
+	if _, err := h.Subscribe(hub.NewSubscriber(4, nil), "e2"); !errors.Is(err, hub.ErrUnknownID) {
+		t.Fatalf("resume from trimmed e2 = %v, want ErrUnknownID", err)
+	}
+	replay, err := h.Subscribe(hub.NewSubscriber(4, nil), "e17")
+	if err != nil || fmt.Sprint(ids(replay)) != "[e18 e19 e20]" {
+		t.Fatalf("resume from e17 = %v, %v; want [e18 e19 e20]", ids(replay), err)
+	}
+}
+
+// TestRedisTailReportsLost tails from an entry that was trimmed together
+// with its successors: Tail must call lost before delivering what follows.
+func TestRedisTailReportsLost(t *testing.T) {
+	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 5, ExactTrim: true})
+	var seqs []uint64
+	for i := 1; i <= 12; i++ {
+		e := event(i)
+		if err := store.Append(e); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var log []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		store.Tail(ctx, seqs[0], func(e *hub.Event) {
+			mu.Lock()
+			log = append(log, e.ID)
+			if e.ID == "e12" {
+				cancel()
+			}
+			mu.Unlock()
+		}, func(resume uint64) {
+			mu.Lock()
+			log = append(log, fmt.Sprintf("lost(%v)", resume >= seqs[6] && resume < seqs[7]))
+			mu.Unlock()
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cancel()
+		t.Fatal("Tail did not deliver e12 within 5s")
+	}
+	if got := fmt.Sprint(log); got != "[lost(true) e8 e9 e10 e11 e12]" {
+		t.Fatalf("Tail reported %s, want lost between e7 and e8, then e8..e12", got)
+	}
+}
+
+// TestRedisTailCountsEntries removes an entry in the middle of the stream
+// behind the tail's back: the entry counters jump, and Tail reports it.
+func TestRedisTailCountsEntries(t *testing.T) {
+	prefix := redisPrefix(t)
+	store := newRedis(t, prefix, history.RedisOptions{})
+	var seqs []uint64
+	for i := 1; i <= 5; i++ {
+		e := event(i)
+		if err := store.Append(e); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	client := dialRedis(t)
+	msgs, err := client.XRange(context.Background(), prefix+"stream", "-", "+").Result()
+	if err != nil || len(msgs) != 5 {
+		t.Fatalf("XRANGE: %d entries, %v", len(msgs), err)
+	}
+	client.XDel(context.Background(), prefix+"stream", msgs[2].ID) // e3
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var log []string
+	store.Tail(ctx, seqs[0], func(e *hub.Event) {
+		log = append(log, e.ID)
+		if e.ID == "e5" {
+			cancel()
+		}
+	}, func(resume uint64) {
+		log = append(log, fmt.Sprintf("lost(%v)", resume >= seqs[2] && resume < seqs[3]))
+	})
+	if got := fmt.Sprint(log); got != "[e2 lost(true) e4 e5]" {
+		t.Fatalf("Tail reported %s, want e2, lost covering e3, e4, e5", got)
+	}
+}
+
+func TestRedisUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := history.DialRedis(ctx, "redis://127.0.0.1:1/0", history.RedisOptions{Timeout: time.Second}); err == nil {
+		t.Fatal("DialRedis to a closed port succeeded")
+	}
+}
