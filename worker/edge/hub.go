@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/edge-sse/edge-sse/shared/frame"
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 // Chunk is bytes written to many clients. Sinks may cache a converted form
@@ -38,11 +39,8 @@ type Client struct {
 	Match func(topics [][]byte, private bool) bool
 }
 
-// MissedEventType is the SSE event type of the in-band notice sent when a
-// client asked to resume from an id that neither the edge nor the origin
-// holds: it missed events and should refetch its state. A header cannot be
-// read by a native EventSource, so this is an event.
-const MissedEventType = "mercure-missed"
+// MissedEventType is the in-band notice of missed events (see package mercure).
+const MissedEventType = mercure.MissedEventType
 
 // Hub holds the clients of one edge hub object. All methods are safe for
 // concurrent use; none blocks on I/O while holding the lock.
@@ -95,7 +93,7 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 		events, ok := h.ring.After(lastEventID)
 		if !ok {
 			h.gaps++
-			if !c.Sink.Write(missedChunk(lastEventID)) {
+			if !c.Sink.Write(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonUnknownID)}) {
 				return false
 			}
 		}
@@ -139,7 +137,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		// between the edge and the origin. Every client may have missed some.
 		h.gaps++
 		h.ring.Reset(h.helloID)
-		h.fanoutLocked(missedChunk(string(f.ID)), nil)
+		h.fanoutLocked(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonEdgeGap)}, nil)
 	}
 }
 
@@ -278,10 +276,4 @@ func (h *Hub) Stats() Stats {
 		RingLen:     h.ring.Len(),
 		LastEventID: h.ring.Newest(),
 	}
-}
-
-func missedChunk(lastEventID string) *Chunk {
-	// The id is not echoed: it came from the client and may hold anything.
-	_ = lastEventID
-	return &Chunk{Bytes: []byte("event: " + MissedEventType + "\ndata: {\"reason\":\"unknown-last-event-id\"}\n\n")}
 }
