@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
 // sys is the system under test, started once by TestMain.
@@ -34,6 +36,8 @@ var sys struct {
 // Test-friendly timings: client heartbeats every second find dead streams
 // fast; a short feed timeout exercises the watchdog.
 const (
+	// jwtKey signs every test token; the origin and the worker both trust it.
+	jwtKey            = "e2e-test-key-0123456789abcdef0123456789"
 	clientHeartbeatMS = "1000"
 	feedTimeoutMS     = "20000"
 	originHeartbeat   = "2s"
@@ -113,6 +117,8 @@ func startWrangler() error {
 		"--var", "ORIGIN_URL:"+sys.originURL,
 		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
 		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
+		"--var", "JWT_KEY:"+jwtKey,
+		"--var", "ALLOW_ANONYMOUS:true",
 	)
 	if err != nil {
 		return err
@@ -224,7 +230,13 @@ func publish(t testing.TB, base string, form url.Values) string {
 
 // tryPublish is publish for goroutines other than the test's own.
 func tryPublish(base string, form url.Values) (string, error) {
-	resp, err := http.PostForm(base+"/.well-known/mercure", form)
+	req, err := http.NewRequest(http.MethodPost, base+"/.well-known/mercure", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+publisherToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("publish: %w", err)
 	}
@@ -234,6 +246,27 @@ func tryPublish(base string, form url.Values) (string, error) {
 		return "", fmt.Errorf("publish: %s: %s", resp.Status, body)
 	}
 	return string(body), nil
+}
+
+// publisherToken may publish to every topic.
+var publisherToken = mustToken(auth.Claims{Form: auth.FormLegacy, Publish: []auth.Matcher{{Match: "*", Type: auth.MatchSelector}}}, time.Hour)
+
+// mustToken signs claims with jwtKey.
+func mustToken(c auth.Claims, ttl time.Duration) string {
+	tok, err := auth.Sign(c, []byte(jwtKey), "HS256", ttl)
+	if err != nil {
+		panic(err)
+	}
+	return tok
+}
+
+// subscriberToken grants the private updates of the given topics.
+func subscriberToken(ttl time.Duration, topics ...string) string {
+	var c auth.Claims
+	for _, t := range topics {
+		c.Subscribe = append(c.Subscribe, auth.Matcher{Match: t, Type: auth.MatchExact})
+	}
+	return mustToken(c, ttl)
 }
 
 // hubStats reads the EdgeHub object's counters through the worker.

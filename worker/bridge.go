@@ -4,6 +4,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -12,6 +14,10 @@ import (
 
 	"github.com/syumai/workers"
 
+	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/sse"
+	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
@@ -55,35 +61,62 @@ func (s *streamSink) Close() { jsClose.Invoke(s.controller) }
 // pendingClient is a client that open accepted and attach has not yet bound
 // to its stream.
 type pendingClient struct {
-	match       func([][]byte, bool) bool
+	match       func(*edge.Event) bool
 	lastEventID string
+	expires     time.Time
 }
 
+// hubInstance is the resident Go side of one EdgeHub object. The hub is
+// created on the first request, once the public hub URL is known.
 type hubInstance struct {
-	cfg     config
-	hub     *edge.Hub
-	mu      sync.Mutex
-	pending map[uint64]pendingClient
-	up      sync.Once
+	cfg      config
+	verifier *auth.Verifier
+	initErr  error
+	init     sync.Once
+	hub      *edge.Hub
+	mu       sync.Mutex
+	pending  map[uint64]pendingClient
+	up       sync.Once
 }
 
 func runHub() {
 	streams := js.Global().Get("context").Get("streams")
 	jsEnqueue, jsClose = streams.Get("enqueue"), streams.Get("close")
-	cfg := envConfig()
-	h := &hubInstance{cfg: cfg, hub: edge.NewHub(cfg.RingSize), pending: make(map[uint64]pendingClient)}
+	h := &hubInstance{cfg: envConfig(), pending: make(map[uint64]pendingClient)}
 	binding := js.Global().Get("context").Get("binding")
 	binding.Set("open", js.FuncOf(h.open))
 	binding.Set("attach", js.FuncOf(h.attach))
 	binding.Set("detach", js.FuncOf(h.detach))
 	binding.Set("stats", js.FuncOf(h.stats))
-	go func() {
-		for range time.Tick(cfg.Heartbeat) {
-			h.hub.Heartbeat()
-		}
-	}()
 	workers.Ready()
 	select {} // resident: serve callbacks until the object is evicted
+}
+
+// setup creates the hub for the public URL u (PUBLIC_URL wins) and starts
+// the heartbeat.
+func (h *hubInstance) setup(u *url.URL) error {
+	h.init.Do(func() {
+		hubURL := h.cfg.PublicURL
+		if hubURL == "" {
+			hubURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: mercure.Path}).String()
+		}
+		c, err := topic.NewCompiler(topic.Config{HubURL: hubURL})
+		if err != nil {
+			h.initErr = err
+			return
+		}
+		if h.verifier, err = h.cfg.verifier(); err != nil {
+			h.initErr = err
+			return
+		}
+		h.hub = edge.NewHub(c, h.cfg.RingSize)
+		go func() {
+			for range time.Tick(h.cfg.Heartbeat) {
+				h.hub.Heartbeat()
+			}
+		}()
+	})
+	return h.initErr
 }
 
 // open(url, lastEventID, authorization, cookie) checks a subscribe request
@@ -103,10 +136,18 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	if err != nil {
 		return refuse(http.StatusBadRequest, "invalid request URL")
 	}
+	if err := h.setup(u); err != nil {
+		return refuse(http.StatusInternalServerError, "edge hub misconfigured: "+err.Error())
+	}
 	q := u.Query()
-	selectors := q["topic"]
-	if len(selectors) == 0 {
-		return refuse(http.StatusBadRequest, "missing topic: add at least one topic query parameter, or topic=* for all")
+	sub, err := mercure.Selectors(h.hub.Compiler(), q)
+	if err != nil {
+		return refuse(http.StatusBadRequest, err.Error())
+	}
+	grant, expires, status, msg := h.authorize(args[2].String(), args[3].String())
+	if status != 0 {
+		headers.Set("WWW-Authenticate", msg.challenge)
+		return refuse(status, msg.text)
 	}
 	last := args[1].String()
 	if last == "" {
@@ -117,7 +158,11 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	}
 	id := h.hub.NextID()
 	h.mu.Lock()
-	h.pending[id] = pendingClient{match: matchSelectors(selectors), lastEventID: last}
+	h.pending[id] = pendingClient{
+		match:       func(e *edge.Event) bool { return mercure.CanReceive(sub, grant, e.Topics, e.Private) },
+		lastEventID: last,
+		expires:     expires,
+	}
 	h.mu.Unlock()
 
 	headers.Set("Content-Type", "text/event-stream")
@@ -127,6 +172,34 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	res.Set("id", float64(id))
 	res.Set("headers", headerJSON(headers))
 	return res
+}
+
+type authFailure struct{ text, challenge string }
+
+// authorize checks the subscriber's token, if any (Mercure §"Authorization").
+// It returns the grants of a valid token (nil for an anonymous subscriber)
+// and its expiry, or a non-zero status with the reason.
+func (h *hubInstance) authorize(authorization, cookie string) (*topic.Set, time.Time, int, authFailure) {
+	token, err := auth.TokenFromRequest(authorization, cookie)
+	if errors.Is(err, auth.ErrNoToken) && h.cfg.AllowAnonymous {
+		return nil, time.Time{}, 0, authFailure{}
+	}
+	if err == nil && h.verifier == nil {
+		err = errors.New("this hub has no key to check subscriber tokens (set JWT_KEY or JWT_JWKS)")
+	}
+	var claims *auth.Claims
+	if err == nil {
+		claims, err = h.verifier.Verify(token)
+	}
+	var grant *topic.Set
+	if err == nil {
+		grant, err = mercure.Grants(h.hub.Compiler(), claims.Subscribe)
+	}
+	if err != nil {
+		status, challenge := auth.Challenge(err, "")
+		return nil, time.Time{}, status, authFailure{text: err.Error(), challenge: challenge}
+	}
+	return grant, claims.ExpiresAt, 0, authFailure{}
 }
 
 // attach(id, controller) binds an opened client to its stream.
@@ -142,20 +215,34 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		return nil
 	}
 	h.up.Do(func() { go runUpstream(h.cfg, h.hub) })
+	// Advise a reconnection delay with jitter, so that clients cut off
+	// together (a deploy, a runtime restart) do not all return at once.
+	retry := h.cfg.Retry + rand.N(h.cfg.RetryJitter+1)
+	sink.Write(&edge.Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
 	if !h.hub.Add(&edge.Client{ID: id, Sink: sink, Match: p.match}, p.lastEventID) {
 		sink.Close()
+		return nil
+	}
+	if !p.expires.IsZero() {
+		time.AfterFunc(time.Until(p.expires), func() { h.hub.Kick(id) })
 	}
 	return nil
 }
 
 // detach(id) removes a client whose stream was cancelled.
 func (h *hubInstance) detach(_ js.Value, args []js.Value) any {
-	h.hub.Remove(uint64(args[0].Float()))
+	if h.hub != nil {
+		h.hub.Remove(uint64(args[0].Float()))
+	}
 	return nil
 }
 
 func (h *hubInstance) stats(js.Value, []js.Value) any {
-	b, _ := json.Marshal(h.hub.Stats())
+	var st edge.Stats
+	if h.hub != nil {
+		st = h.hub.Stats()
+	}
+	b, _ := json.Marshal(st)
 	return string(b)
 }
 
@@ -166,31 +253,4 @@ func headerJSON(h http.Header) string {
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
-}
-
-// matchSelectors matches exact topics and "*"; private events are not
-// delivered until the client's token grants them.
-func matchSelectors(selectors []string) func([][]byte, bool) bool {
-	all := false
-	set := make(map[string]bool, len(selectors))
-	for _, s := range selectors {
-		if s == "*" {
-			all = true
-		}
-		set[s] = true
-	}
-	return func(topics [][]byte, private bool) bool {
-		if private {
-			return false
-		}
-		if all {
-			return true
-		}
-		for _, t := range topics {
-			if set[string(t)] {
-				return true
-			}
-		}
-		return false
-	}
 }

@@ -3,8 +3,11 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/edge-sse/edge-sse/shared/auth"
 
 	"github.com/syumai/workers/cloudflare"
 )
@@ -29,17 +32,39 @@ type config struct {
 	ClientQueue int
 	// CORSOrigins is the Access-Control-Allow-Origin value (var CORS_ORIGINS, default "*").
 	CORSOrigins string
+	// JWTKey is the HS256 secret subscriber tokens are signed with (secret
+	// JWT_KEY, at least 32 bytes); JWTJWKS a JWKS document of RS256/ES256
+	// public keys (var JWT_JWKS). Either may be empty; with neither, only
+	// anonymous subscribers can connect.
+	JWTKey, JWTJWKS string
+	// AllowAnonymous lets clients without a token subscribe to public
+	// updates (var ALLOW_ANONYMOUS, "true" or "false", default "false").
+	AllowAnonymous bool
+	// PublicURL is the hub URL relative URL patterns are resolved against
+	// (var PUBLIC_URL; default: taken from the first request).
+	PublicURL string
+	// Retry is the base reconnection delay advised to clients; each client
+	// gets Retry plus a random share of RetryJitter, so that a restart does
+	// not bring every client back in the same second (vars RETRY_MS,
+	// default 2000, and RETRY_JITTER_MS, default 8000).
+	Retry, RetryJitter time.Duration
 }
 
 func envConfig() config {
 	return config{
-		OriginURL:   envString("ORIGIN_URL", "http://127.0.0.1:8080"),
-		FeedSecret:  envString("FEED_SECRET", "dev-feed-secret"),
-		Heartbeat:   time.Duration(envInt("CLIENT_HEARTBEAT_MS", 15000)) * time.Millisecond,
-		FeedTimeout: time.Duration(envInt("FEED_TIMEOUT_MS", 35000)) * time.Millisecond,
-		RingSize:    envInt("RING_SIZE", 4096),
-		ClientQueue: envInt("CLIENT_QUEUE", 1024),
-		CORSOrigins: envString("CORS_ORIGINS", "*"),
+		OriginURL:      envString("ORIGIN_URL", "http://127.0.0.1:8080"),
+		FeedSecret:     envString("FEED_SECRET", "dev-feed-secret"),
+		Heartbeat:      time.Duration(envInt("CLIENT_HEARTBEAT_MS", 15000)) * time.Millisecond,
+		FeedTimeout:    time.Duration(envInt("FEED_TIMEOUT_MS", 35000)) * time.Millisecond,
+		RingSize:       envInt("RING_SIZE", 4096),
+		ClientQueue:    envInt("CLIENT_QUEUE", 1024),
+		CORSOrigins:    envString("CORS_ORIGINS", "*"),
+		JWTKey:         envString("JWT_KEY", ""),
+		JWTJWKS:        envString("JWT_JWKS", ""),
+		AllowAnonymous: envString("ALLOW_ANONYMOUS", "false") == "true",
+		PublicURL:      envString("PUBLIC_URL", ""),
+		Retry:          time.Duration(envInt("RETRY_MS", 2000)) * time.Millisecond,
+		RetryJitter:    time.Duration(envInt("RETRY_JITTER_MS", 8000)) * time.Millisecond,
 	}
 }
 
@@ -55,4 +80,28 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// verifier builds the subscriber token verifier from the configured keys,
+// or returns nil when no key is configured.
+func (c config) verifier() (*auth.Verifier, error) {
+	var keys []auth.Key
+	if c.JWTKey != "" {
+		k, err := auth.HMACKey([]byte(c.JWTKey))
+		if err != nil {
+			return nil, fmt.Errorf("JWT_KEY: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if c.JWTJWKS != "" {
+		ks, err := auth.KeysFromJWKS([]byte(c.JWTJWKS))
+		if err != nil {
+			return nil, fmt.Errorf("JWT_JWKS: %w", err)
+		}
+		keys = append(keys, ks...)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return auth.NewVerifier(auth.Config{Keys: keys, Leeway: 5 * time.Second})
 }

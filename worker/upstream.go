@@ -69,7 +69,7 @@ func feedOnce(cfg config, h *edge.Hub) error {
 	for r.Next() {
 		watchdog.Reset(cfg.FeedTimeout)
 		if f := r.Frame(); f.Type == frame.TypeEvent {
-			if e := edge.NewEvent(f); e != nil {
+			if e := edge.NewEvent(h.Compiler(), f); e != nil {
 				batch = append(batch, e)
 			}
 		} else {

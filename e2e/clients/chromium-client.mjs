@@ -3,10 +3,12 @@
 // Prints {"ready":true} once the page says its stream is open, then one JSON
 // line per event in window.received, and exits 0 after COUNT events (1 on
 // error or after 60 s).
-// Usage: node chromium-client.mjs PAGE_URL COUNT
+// Usage: node chromium-client.mjs PAGE_URL COUNT [TOKEN]
+// With TOKEN, the page's origin gets a mercureAuthorization cookie holding
+// it, as an app would set for its users (EventSource cannot send headers).
 import { chromium } from "playwright-core";
 
-const [pageURL, countArg] = process.argv.slice(2);
+const [pageURL, countArg, token] = process.argv.slice(2);
 const want = parseInt(countArg, 10);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -17,7 +19,11 @@ const browser = await chromium.launch({
 });
 let code = 1;
 try {
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  if (token) {
+    await context.addCookies([{ name: "mercureAuthorization", value: token, url: new URL(pageURL).origin }]);
+  }
+  const page = await context.newPage();
   page.on("console", (m) => console.error("page:", m.text()));
   await page.goto(pageURL);
   await page.waitForFunction(() => document.getElementById("status").textContent === "open", null, { timeout: 30000 });

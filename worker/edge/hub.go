@@ -9,6 +9,7 @@ import (
 
 	"github.com/edge-sse/edge-sse/shared/frame"
 	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
 // Chunk is bytes written to many clients. Sinks may cache a converted form
@@ -34,9 +35,9 @@ type Sink interface {
 type Client struct {
 	ID   uint64
 	Sink Sink
-	// Match reports whether the client may receive an event with these
-	// topics and private flag.
-	Match func(topics [][]byte, private bool) bool
+	// Match reports whether the client may receive e: its selectors match
+	// and, for a private event, its token grants it.
+	Match func(e *Event) bool
 }
 
 // MissedEventType is the in-band notice of missed events (see package mercure).
@@ -45,6 +46,8 @@ const MissedEventType = mercure.MissedEventType
 // Hub holds the clients of one edge hub object. All methods are safe for
 // concurrent use; none blocks on I/O while holding the lock.
 type Hub struct {
+	compiler *topic.Compiler
+
 	mu      sync.Mutex
 	clients map[uint64]*Client
 	ring    *Ring
@@ -61,9 +64,11 @@ type Hub struct {
 	gaps       uint64
 }
 
-// NewHub returns a hub whose replay ring holds ringSize events.
-func NewHub(ringSize int) *Hub {
+// NewHub returns a hub whose replay ring holds ringSize events and whose
+// events' topics are prepared with c.
+func NewHub(c *topic.Compiler, ringSize int) *Hub {
 	return &Hub{
+		compiler:  c,
 		clients:   make(map[uint64]*Client),
 		ring:      NewRing(ringSize),
 		heartbeat: &Chunk{Bytes: []byte(":\n\n")},
@@ -99,7 +104,7 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 		}
 		var replay []byte
 		for _, e := range events {
-			if c.Match(e.Topics, e.Private) {
+			if c.Match(e) {
 				replay = append(replay, e.Chunk.Bytes...)
 			}
 		}
@@ -110,6 +115,22 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 	h.clients[c.ID] = c
 	return true
 }
+
+// Kick removes the client with this id and closes its stream, for example
+// when its token expires. It reports whether the client was held.
+func (h *Hub) Kick(id uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.clients[id]
+	if ok {
+		delete(h.clients, id)
+		c.Sink.Close()
+	}
+	return ok
+}
+
+// Compiler returns the topic compiler the hub prepares events with.
+func (h *Hub) Compiler() *topic.Compiler { return h.compiler }
 
 // Remove drops the client with this id, if held, and reports whether it was.
 func (h *Hub) Remove(id uint64) bool {
@@ -129,7 +150,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.helloID = string(f.ID)
 		h.ring.Anchor(h.helloID)
 	case frame.TypeEvent:
-		if e := NewEvent(f); e != nil {
+		if e := NewEvent(h.compiler, f); e != nil {
 			h.deliverLocked([]*Event{e})
 		}
 	case frame.TypeGap:
@@ -169,14 +190,14 @@ func (h *Hub) deliverLocked(events []*Event) {
 func (h *Hub) deliverBatchLocked(events []*Event) {
 	if len(events) == 1 {
 		e := events[0]
-		h.fanoutLocked(e.Chunk, func(c *Client) bool { return c.Match(e.Topics, e.Private) })
+		h.fanoutLocked(e.Chunk, func(c *Client) bool { return c.Match(e) })
 		return
 	}
 	chunks := make(map[uint64]*Chunk)
 	for id, cl := range h.clients {
 		var mask uint64
 		for i, e := range events {
-			if cl.Match(e.Topics, e.Private) {
+			if cl.Match(e) {
 				mask |= 1 << i
 			}
 		}

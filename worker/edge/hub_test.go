@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edge-sse/edge-sse/shared/frame"
+	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
@@ -28,20 +29,30 @@ func (s *sink) Write(c *edge.Chunk) bool {
 
 func (s *sink) Close() { s.closed = true }
 
-func event(id, topic string, private bool) *edge.Event {
-	sseBytes := fmt.Sprintf("id: %s\ndata: %s\n\n", id, topic)
-	b := frame.AppendEvent(nil, &frame.Event{ID: id, Topics: []string{topic}, Private: private, SSE: []byte(sseBytes)})
+var testCompiler = func() *topic.Compiler {
+	c, err := topic.NewCompiler(topic.Config{HubURL: "https://edge.example/.well-known/mercure"})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+func event(id, name string, private bool) *edge.Event {
+	sseBytes := fmt.Sprintf("id: %s\ndata: %s\n\n", id, name)
+	b := frame.AppendEvent(nil, &frame.Event{ID: id, Topics: []string{name}, Private: private, SSE: []byte(sseBytes)})
 	var f frame.Frame
 	if _, err := frame.Decode(b, frame.DefaultMaxSize, &f); err != nil {
 		panic(err)
 	}
-	return edge.NewEvent(&f)
+	return edge.NewEvent(testCompiler, &f)
 }
 
-func topicMatch(topic string) func([][]byte, bool) bool {
-	return func(topics [][]byte, private bool) bool {
-		return !private && string(topics[0]) == topic
+func topicMatch(name string) func(*edge.Event) bool {
+	set, err := testCompiler.NewSet(topic.Spec{Kind: topic.KindExact, Expr: name})
+	if err != nil {
+		panic(err)
 	}
+	return func(e *edge.Event) bool { return !e.Private && set.MatchTopics(e.Topics) }
 }
 
 func addClient(t *testing.T, h *edge.Hub, topic, last string) *sink {
@@ -71,7 +82,7 @@ func ids(s string) string {
 }
 
 func TestHubResumeFromRing(t *testing.T) {
-	h := edge.NewHub(3)
+	h := edge.NewHub(testCompiler, 3)
 	hello(h, "e0")
 	h.Deliver([]*edge.Event{event("e1", "a", false), event("e2", "b", false), event("e3", "a", false)})
 	tests := []struct {
@@ -105,7 +116,7 @@ func TestHubResumeFromRing(t *testing.T) {
 }
 
 func TestHubBatchOneWritePerClient(t *testing.T) {
-	h := edge.NewHub(100)
+	h := edge.NewHub(testCompiler, 100)
 	a1, a2, b := addClient(t, h, "a", ""), addClient(t, h, "a", ""), addClient(t, h, "b", "")
 	for _, s := range []*sink{a1, a2, b} {
 		s.writes = 0 // the connect comment
@@ -146,7 +157,7 @@ func TestHubBatchOneWritePerClient(t *testing.T) {
 }
 
 func TestHubDropsFailedClient(t *testing.T) {
-	h := edge.NewHub(10)
+	h := edge.NewHub(testCompiler, 10)
 	ok, bad := addClient(t, h, "a", ""), addClient(t, h, "a", "")
 	bad.fail = true
 	h.Deliver([]*edge.Event{event("e1", "a", false)})
@@ -161,7 +172,7 @@ func TestHubDropsFailedClient(t *testing.T) {
 }
 
 func TestHubRemove(t *testing.T) {
-	h := edge.NewHub(10)
+	h := edge.NewHub(testCompiler, 10)
 	s := &sink{}
 	id := h.NextID()
 	h.Add(&edge.Client{ID: id, Sink: s, Match: topicMatch("a")}, "")
@@ -175,7 +186,7 @@ func TestHubRemove(t *testing.T) {
 }
 
 func TestHubGapNotifiesEveryone(t *testing.T) {
-	h := edge.NewHub(10)
+	h := edge.NewHub(testCompiler, 10)
 	hello(h, "e0")
 	s := addClient(t, h, "a", "")
 	h.Deliver([]*edge.Event{event("e1", "a", false)})

@@ -1,13 +1,17 @@
 package edge
 
-import "github.com/edge-sse/edge-sse/shared/frame"
+import (
+	"github.com/edge-sse/edge-sse/shared/frame"
+	"github.com/edge-sse/edge-sse/shared/topic"
+)
 
 // Event is an event the edge received from the origin, kept for replay.
 type Event struct {
 	ID      string
-	Topics  [][]byte
 	Private bool
-	Chunk   *Chunk
+	// Topics are the event's topics prepared once for every client's match.
+	Topics *topic.Topics
+	Chunk  *Chunk
 }
 
 // Ring keeps the newest events received from the origin, in order, for
@@ -46,22 +50,23 @@ func (r *Ring) Reset(base string) {
 	r.head, r.n, r.base = 0, 0, base
 }
 
-// NewEvent copies a decoded Event frame into an Event the hub can keep, or
-// returns nil when the frame breaks a rule of frame.Validate.
-func NewEvent(f *frame.Frame) *Event {
+// NewEvent copies a decoded Event frame into an Event the hub can keep,
+// preparing its topics with c, or returns nil when the frame breaks a rule
+// of frame.Validate.
+func NewEvent(c *topic.Compiler, f *frame.Frame) *Event {
 	if f.Type != frame.TypeEvent || frame.Validate(f) != nil {
 		return nil
 	}
-	e := &Event{
+	topics := make([]string, len(f.Topics))
+	for i, t := range f.Topics {
+		topics[i] = string(t)
+	}
+	return &Event{
 		ID:      string(f.ID),
 		Private: f.Private,
-		Topics:  make([][]byte, len(f.Topics)),
+		Topics:  c.Prepare(topics...),
 		Chunk:   &Chunk{Bytes: append([]byte(nil), f.SSE...)},
 	}
-	for i, t := range f.Topics {
-		e.Topics[i] = append([]byte(nil), t...)
-	}
-	return e
 }
 
 // Push appends e, evicting the oldest event when the ring is full.

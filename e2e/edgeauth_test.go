@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEdgeChromiumPrivate opens two tabs on the demo page; only the first has
+// a token (in the mercureAuthorization cookie) granting the topic. A private
+// update must appear in that tab only; a public one in both.
+func TestEdgeChromiumPrivate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	topic := uniqueTopic(t, "private")
+	page := sys.edgeURL + "/?topic=" + url.QueryEscape(topic)
+	allowed := nodeClient(t, ctx, "chromium-client.mjs", page, "2", subscriberToken(time.Hour, topic))
+	other := nodeClient(t, ctx, "chromium-client.mjs", page, "1")
+	expectReady(t, allowed)
+	expectReady(t, other)
+	secret := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"secret"}, "private": {"on"}})
+	public := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"public"}})
+	expectEvents(t, allowed, []map[string]any{
+		{"type": "message", "data": "secret", "lastEventId": secret},
+		{"type": "message", "data": "public", "lastEventId": public},
+	})
+	expectEvents(t, other, []map[string]any{{"type": "message", "data": "public", "lastEventId": public}})
+}
+
+// TestEdgeAuthFailures checks that the edge refuses bad tokens with 401 and
+// a message naming the failure, and a private stream stays private.
+func TestEdgeAuthFailures(t *testing.T) {
+	topic := uniqueTopic(t, "auth")
+	u := sys.edgeURL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
+	valid := subscriberToken(time.Hour, topic)
+	tests := []struct {
+		name, authorization, want string
+	}{
+		{"bad signature", "Bearer " + valid[:len(valid)-4] + "AAAA", "signature"},
+		{"expired", "Bearer " + subscriberToken(-time.Minute, topic), "expired"},
+		{"alg none", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJtZXJjdXJlIjp7InN1YnNjcmliZSI6WyIqIl19fQ.", "alg"},
+		{"garbage", "Bearer not-a-jwt", "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Header.Set("Authorization", tt.authorization)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(strings.ToLower(string(body)), tt.want) {
+				t.Fatalf("got %s %q, want 401 mentioning %q", resp.Status, body, tt.want)
+			}
+		})
+	}
+}
+
+// TestEdgeTokenExpiryClosesStream subscribes with a token valid for 3 s and
+// checks the edge ends the stream at expiry.
+func TestEdgeTokenExpiryClosesStream(t *testing.T) {
+	topic := uniqueTopic(t, "expiry")
+	h := http.Header{"Authorization": {"Bearer " + subscriberToken(3*time.Second, topic)}}
+	c := subscribeSSE(t, sys.edgeURL+"/.well-known/mercure?topic="+url.QueryEscape(topic), h)
+	start := time.Now()
+	select {
+	case <-c.done:
+		if d := time.Since(start); d < 1*time.Second {
+			t.Fatalf("stream closed after %s, before the token expired", d)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("stream still open 20 s after its token expired")
+	}
+}
