@@ -1,0 +1,20 @@
+package topic
+
+import "errors"
+
+// Errors returned by this package. Mercure answers subscribe requests that
+// fail with them with 400 "Bad Request" (§"Subscription") and tokens whose
+// grants fail with them with 401 and error="invalid_token" (§"Authorization
+// Details"); ErrInvalidHubURL is a configuration error.
+var (
+	ErrUnknownKind       = errors.New(`topic: unknown matcher type; use "exact" or "urlpattern"`)
+	ErrUnknownParam      = errors.New(`topic: unknown topic matcher query parameter; use "match", "match_exact", "match_urlpattern" or "topic"`)
+	ErrTooManySelectors  = errors.New("topic: too many topic selectors; subscribe to fewer topics or use a URL pattern")
+	ErrExprTooLong       = errors.New("topic: topic selector too long")
+	ErrInvalidChar       = errors.New("topic: value must be valid UTF-8 without control characters (U+0000-U+001F, U+007F-U+009F) or format characters (Unicode category Cf)")
+	ErrInvalidURLPattern = errors.New("topic: invalid URL pattern")
+	ErrTooComplex        = errors.New("topic: topic selectors too complex; use fewer or simpler patterns and templates")
+	ErrWildcardTopic     = errors.New(`topic: "*" is reserved for the wildcard selector and cannot be published`)
+	ErrReservedTopic     = errors.New("topic: topics under the hub URL's path are reserved for the hub")
+	ErrInvalidHubURL     = errors.New("topic: hub URL must be an absolute http or https URL")
+)

@@ -1,0 +1,113 @@
+package topic
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/edge-sse/edge-sse/shared/topic/internal/boundedre"
+	"github.com/edge-sse/edge-sse/shared/topic/internal/uritemplate"
+	"github.com/edge-sse/edge-sse/shared/topic/internal/urlpattern"
+)
+
+// Selector is one compiled topic selector: a Mercure topic matcher
+// (§"Matcher Types") or a pre-standardization topic selector. The zero
+// Selector matches nothing.
+type Selector struct {
+	kind Kind
+	expr string
+	// all is set for "*", which matches every topic whatever the kind.
+	all bool
+	// exact is set when the topic equal to expr matches.
+	exact bool
+	// template matches the expansions of a KindTopic URI Template.
+	template *regexp.Regexp
+	// pattern and c match KindURLPattern selectors.
+	pattern *urlpattern.Pattern
+	c       *Compiler
+}
+
+// Compile compiles one selector of the given kind. A selector costs at most
+// the Set regexp budget.
+func (c *Compiler) Compile(kind Kind, expr string) (Selector, error) {
+	budget := c.maxRegexpSize
+	return c.compile(kind, expr, &budget)
+}
+
+// compile compiles a selector, charging its regular expressions to budget.
+func (c *Compiler) compile(kind Kind, expr string, budget *int) (Selector, error) {
+	if kind < KindExact || kind > KindTopic {
+		return Selector{}, fmt.Errorf("%w, not %v", ErrUnknownKind, kind)
+	}
+	if len(expr) > c.maxExprLen {
+		return Selector{}, fmt.Errorf("%w: %d bytes, at most %d", ErrExprTooLong, len(expr), c.maxExprLen)
+	}
+	if !validValue(expr) {
+		return Selector{}, ErrInvalidChar
+	}
+	s := Selector{kind: kind, expr: expr}
+	if expr == "*" {
+		// The wildcard is recognized before the matcher type (§"Matcher
+		// Types").
+		s.all = true
+		return s, nil
+	}
+	switch kind {
+	case KindExact:
+		s.exact = true
+	case KindTopic:
+		s.exact = true
+		// Like the reference hub, only a selector with an expression is tried
+		// as a template, and one that does not parse is an exact selector.
+		if strings.IndexByte(expr, '{') >= 0 {
+			if re, ok := uritemplate.Regexp(expr); ok {
+				var err error
+				if s.template, err = boundedre.Compile(re, budget); err != nil {
+					// The expression is valid; only a size limit of ours or of
+					// RE2 (repetition counts above 1000) can refuse it.
+					return Selector{}, fmt.Errorf("%w: URI template %.64q", ErrTooComplex, expr)
+				}
+			}
+		}
+	case KindURLPattern:
+		// The hub's URL is the base URL of relative patterns (§"URL
+		// Pattern"); absolute ones are compiled without one.
+		p, err := urlpattern.NewRelative(expr, c.hubURL, budget)
+		if errors.Is(err, boundedre.ErrTooComplex) {
+			return Selector{}, fmt.Errorf("%w: URL pattern %.64q", ErrTooComplex, expr)
+		}
+		if err != nil {
+			return Selector{}, fmt.Errorf("%w %.64q: %w", ErrInvalidURLPattern, expr, err)
+		}
+		s.pattern, s.c = p, c
+	}
+	return s, nil
+}
+
+// Kind returns the selector's kind.
+func (s Selector) Kind() Kind { return s.kind }
+
+// Expr returns the selector's expression as it was compiled.
+func (s Selector) Expr() string { return s.expr }
+
+// All reports whether the selector is the wildcard "*".
+func (s Selector) All() bool { return s.all }
+
+// Match reports whether the selector matches topic. For a URL pattern it
+// parses topic; to match an update against many selectors, prepare it once
+// with Compiler.Prepare and use Set.MatchTopics.
+func (s Selector) Match(topic string) bool {
+	switch {
+	case s.all:
+		return true
+	case s.exact && topic == s.expr:
+		return true
+	case s.template != nil:
+		return s.template.MatchString(topic)
+	case s.pattern != nil:
+		in, ok := s.c.parse(topic)
+		return ok && s.pattern.Match(&in)
+	}
+	return false
+}
