@@ -41,6 +41,8 @@ const (
 	clientHeartbeatMS = "1000"
 	feedTimeoutMS     = "20000"
 	originHeartbeat   = "2s"
+	// ringSize is small so that tests can resume from ids older than the ring.
+	ringSize = "64"
 )
 
 func TestMain(m *testing.M) {
@@ -76,11 +78,15 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	originBin := filepath.Join(sys.logDir, "origin")
-	build := exec.Command("go", "build", "-o", originBin, "./origin/cmd/origin")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("build origin: %v\n%s", err, out)
+	// E2E_ORIGIN_BIN runs a prebuilt origin instead of building this tree's.
+	originBin := os.Getenv("E2E_ORIGIN_BIN")
+	if originBin == "" {
+		originBin = filepath.Join(sys.logDir, "origin")
+		build := exec.Command("go", "build", "-o", originBin, "./origin/cmd/origin")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			return 1, fmt.Errorf("build origin: %v\n%s", err, out)
+		}
 	}
 
 	if err := startOrigin(originBin); err != nil {
@@ -107,6 +113,9 @@ func startOrigin(bin string) error {
 
 func startWrangler() error {
 	addr := freeAddr()
+	if sys.edgeURL != "" { // a restart keeps the address
+		addr = strings.TrimPrefix(sys.edgeURL, "http://")
+	}
 	host, port, _ := net.SplitHostPort(addr)
 	sys.edgeURL = "http://" + addr
 	p, err := start("wrangler", "node",
@@ -119,12 +128,23 @@ func startWrangler() error {
 		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
 		"--var", "JWT_KEY:"+jwtKey,
 		"--var", "ALLOW_ANONYMOUS:true",
+		"--var", "RING_SIZE:"+ringSize,
 	)
 	if err != nil {
 		return err
 	}
 	sys.wrangler = p
 	return waitHTTP(sys.edgeURL+"/healthz", 90*time.Second, p)
+}
+
+// restartWrangler stops wrangler dev, so every hub object and client stream
+// dies, and starts it again on the same address and state.
+func restartWrangler(t testing.TB) {
+	t.Helper()
+	sys.wrangler.stop()
+	if err := startWrangler(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // process is a child process in its own process group, logging to a file.

@@ -110,6 +110,7 @@ func (h *hubInstance) setup(u *url.URL) error {
 			return
 		}
 		h.hub = edge.NewHub(c, h.cfg.RingSize)
+		h.hub.OnCatchup = func(cu edge.Catchup) { go catchup(h.cfg, h.hub, cu) }
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {
 				h.hub.Heartbeat()

@@ -38,7 +38,16 @@ type Client struct {
 	// Match reports whether the client may receive e: its selectors match
 	// and, for a private event, its token grants it.
 	Match func(e *Event) bool
+
+	// after is the Last-Event-ID the client resumes from; held, when not
+	// nil, the chunks kept for it until its replay is written.
+	after string
+	held  []*Chunk
 }
+
+// MaxHeld bounds the chunks held for a client in catch-up; past it the
+// client is dropped and resumes later.
+const MaxHeld = 4096
 
 // MissedEventType is the in-band notice of missed events (see package mercure).
 const MissedEventType = mercure.MissedEventType
@@ -54,6 +63,12 @@ type Hub struct {
 	nextID  uint64
 	// helloID is the origin's newest id announced by the current feed's Hello.
 	helloID string
+	// anchored is set by the first Hello: the ring knows where it starts.
+	anchored bool
+
+	// OnCatchup is called, with the hub locked, when a client must be caught
+	// up from the origin; it must not block (start a goroutine).
+	OnCatchup func(Catchup)
 
 	heartbeat *Chunk
 
@@ -62,6 +77,7 @@ type Hub struct {
 	deliveries uint64
 	dropped    uint64
 	gaps       uint64
+	catchups   uint64
 }
 
 // NewHub returns a hub whose replay ring holds ringSize events and whose
@@ -83,37 +99,93 @@ func (h *Hub) NextID() uint64 {
 	return h.nextID
 }
 
-// Add registers c and writes what it missed since lastEventID: the ring's
-// events after that id, or a MissedEventType notice when the id is not in
-// the ring. Registration and replay happen under one lock with the live
-// fan-out, so the client sees no gap and no duplicate at the switch. It
-// returns false if the client's sink refused a write (it is then not added).
+// Catchup asks the owner of the hub to fetch, from the origin's history,
+// the events after After up to and including Until for one client, then to
+// call FinishCatchup.
+type Catchup struct {
+	ClientID     uint64
+	After, Until string
+}
+
+// Add registers c and writes what it missed since lastEventID. Events the
+// ring holds are replayed at once, under the same lock as the live fan-out,
+// so the client sees no gap and no duplicate at the switch. An id older than
+// the ring puts the client in catch-up: live events are held for it while
+// the hub's OnCatchup callback fetches the missing range from the origin.
+// Add returns false if the client's sink refused a write (it is then not
+// added).
 func (h *Hub) Add(c *Client, lastEventID string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !c.Sink.Write(&Chunk{Bytes: []byte(":\n\n")}) {
 		return false
 	}
-	if lastEventID != "" {
-		events, ok := h.ring.After(lastEventID)
-		if !ok {
+	h.clients[c.ID] = c
+	if lastEventID == "" {
+		return true
+	}
+	c.after = lastEventID
+	c.held = []*Chunk{} // non-nil: held until resumed
+	if h.anchored {
+		return h.resumeLocked(c)
+	}
+	return true // resumed when the feed's Hello anchors the ring
+}
+
+// resumeLocked serves a held client from the ring or starts its catch-up.
+func (h *Hub) resumeLocked(c *Client) bool {
+	events, ok := h.ring.After(c.after)
+	if !ok {
+		if h.ring.Newest() == "" || h.OnCatchup == nil {
+			// The origin held nothing when this feed began: the id is unknown.
 			h.gaps++
-			if !c.Sink.Write(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonUnknownID)}) {
-				return false
-			}
+			return h.releaseLocked(c, mercure.AppendMissed(nil, mercure.ReasonUnknownID), nil)
 		}
-		var replay []byte
-		for _, e := range events {
-			if c.Match(e) {
-				replay = append(replay, e.Chunk.Bytes...)
-			}
-		}
-		if len(replay) > 0 && !c.Sink.Write(&Chunk{Bytes: replay}) {
-			return false
+		h.catchups++
+		h.OnCatchup(Catchup{ClientID: c.ID, After: c.after, Until: h.ring.Newest()})
+		return true
+	}
+	return h.releaseLocked(c, nil, events)
+}
+
+// releaseLocked writes prefix, the events c matches and the chunks held for
+// it, in that order, and makes c live. A failed write drops c.
+func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
+	out := prefix
+	for _, e := range events {
+		if c.Match(e) {
+			out = append(out, e.Chunk.Bytes...)
 		}
 	}
-	h.clients[c.ID] = c
+	for _, ch := range c.held {
+		out = append(out, ch.Bytes...)
+	}
+	c.held = nil
+	if len(out) > 0 && !c.Sink.Write(&Chunk{Bytes: out}) {
+		delete(h.clients, c.ID)
+		h.dropped++
+		c.Sink.Close()
+		return false
+	}
 	return true
+}
+
+// FinishCatchup completes a client's catch-up with the events the origin
+// returned for its range (in order), or with a missed-events notice when the
+// origin did not hold its id (gap).
+func (h *Hub) FinishCatchup(id uint64, events []*Event, gap bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.clients[id]
+	if !ok || c.held == nil {
+		return
+	}
+	var prefix []byte
+	if gap {
+		h.gaps++
+		prefix = mercure.AppendMissed(nil, mercure.ReasonUnknownID)
+	}
+	h.releaseLocked(c, prefix, events)
 }
 
 // Kick removes the client with this id and closes its stream, for example
@@ -149,6 +221,14 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 	case frame.TypeHello:
 		h.helloID = string(f.ID)
 		h.ring.Anchor(h.helloID)
+		if !h.anchored {
+			h.anchored = true
+			for _, c := range h.clients {
+				if c.held != nil && c.after != "" {
+					h.resumeLocked(c)
+				}
+			}
+		}
 	case frame.TypeEvent:
 		if e := NewEvent(h.compiler, f); e != nil {
 			h.deliverLocked([]*Event{e})
@@ -209,7 +289,7 @@ func (h *Hub) deliverBatchLocked(events []*Event) {
 			c = joinChunks(events, mask)
 			chunks[mask] = c
 		}
-		if cl.Sink.Write(c) {
+		if h.writeLocked(cl, c) {
 			h.deliveries += uint64(bitsSet(mask))
 			continue
 		}
@@ -217,6 +297,22 @@ func (h *Hub) deliverBatchLocked(events []*Event) {
 		delete(h.clients, id)
 		cl.Sink.Close()
 	}
+}
+
+// writeLocked writes c to a live client or holds it for a client in
+// catch-up; it reports false when the client must be dropped.
+func (h *Hub) writeLocked(cl *Client, c *Chunk) bool {
+	if cl.held == nil {
+		return cl.Sink.Write(c)
+	}
+	if c == h.heartbeat {
+		return true
+	}
+	if len(cl.held) >= MaxHeld {
+		return false
+	}
+	cl.held = append(cl.held, c)
+	return true
 }
 
 func joinChunks(events []*Event, mask uint64) *Chunk {
@@ -256,7 +352,7 @@ func (h *Hub) fanoutLocked(c *Chunk, match func(*Client) bool) {
 		if match != nil && !match(cl) {
 			continue
 		}
-		if cl.Sink.Write(c) {
+		if h.writeLocked(cl, c) {
 			h.deliveries++
 			continue
 		}
@@ -280,6 +376,7 @@ type Stats struct {
 	Deliveries  uint64 `json:"deliveries"`
 	Dropped     uint64 `json:"dropped"`
 	Gaps        uint64 `json:"gaps"`
+	Catchups    uint64 `json:"catchups"`
 	RingLen     int    `json:"ringLen"`
 	LastEventID string `json:"lastEventID"`
 }
@@ -294,6 +391,7 @@ func (h *Hub) Stats() Stats {
 		Deliveries:  h.deliveries,
 		Dropped:     h.dropped,
 		Gaps:        h.gaps,
+		Catchups:    h.catchups,
 		RingLen:     h.ring.Len(),
 		LastEventID: h.ring.Newest(),
 	}
