@@ -36,6 +36,7 @@ async function startGo(context) {
   });
   go.run(instance, context);
   await readyPromise;
+  context.binding.memory = instance.exports.mem;
   return context.binding;
 }
 
@@ -110,7 +111,10 @@ export class EdgeHub extends DurableObject {
     const hub = await this.hub;
     const url = new URL(request.url);
     if (url.pathname === "/_edge/stats") {
-      return new Response(hub.stats(), { headers: { "content-type": "application/json" } });
+      // The Go hub's counters plus the size of its Wasm linear memory.
+      const stats = JSON.parse(hub.stats());
+      stats.wasmMemoryBytes = hub.memory.buffer.byteLength;
+      return new Response(JSON.stringify(stats), { headers: { "content-type": "application/json" } });
     }
     if (url.pathname !== MERCURE_PATH || request.method !== "GET") {
       return new Response("not found\n", { status: 404 });
