@@ -48,6 +48,10 @@ type config struct {
 	// not bring every client back in the same second (vars RETRY_MS,
 	// default 2000, and RETRY_JITTER_MS, default 8000).
 	Retry, RetryJitter time.Duration
+	// DevPublishToken is put into the demo page so its publish form works
+	// in development (var DEV_PUBLISH_TOKEN; make dev sets it). Leave it
+	// unset in production.
+	DevPublishToken string
 }
 
 func envConfig() config {

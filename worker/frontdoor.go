@@ -3,7 +3,9 @@
 package main
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"io"
 	"net/http"
 
@@ -29,9 +31,14 @@ func newFrontDoor(cfg config) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	// The demo page gets the development publisher token, if configured,
+	// JSON-escaped into its script.
+	tokenJSON, _ := json.Marshal(cfg.DevPublishToken)
+	page := bytes.Replace(indexHTML, []byte(`"{{DEV_PUBLISH_TOKEN}}"`), tokenJSON, 1)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(indexHTML)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(page)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Mercure discovery (Mercure §"Discovery") and CORS on every response.
@@ -49,7 +56,7 @@ func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "publish body too large or unreadable", http.StatusRequestEntityTooLarge)
 		return
 	}
-	req, err := fetch.NewRequest(r.Context(), http.MethodPost, cfg.OriginURL+"/.well-known/mercure", bytesReader(body))
+	req, err := fetch.NewRequest(r.Context(), http.MethodPost, cfg.OriginURL+"/.well-known/mercure", bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, "cannot build origin request", http.StatusInternalServerError)
 		return

@@ -3,7 +3,6 @@ package topic
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/edge-sse/edge-sse/shared/topic/internal/boundedre"
@@ -22,14 +21,15 @@ type Selector struct {
 	// exact is set when the topic equal to expr matches.
 	exact bool
 	// template matches the expansions of a KindTopic URI Template.
-	template *regexp.Regexp
+	template *boundedre.Regexp
 	// pattern and c match KindURLPattern selectors.
 	pattern *urlpattern.Pattern
 	c       *Compiler
 }
 
-// Compile compiles one selector of the given kind. A selector costs at most
-// the Set regexp budget.
+// Compile compiles one selector of the given kind (§"Matcher Types"), for
+// use on its own; its regular expressions may use the whole regexp budget of
+// a Set. Use NewSet to compile a subscription's or a token's selectors.
 func (c *Compiler) Compile(kind Kind, expr string) (Selector, error) {
 	budget := c.maxRegexpSize
 	return c.compile(kind, expr, &budget)

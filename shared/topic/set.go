@@ -2,8 +2,8 @@ package topic
 
 import (
 	"fmt"
-	"regexp"
 
+	"github.com/edge-sse/edge-sse/shared/topic/internal/boundedre"
 	"github.com/edge-sse/edge-sse/shared/topic/internal/urlpattern"
 )
 
@@ -28,7 +28,7 @@ type Set struct {
 	all       bool
 	exactList []string
 	exactMap  map[string]struct{}
-	templates []*regexp.Regexp
+	templates []*boundedre.Regexp
 	patterns  []*urlpattern.Pattern
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -172,4 +173,27 @@ func TestNewSetErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), "selector 2") {
 		t.Errorf("error %q does not say which selector", err)
 	}
+}
+
+// TestConcurrentMatch shares one Set and one prepared Topics between
+// goroutines, as the origin's fan-out does; run it with -race.
+func TestConcurrentMatch(t *testing.T) {
+	c := newTestCompiler(t)
+	s := mustSet(t, c,
+		Spec{KindURLPattern, "https://example.com/books/:id"},
+		Spec{KindTopic, "https://example.com/authors/{id}"},
+		Spec{KindExact, "https://example.com/"})
+	ts := c.Prepare("https://example.com/books/1")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				if !s.MatchTopics(ts) || !s.Match("https://example.com/authors/2") || s.Match("https://example.com/x") {
+					t.Error("wrong result under concurrency")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

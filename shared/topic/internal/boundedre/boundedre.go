@@ -13,14 +13,23 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 )
 
 // ErrTooComplex reports that an expression does not fit in the budget.
 var ErrTooComplex = errors.New("regular expression too complex")
 
+// Regexp is a compiled regular expression with the literal text every match
+// of it starts with, which is checked first: most topics a selector is tried
+// against do not match, and most of those differ early.
+type Regexp struct {
+	re     *regexp.Regexp
+	prefix string
+}
+
 // Compile compiles expr with regexp.Compile if its estimated program size
 // fits in *budget, and subtracts that size from *budget.
-func Compile(expr string, budget *int) (*regexp.Regexp, error) {
+func Compile(expr string, budget *int) (*Regexp, error) {
 	tree, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil, fmt.Errorf("parse regular expression: %w", err)
@@ -34,7 +43,28 @@ func Compile(expr string, budget *int) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("compile regular expression: %w", err)
 	}
 	*budget -= cost
-	return re, nil
+	return &Regexp{re: re, prefix: anchoredPrefix(tree)}, nil
+}
+
+// MatchString reports whether s contains a match of the expression; it does
+// not allocate.
+func (r *Regexp) MatchString(s string) bool {
+	return strings.HasPrefix(s, r.prefix) && r.re.MatchString(s)
+}
+
+// String returns the source text of the expression.
+func (r *Regexp) String() string { return r.re.String() }
+
+// anchoredPrefix returns the case-sensitive literal that follows a leading
+// "^", the text every match of such an expression starts with.
+func anchoredPrefix(re *syntax.Regexp) string {
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return ""
+	}
+	if lit := re.Sub[1]; lit.Op == syntax.OpLiteral && lit.Flags&syntax.FoldCase == 0 {
+		return string(lit.Rune)
+	}
+	return ""
 }
 
 // Size estimates the number of instructions the program compiled from re

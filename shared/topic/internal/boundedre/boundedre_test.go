@@ -2,6 +2,7 @@ package boundedre
 
 import (
 	"errors"
+	"regexp"
 	"regexp/syntax"
 	"strings"
 	"testing"
@@ -73,6 +74,36 @@ func TestSizeBoundsProgram(t *testing.T) {
 		}
 		if est := Size(tree, 1<<30); est < len(prog.Inst) {
 			t.Errorf("Size(%q) = %d, below the %d instructions compiled", expr, est, len(prog.Inst))
+		}
+	}
+}
+
+// TestPrefixAgreesWithRegexp checks that the literal prefix checked before
+// running an expression never changes its result.
+func TestPrefixAgreesWithRegexp(t *testing.T) {
+	exprs := []string{
+		`^(?:https://example\.com/books/)((?:[a-z]*))?$`,
+		`^\/books\/([^\/]+?)$`,
+		`^(?i)abc$`,
+		`^(?i:ab)c$`,
+		`abc`,
+		`^$`,
+		`^(a|ab)c$`,
+		`^a*b$`,
+	}
+	inputs := []string{"", "abc", "ABC", "abC", "https://example.com/books/x", "https://example.com/books/", "/books/1",
+		"/books/", "ac", "abcc", "b", "aab", "https://example.com/book"}
+	for _, expr := range exprs {
+		budget := 1000
+		r, err := Compile(expr, &budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		std := regexp.MustCompile(expr)
+		for _, in := range inputs {
+			if got, want := r.MatchString(in), std.MatchString(in); got != want {
+				t.Errorf("%q.MatchString(%q) = %v, regexp says %v (prefix %q)", expr, in, got, want, r.prefix)
+			}
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package urlpattern
 
 import (
-	"regexp"
-
 	"github.com/edge-sse/edge-sse/shared/topic/internal/boundedre"
 	"github.com/edge-sse/edge-sse/shared/topic/internal/whatwgurl"
 )
@@ -29,7 +27,7 @@ const (
 type component struct {
 	kind          matchKind
 	literal       string
-	re            *regexp.Regexp
+	re            *boundedre.Regexp
 	patternString string
 	hasRegexp     bool
 }

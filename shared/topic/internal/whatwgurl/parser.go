@@ -59,6 +59,9 @@ func ParseOverride(input string, u *URL, override State) error {
 	return parse(input, nil, u, override)
 }
 
+// parser holds the variables of the basic URL parser (URL Standard §4.4):
+// the input as code points, the pointer into it, the optional base URL, the
+// URL being built, the state override and the buffer.
 type parser struct {
 	input    []rune
 	pointer  int
@@ -76,6 +79,8 @@ type parser struct {
 	opaque, fragment, username, password strings.Builder
 }
 
+// parse runs the basic URL parser on input, which has been trimmed of leading
+// and trailing C0 controls and spaces unless u was given by the caller.
 func parse(input string, base *URL, u *URL, override State) error {
 	if strings.ContainsAny(input, "\t\n\r") {
 		input = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(input)
