@@ -43,6 +43,8 @@ const (
 	originHeartbeat   = "2s"
 	// ringSize is small so that tests can resume from ids older than the ring.
 	ringSize = "64"
+	// upstreamIdleMS is short so that a test can see the idle feed close.
+	upstreamIdleMS = "3000"
 )
 
 func TestMain(m *testing.M) {
@@ -129,6 +131,7 @@ func startWrangler() error {
 		"--var", "JWT_KEY:"+jwtKey,
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "RING_SIZE:"+ringSize,
+		"--var", "UPSTREAM_IDLE_MS:"+upstreamIdleMS,
 	)
 	if err != nil {
 		return err

@@ -150,3 +150,24 @@ func expectEvents(t *testing.T, lines <-chan map[string]any, want []map[string]a
 		}
 	}
 }
+
+// TestEdgeUpstreamIdle checks the hub closes its origin feed once it has no
+// client (UPSTREAM_IDLE_MS is 3 s in these tests) and opens it again, with
+// nothing lost, for the next client.
+func TestEdgeUpstreamIdle(t *testing.T) {
+	if !waitFor(90*time.Second, func() bool { return subscribers(t) == 0 }) {
+		t.Fatalf("hub not empty: %v", hubStats(t))
+	}
+	if !waitFor(30*time.Second, func() bool { return originFeeds(t) == 0 }) {
+		t.Fatalf("origin still serves %d feeds 30 s after the hub emptied", originFeeds(t))
+	}
+	topic := uniqueTopic(t, "idle")
+	c := subscribeSSE(t, sys.edgeURL+"/.well-known/mercure?topic="+url.QueryEscape(topic), nil)
+	if !waitFor(10*time.Second, func() bool { return originFeeds(t) == 1 }) {
+		t.Fatalf("feed not reopened for a new client: %d feeds", originFeeds(t))
+	}
+	id := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"after idle"}})
+	if e := c.next(t, 10*time.Second); e.ID != id {
+		t.Fatalf("got %+v", e)
+	}
+}

@@ -68,6 +68,7 @@ type pendingClient struct {
 
 // hubInstance is the resident Go side of one EdgeHub object. The hub is
 // created on the first request, once the public hub URL is known.
+// hubInstance locks: mu before the hub's own lock, never the reverse.
 type hubInstance struct {
 	cfg      config
 	verifier *auth.Verifier
@@ -76,7 +77,8 @@ type hubInstance struct {
 	hub      *edge.Hub
 	mu       sync.Mutex
 	pending  map[uint64]pendingClient
-	up       sync.Once
+	// upstream is true while runUpstream runs; guarded by mu.
+	upstream bool
 }
 
 func runHub() {
@@ -215,7 +217,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		sink.Close()
 		return nil
 	}
-	h.up.Do(func() { go runUpstream(h.cfg, h.hub) })
+	h.startUpstream()
 	// Advise a reconnection delay with jitter, so that clients cut off
 	// together (a deploy, a runtime restart) do not all return at once.
 	retry := h.cfg.Retry + rand.N(h.cfg.RetryJitter+1)
@@ -228,6 +230,31 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		time.AfterFunc(time.Until(p.expires), func() { h.hub.Kick(id) })
 	}
 	return nil
+}
+
+// startUpstream starts the feed loop unless it runs.
+func (h *hubInstance) startUpstream() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.upstream {
+		return
+	}
+	h.upstream = true
+	go func() {
+		for {
+			runUpstream(h.cfg, h.hub)
+			// A client may have arrived while the loop was giving up; the
+			// check and the flag change happen under h.mu, which
+			// startUpstream also takes, so none is left without a feed.
+			h.mu.Lock()
+			if h.hub.Stats().Subscribers == 0 {
+				h.upstream = false
+				h.mu.Unlock()
+				return
+			}
+			h.mu.Unlock()
+		}
+	}()
 }
 
 // detach(id) removes a client whose stream was cancelled.

@@ -25,6 +25,10 @@ type config struct {
 	// included, before it is reconnected (var FEED_TIMEOUT_MS, default 35000:
 	// twice the origin's 15 s heartbeat plus slack).
 	FeedTimeout time.Duration
+	// UpstreamIdle is how long a hub keeps its upstream feed without any
+	// client (var UPSTREAM_IDLE_MS, default 60000); the next client opens it
+	// again and the hub resumes after the newest id it holds.
+	UpstreamIdle time.Duration
 	// RingSize is the number of events each hub keeps for resume (var RING_SIZE, default 4096).
 	RingSize int
 	// ClientQueue is how many chunks may wait for a client before it is

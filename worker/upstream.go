@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"math/rand/v2"
@@ -18,14 +19,22 @@ import (
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
-// runUpstream keeps ONE subscription to the origin's edge feed for the hub,
-// for the life of the instance. After any break it resumes after the newest
-// id the hub holds, waiting a jittered, growing backoff between attempts.
+// errIdle ends the feed of a hub that has had no client for cfg.UpstreamIdle.
+var errIdle = errors.New("no clients")
+
+// runUpstream keeps ONE subscription to the origin's edge feed for the hub
+// while it has clients. After any break it resumes after the newest id the
+// hub holds, waiting a jittered, growing backoff between attempts. It
+// returns once the hub has been without clients for cfg.UpstreamIdle.
 func runUpstream(cfg config, h *edge.Hub) {
 	backoff := 250 * time.Millisecond
 	for {
 		start := time.Now()
 		err := feedOnce(cfg, h)
+		if errors.Is(err, errIdle) {
+			log.Printf("edge: no clients for %s, upstream feed closed", cfg.UpstreamIdle)
+			return
+		}
 		log.Printf("edge: upstream feed ended: %v", err)
 		if time.Since(start) > time.Minute {
 			backoff = 250 * time.Millisecond
@@ -66,8 +75,14 @@ func feedOnce(cfg config, h *edge.Hub) error {
 
 	r := frame.NewReader(resp.Body, 0)
 	var batch []*edge.Event
+	lastClient := time.Now()
 	for r.Next() {
 		watchdog.Reset(cfg.FeedTimeout)
+		if h.Stats().Subscribers > 0 {
+			lastClient = time.Now()
+		} else if time.Since(lastClient) > cfg.UpstreamIdle {
+			return errIdle
+		}
 		if f := r.Frame(); f.Type == frame.TypeEvent {
 			if e := edge.NewEvent(h.Compiler(), f); e != nil {
 				batch = append(batch, e)
