@@ -123,7 +123,10 @@ func (d *decoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	// A last byte of zero after the first makes an overlong encoding of a
+	// value that fits in fewer bytes. The layout allows only the shortest,
+	// so that every frame has exactly one encoding.
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) {
 		d.err = ErrMalformed
 		return 0
 	}

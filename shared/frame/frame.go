@@ -12,8 +12,9 @@
 //	4       1     Type
 //	5       n     body, n = Length - 1
 //
-// Inside bodies, "uvarint" is encoding/binary's unsigned varint and "str" is a
-// uvarint byte count followed by that many bytes.
+// Inside bodies, "uvarint" is encoding/binary's unsigned varint in its
+// shortest form (an overlong encoding is malformed) and "str" is a uvarint
+// byte count followed by that many bytes.
 //
 //	Type 1 Hello     Magic "MSSE" | Version uint8 | str LastEventID
 //	                 The first frame of every feed. LastEventID is the newest
