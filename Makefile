@@ -5,7 +5,7 @@ GO ?= go
 BUILD := worker/build
 WAZERO := $(shell go env GOPATH)/bin/wazero
 
-.PHONY: build origin dev test test-go test-wasm test-e2e check bench clean tools
+.PHONY: build origin dev test test-go test-wasm test-e2e check bench bench-codec bench-origin bench-edge clean deploy
 
 ## build: the worker bundle (worker/build: app.wasm, wasm_exec.js, entry.mjs) and bin/origin
 build: origin
@@ -43,7 +43,7 @@ test-wasm: $(WAZERO)
 
 ## test-e2e: origin + wrangler dev (real workerd) + Go, npm eventsource and Chromium clients
 test-e2e: build node_modules
-	$(GO) test -count=1 -timeout 20m -v ./e2e/... 2>&1 | tee /tmp/edge-sse-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|e2e:'; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 20m -v ./e2e/ 2>&1 | tee /tmp/edge-sse-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|e2e:'; exit $${PIPESTATUS[0]}
 
 ## check: vet, gofmt, and the js/wasm build of the worker
 check:
@@ -52,8 +52,18 @@ check:
 	@test -z "$$(gofmt -l shared origin worker e2e)" || { gofmt -l shared origin worker e2e; exit 1; }
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./worker
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+## bench: codec, origin and edge benchmark tables (several minutes; see each package's doc)
+bench: bench-codec bench-origin bench-edge
+
+bench-codec:
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/sse/ ./shared/frame/ ./shared/topic/
+	$(GO) test -count=1 -run TestCompareGoSSE -v ./shared/sse/ -args -sse.compare
+
+bench-origin:
+	$(GO) test -count=1 -timeout 20m -run TestBenchReport -bench . -v ./origin/bench/
+
+bench-edge: build node_modules
+	$(GO) test -count=1 -timeout 20m -run TestEdgeBench -v ./e2e/bench/
 
 clean:
 	rm -rf $(BUILD) bin
