@@ -10,9 +10,11 @@ import (
 )
 
 // rawServer is the ceiling the hub is compared with: it answers every
-// connection with the same response head as the hub, then writes each
-// event's pre-encoded chunk to every connection from one goroutine per
-// CPU, with no HTTP server, no queues and no per-connection goroutine.
+// connection with the same response head as the hub, then writes the
+// pre-encoded chunks to every connection from one goroutine per CPU, with
+// no HTTP server and no per-connection goroutine. Like the hub's handlers,
+// which write what is queued before they flush, a writer coalesces the
+// events waiting for it into one write per connection.
 type rawServer struct {
 	ln    net.Listener
 	mu    sync.Mutex
@@ -84,9 +86,14 @@ func (s *rawServer) startWriters() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			var buf []byte
 			for b := range ch {
+				buf = append(buf[:0], b...)
+				for n := len(ch); n > 0; n-- {
+					buf = append(buf, <-ch...)
+				}
 				for i := w; i < len(conns); i += workers {
-					conns[i].Write(b)
+					conns[i].Write(buf)
 				}
 			}
 		}()

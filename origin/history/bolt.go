@@ -41,6 +41,10 @@ type BoltOptions struct {
 	// MaxBatch bounds the events committed in one transaction (default
 	// 256): concurrent publishes share one write and one disk sync.
 	MaxBatch int
+	// NoSync skips the fsync of each commit (default false). Committed
+	// events then survive a crash of the process, which leaves them in the
+	// operating system's page cache, but not a crash of the machine.
+	NoSync bool
 	// OpenTimeout bounds the wait for the file lock another process holds
 	// (default 1s).
 	OpenTimeout time.Duration
@@ -97,7 +101,7 @@ type boltAppend struct {
 // ErrFormat, and a file another process has open after opts.OpenTimeout.
 func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	opts.setDefaults()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, FreelistType: bolt.FreelistMapType, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("open bolt history %s: %w", path, err)
 	}
@@ -166,7 +170,9 @@ func (b *Bolt) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-prune:
-			b.commit(nil)
+			if b.oldestExpired() {
+				b.commit(nil)
+			}
 		case r := <-b.reqs:
 			batch = append(batch[:0], r)
 		drain:
@@ -237,46 +243,6 @@ func (b *Bolt) commit(batch []*boltAppend) {
 	for _, r := range batch {
 		close(r.done)
 	}
-}
-
-// maxPrunePerTx bounds the events one transaction removes, so a long
-// backlog of expired events is removed over several ticks.
-const maxPrunePerTx = 10000
-
-// pruneTx removes the oldest events beyond MaxEvents or older than MaxAge,
-// with their ids, starting at Seq first; it returns the new oldest Seq.
-func (b *Bolt) pruneTx(tx *bolt.Tx, first uint64, now time.Time) (uint64, error) {
-	events, ids := tx.Bucket(boltEvents), tx.Bucket(boltIDs)
-	last := events.Sequence()
-	cutoff := now.Add(-b.opts.MaxAge).UnixMilli()
-	removed := 0
-	for ; first <= last && removed < maxPrunePerTx; first++ {
-		key := seqKey(first)
-		v := events.Get(key)
-		if v == nil {
-			continue
-		}
-		over := b.opts.MaxEvents > 0 && last-first+1 > uint64(b.opts.MaxEvents)
-		if !over {
-			if b.opts.MaxAge <= 0 {
-				break
-			}
-			if t, err := recordTime(v); err == nil && t >= cutoff {
-				break
-			}
-		}
-		id, err := recordID(v)
-		if err == nil && bytes.Equal(ids.Get([]byte(id)), key) {
-			if err := ids.Delete([]byte(id)); err != nil {
-				return 0, err
-			}
-		}
-		if err := events.Delete(key); err != nil {
-			return 0, err
-		}
-		removed++
-	}
-	return first, nil
 }
 
 // Append implements hub.History. It returns once the event is committed

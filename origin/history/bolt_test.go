@@ -75,6 +75,7 @@ func TestBoltRestart(t *testing.T) {
 	if s := sent["e11"].Seq; s != sent["e10"].Seq+1 {
 		t.Fatalf("first Seq after restart %d, want %d", s, sent["e10"].Seq+1)
 	}
+	hubtest.WaitFanned(t, h, "e15")
 	s := hub.NewSubscriber(16, nil)
 	replay, err := h.Subscribe(s, "e7")
 	if err != nil {

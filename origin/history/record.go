@@ -66,8 +66,8 @@ func recordID(b []byte) (string, error) {
 		return "", err
 	}
 	var f frame.Frame
-	if _, err := frame.Decode(fb, len(fb), &f); err != nil || f.Type != frame.TypeEvent {
-		return "", fmt.Errorf("decode record frame: %v: %w", err, ErrCorrupt)
+	if err := decodeEventFrame(fb, &f); err != nil {
+		return "", err
 	}
 	return string(f.ID), nil
 }
@@ -80,9 +80,8 @@ func decodeRecord(b []byte) (*hub.Event, error) {
 		return nil, err
 	}
 	var f frame.Frame
-	n, err := frame.Decode(fb, len(fb), &f)
-	if err != nil || n != len(fb) || f.Type != frame.TypeEvent {
-		return nil, fmt.Errorf("decode record frame: %v: %w", err, ErrCorrupt)
+	if err := decodeEventFrame(fb, &f); err != nil {
+		return nil, err
 	}
 	e := &hub.Event{
 		ID:      string(f.ID),
@@ -100,4 +99,18 @@ func decodeRecord(b []byte) (*hub.Event, error) {
 		}
 	}
 	return e, nil
+}
+
+// decodeEventFrame decodes fb, which must be exactly one Event frame.
+func decodeEventFrame(fb []byte, f *frame.Frame) error {
+	n, err := frame.Decode(fb, len(fb), f)
+	switch {
+	case err != nil:
+		return fmt.Errorf("decode record frame: %v: %w", err, ErrCorrupt)
+	case n != len(fb):
+		return fmt.Errorf("decode record frame: %d bytes after the frame: %w", len(fb)-n, ErrCorrupt)
+	case f.Type != frame.TypeEvent:
+		return fmt.Errorf("decode record frame: %s frame, want event: %w", f.Type, ErrCorrupt)
+	}
+	return nil
 }

@@ -92,6 +92,11 @@ type Redis struct {
 	meta   string
 	last   atomic.Pointer[lastEvent]
 	once   sync.Once
+
+	// start is the newest entry ever added when NewRedis ran: its Seq and
+	// counter let a tail that starts there check continuity even after the
+	// entry expired.
+	startSeq, startCount uint64
 }
 
 type lastEvent struct {
@@ -122,20 +127,60 @@ func NewRedis(ctx context.Context, client redis.UniversalClient, opts RedisOptio
 	r := &Redis{client: client, opts: opts, stream: opts.Prefix + "stream", meta: opts.Prefix + "meta"}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	msgs, err := client.XRevRangeN(ctx, r.stream, "+", "-", 1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read newest event from redis: %w", err)
-	}
 	last := &lastEvent{}
-	if len(msgs) == 1 {
-		seq, _, e, err := decodeMessage(msgs[0])
+	seq, count, ok, err := r.newest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		r.startSeq, r.startCount = seq, count
+		last.seq = seq
+		msgs, err := client.XRangeN(ctx, r.stream, streamID(seq), streamID(seq), 1).Result()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read newest event from redis: %w", err)
 		}
-		last.seq, last.id = seq, e.ID
+		if len(msgs) == 1 { // else it expired: Last reports its Seq only
+			_, _, e, err := decodeMessage(msgs[0])
+			if err != nil {
+				return nil, err
+			}
+			last.id = e.ID
+		}
 	}
 	r.last.Store(last)
 	return r, nil
+}
+
+// newest returns the Seq and counter of the newest entry ever added, from
+// the meta hash, or from the stream when the hash is missing; ok is false
+// for a stream that never had an entry.
+func (r *Redis) newest(ctx context.Context) (seq, count uint64, ok bool, err error) {
+	m, err := r.client.HMGet(ctx, r.meta, "ms", "n", "c").Result()
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("read stream state from redis: %w", err)
+	}
+	if ms, _ := m[0].(string); ms != "" {
+		n, _ := m[1].(string)
+		c, _ := m[2].(string)
+		seq, err := parseStreamID(ms + "-" + n)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		count, err := strconv.ParseUint(c, 10, 64)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("read stream counter %q: %w", c, ErrCorrupt)
+		}
+		return seq, count, true, nil
+	}
+	msgs, err := r.client.XRevRangeN(ctx, r.stream, "+", "-", 1).Result()
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("read newest event from redis: %w", err)
+	}
+	if len(msgs) == 0 {
+		return 0, 0, false, nil
+	}
+	seq, count, _, err = decodeMessage(msgs[0])
+	return seq, count, err == nil, err
 }
 
 // seqBits is the width of the entry id's sequence part inside a Seq.
@@ -172,102 +217,6 @@ func decodeMessage(m redis.XMessage) (seq, count uint64, e *hub.Event, err error
 	}
 	e.Seq = seq
 	return seq, count, e, nil
-}
-
-// publishScript stores one event. KEYS: stream, meta, id key. ARGV: record,
-// id TTL in ms, MAXLEN (0: none), "~" or "=", max age in ms (0: none).
-// It returns the new entry id, or nil when the id is held.
-var publishScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  return false
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ms, n, c = 0, -1, 0
-local m = redis.call('HMGET', KEYS[2], 'ms', 'n', 'c')
-if m[1] then
-  ms, n, c = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
-else
-  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if top[1] then
-    local id = top[1][1]
-    local dash = string.find(id, '-', 1, true)
-    ms, n = tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-    local f = top[1][2]
-    for i = 1, #f, 2 do
-      if f[i] == 'c' then c = tonumber(f[i + 1]) end
-    end
-  end
-end
-if now > ms then
-  ms, n = now, 0
-else
-  n = n + 1
-end
-if n >= 4194304 then
-  ms, n = ms + 1, 0
-end
-c = c + 1
-local sid = string.format('%d-%d', ms, n)
-local cs = string.format('%d', c)
-if tonumber(ARGV[3]) > 0 then
-  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], ARGV[3], sid, 'e', ARGV[1], 'c', cs)
-else
-  redis.call('XADD', KEYS[1], sid, 'e', ARGV[1], 'c', cs)
-end
-if tonumber(ARGV[5]) > 0 then
-  redis.call('XTRIM', KEYS[1], 'MINID', ARGV[4], string.format('%d-0', now - tonumber(ARGV[5])))
-end
-redis.call('HSET', KEYS[2], 'ms', string.format('%d', ms), 'n', string.format('%d', n), 'c', cs)
-redis.call('SET', KEYS[3], sid, 'PX', ARGV[2])
-return sid
-`)
-
-func (r *Redis) idKey(id string) string { return r.opts.Prefix + "id:" + id }
-
-func (r *Redis) trimMode() string {
-	if r.opts.ExactTrim {
-		return "="
-	}
-	return "~"
-}
-
-// Append implements hub.History: one script call stores the event, or
-// refuses its id with hub.ErrDuplicateID when any process holds it.
-func (r *Redis) Append(e *hub.Event) error {
-	if e.ID == "" {
-		return ErrNoID
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
-	defer cancel()
-	rec := appendRecord(nil, e, time.Now().UnixMilli())
-	res, err := publishScript.Run(ctx, r.client,
-		[]string{r.stream, r.meta, r.idKey(e.ID)},
-		rec, r.opts.DedupeTTL.Milliseconds(), max(r.opts.MaxLen, 0), r.trimMode(), r.opts.MaxAge.Milliseconds(),
-	).Text()
-	if errors.Is(err, redis.Nil) {
-		return hub.ErrDuplicateID
-	}
-	if err != nil {
-		return fmt.Errorf("store event in redis: %w", err)
-	}
-	seq, err := parseStreamID(res)
-	if err != nil {
-		return err
-	}
-	e.Seq = seq
-	r.noteLast(seq, e.ID)
-	return nil
-}
-
-// noteLast records (seq, id) as the newest event when it is.
-func (r *Redis) noteLast(seq uint64, id string) {
-	for {
-		cur := r.last.Load()
-		if cur.seq >= seq || r.last.CompareAndSwap(cur, &lastEvent{seq: seq, id: id}) {
-			return
-		}
-	}
 }
 
 // Lookup implements hub.History.

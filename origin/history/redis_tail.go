@@ -10,23 +10,27 @@ import (
 )
 
 // Tail implements hub.Tailer: it follows the stream with XREAD BLOCK and
-// calls deliver for every entry after Seq after, from every process. When
+// delivers every entry after Seq after, from every process, one batch per
+// read. When
 // the counters of consecutive entries do not rise by one, entries were
 // trimmed before this process read them, and it calls lost first. It
 // retries with backoff while Redis is unreachable, logging to opts.Logger,
 // and returns ctx's error when ctx is done (within opts.Block).
-func (r *Redis) Tail(ctx context.Context, after uint64, deliver func(*hub.Event), lost func(resume uint64)) error {
+func (r *Redis) Tail(ctx context.Context, after uint64, deliver func([]*hub.Event), lost func(resume uint64)) error {
 	pos := streamID(after)
-	var prev uint64
-	known := false // whether prev is the counter of the entry at pos
-	if after > 0 {
-		if c, ok := r.counterAt(ctx, pos); ok {
-			prev, known = c, true
-		} else if gone := r.trimmedThrough(ctx); gone > after {
+	prev, known := r.counterOf(ctx, after) // the counter of the entry at pos
+	if !known {
+		if gone := r.trimmedThrough(ctx); gone > after {
 			lost(gone) // conservatively: some of them may never have existed
 		}
 	}
 	backoff := 50 * time.Millisecond
+	var batch []*hub.Event
+	flush := func() {
+		deliver(batch)
+		clear(batch)
+		batch = batch[:0]
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -57,9 +61,10 @@ func (r *Redis) Tail(ctx context.Context, after uint64, deliver func(*hub.Event)
 			for _, m := range s.Messages {
 				seq, c, e, err := decodeMessage(m)
 				if err != nil {
-					// Its subscribers cannot get this entry: report a gap
-					// that covers it and go on after it.
+					// Subscribers cannot get this entry: report a gap that
+					// covers it and go on after it.
 					r.opts.Logger.Error("redis history: skipping an entry that does not decode", "id", m.ID, "err", err)
+					flush()
 					if s, perr := parseStreamID(m.ID); perr == nil {
 						lost(s)
 					}
@@ -67,13 +72,15 @@ func (r *Redis) Tail(ctx context.Context, after uint64, deliver func(*hub.Event)
 					continue
 				}
 				if known && c != prev+1 {
+					flush()
 					lost(seq - 1)
 				}
 				prev, known, pos = c, true, m.ID
 				r.noteLast(seq, e.ID)
-				deliver(e)
+				batch = append(batch, e)
 			}
 		}
+		flush()
 	}
 }
 
@@ -98,14 +105,26 @@ func (r *Redis) trimmedThrough(ctx context.Context) uint64 {
 	return last
 }
 
-// counterAt returns the counter of the entry with id sid, if it is held.
-func (r *Redis) counterAt(ctx context.Context, sid string) (uint64, bool) {
+// counterOf returns the counter of the entry with Seq seq: 0 for Seq 0
+// (counters start at 1), the entry's own while it is held, and the one
+// NewRedis or the meta hash saw while it was the newest, even if expired.
+func (r *Redis) counterOf(ctx context.Context, seq uint64) (uint64, bool) {
+	if seq == 0 {
+		return 0, true
+	}
+	if seq == r.startSeq {
+		return r.startCount, true
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
+	sid := streamID(seq)
 	msgs, err := r.client.XRangeN(ctx, r.stream, sid, sid, 1).Result()
-	if err != nil || len(msgs) != 1 {
-		return 0, false
+	if err == nil && len(msgs) == 1 {
+		_, c, _, err := decodeMessage(msgs[0])
+		return c, err == nil
 	}
-	_, c, _, err := decodeMessage(msgs[0])
-	return c, err == nil
+	if newest, c, ok, err := r.newest(ctx); err == nil && ok && newest == seq {
+		return c, true
+	}
+	return 0, false
 }

@@ -29,7 +29,7 @@ func redisURL() string {
 // redisPrefix returns a key prefix no other test uses and deletes its keys
 // when the test ends. It fails the test, never skips it, when Redis does
 // not answer: CI starts Redis, so an unreachable Redis is a broken setup.
-func redisPrefix(t *testing.T) string {
+func redisPrefix(t testing.TB) string {
 	t.Helper()
 	client := dialRedis(t)
 	name := strings.NewReplacer("/", "-", " ", "_", "*", "", "?", "", "[", "", "]", "").Replace(t.Name())
@@ -48,7 +48,7 @@ func redisPrefix(t *testing.T) string {
 }
 
 // dialRedis returns a new client (a new "process"), closed at the end.
-func dialRedis(t *testing.T) *redis.Client {
+func dialRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	o, err := redis.ParseURL(redisURL())
 	if err != nil {
@@ -66,7 +66,7 @@ func dialRedis(t *testing.T) *redis.Client {
 }
 
 // newRedis returns a store on its own client, as one origin process has.
-func newRedis(t *testing.T, prefix string, opts history.RedisOptions) *history.Redis {
+func newRedis(t testing.TB, prefix string, opts history.RedisOptions) *history.Redis {
 	t.Helper()
 	opts.Prefix = prefix
 	if opts.Block == 0 {
@@ -149,8 +149,10 @@ func TestRedisTwoProcesses(t *testing.T) {
 	if err := b.Publish(event(2)); !errors.Is(err, hub.ErrDuplicateID) {
 		t.Fatalf("publishing A's e2 again on B = %v, want ErrDuplicateID", err)
 	}
-	if id := b.LastEventID(); id != "e7" {
-		t.Fatalf("LastEventID() on B = %q, want e7", id)
+	for deadline := time.Now().Add(5 * time.Second); b.LastEventID() != "e7"; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("LastEventID() on B = %q, want e7", b.LastEventID())
+		}
 	}
 }
 
@@ -177,6 +179,7 @@ func TestRedisTrimmed(t *testing.T) {
 	if n := store.Len(); n != 5 {
 		t.Fatalf("Len() = %d, want 5", n)
 	}
+	hubtest.WaitFanned(t, h, "e20")
 	if _, err := h.Subscribe(hub.NewSubscriber(4, nil), "e2"); !errors.Is(err, hub.ErrUnknownID) {
 		t.Fatalf("resume from trimmed e2 = %v, want ErrUnknownID", err)
 	}
@@ -204,11 +207,13 @@ func TestRedisTailReportsLost(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		store.Tail(ctx, seqs[0], func(e *hub.Event) {
+		store.Tail(ctx, seqs[0], func(batch []*hub.Event) {
 			mu.Lock()
-			log = append(log, e.ID)
-			if e.ID == "e12" {
-				cancel()
+			for _, e := range batch {
+				log = append(log, e.ID)
+				if e.ID == "e12" {
+					cancel()
+				}
 			}
 			mu.Unlock()
 		}, func(resume uint64) {
@@ -225,6 +230,61 @@ func TestRedisTailReportsLost(t *testing.T) {
 	}
 	if got := fmt.Sprint(log); got != "[lost(true) e8 e9 e10 e11 e12]" {
 		t.Fatalf("Tail reported %s, want lost between e7 and e8, then e8..e12", got)
+	}
+}
+
+// TestRedisTailFromEmptyStream starts a tail on an empty stream, as a new
+// origin process does, and lets another process publish past MAXLEN before
+// the tail reads: the first entry's counter shows what was trimmed.
+func TestRedisTailFromEmptyStream(t *testing.T) {
+	prefix := redisPrefix(t)
+	late := newRedis(t, prefix, history.RedisOptions{})
+	if seq, id := late.Last(); seq != 0 || id != "" {
+		t.Fatalf("Last() of an empty stream = %d %q", seq, id)
+	}
+	other := newRedis(t, prefix, history.RedisOptions{MaxLen: 5, ExactTrim: true})
+	for i := 1; i <= 12; i++ {
+		if err := other.Append(event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var log []string
+	late.Tail(ctx, 0, func(batch []*hub.Event) {
+		for _, e := range batch {
+			log = append(log, e.ID)
+			if e.ID == "e12" {
+				cancel()
+			}
+		}
+	}, func(uint64) { log = append(log, "lost") })
+	if got := fmt.Sprint(log); got != "[lost e8 e9 e10 e11 e12]" {
+		t.Fatalf("Tail reported %s, want lost, then e8..e12", got)
+	}
+	// A process that starts after every entry expired still knows the
+	// newest Seq and its counter, so its tail reports no loss.
+	dialRedis(t).XTrimMaxLen(context.Background(), prefix+"stream", 0)
+	restarted := newRedis(t, prefix, history.RedisOptions{})
+	want, _ := other.Last()
+	seq, id := restarted.Last()
+	if seq != want || id != "" {
+		t.Fatalf("Last() after expiry = %d %q, want %d and no id", seq, id, want)
+	}
+	if err := other.Append(event(13)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	log = nil
+	restarted.Tail(ctx, seq, func(batch []*hub.Event) {
+		for _, e := range batch {
+			log = append(log, e.ID)
+		}
+		cancel()
+	}, func(uint64) { log = append(log, "lost") })
+	if got := fmt.Sprint(log); got != "[e13]" {
+		t.Fatalf("Tail after expiry reported %s, want [e13]", got)
 	}
 }
 
@@ -250,10 +310,12 @@ func TestRedisTailCountsEntries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var log []string
-	store.Tail(ctx, seqs[0], func(e *hub.Event) {
-		log = append(log, e.ID)
-		if e.ID == "e5" {
-			cancel()
+	store.Tail(ctx, seqs[0], func(batch []*hub.Event) {
+		for _, e := range batch {
+			log = append(log, e.ID)
+			if e.ID == "e5" {
+				cancel()
+			}
 		}
 	}, func(resume uint64) {
 		log = append(log, fmt.Sprintf("lost(%v)", resume >= seqs[2] && resume < seqs[3]))

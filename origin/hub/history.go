@@ -9,7 +9,8 @@ import "context"
 //     stored before; Range and Tail report events in Seq order.
 //  2. A local History (one that is not a Tailer) assigns consecutive Seqs,
 //     starting after the Seq Last reports when the hub is created; a failed
-//     Append consumes no Seq. The hub's fan-out waits for the next Seq.
+//     Append consumes no Seq. The hub's fan-out waits for the next Seq, so
+//     that concurrent publishers cannot reorder events.
 //  3. Expiry removes a prefix: while the event with Seq s is held, every
 //     event after it is held too. So finding the start of a Range proves
 //     that nothing in it has expired.
@@ -47,13 +48,14 @@ type History interface {
 // so every event reaches every hub's subscribers exactly once.
 type Tailer interface {
 	History
-	// Tail calls deliver, in Seq order, for every event stored after Seq
-	// after by any hub sharing the store, until ctx is done; then it
-	// returns ctx's error. It retries on its own when the store is
+	// Tail calls deliver, in Seq order and in batches, with every event
+	// stored after Seq after by any hub sharing the store, until ctx is
+	// done; then it returns ctx's error. deliver may keep the events but
+	// not the batch slice. It retries on its own when the store is
 	// unreachable. When events after its position were trimmed before it
 	// read them, it calls lost(resume) before delivering anything newer:
 	// resume is below the Seq of the next event it delivers and at or
 	// above every Seq it skipped. deliver and lost run on the caller's
 	// goroutine.
-	Tail(ctx context.Context, after uint64, deliver func(*Event), lost func(resume uint64)) error
+	Tail(ctx context.Context, after uint64, deliver func(batch []*Event), lost func(resume uint64)) error
 }

@@ -8,8 +8,9 @@
 //
 // Every stored event has a Seq, assigned by the History, that orders it
 // among all events of that history (of every process sharing it). The hub
-// offers events to subscribers strictly in Seq order, from one goroutine,
-// through a fixed set of shards; each shard remembers the Seq of the last
+// offers events to subscribers strictly in Seq order, in batches, from one
+// fan-out goroutine (its own for a local History, the tail's for a shared
+// one), through a fixed set of shards; each shard remembers the Seq of the last
 // event it was offered. Subscribe registers a subscriber in a shard under
 // that shard's lock and reads the shard's Seq at the same moment: call it
 // until. Every event with a Seq above until will be offered to the
@@ -22,11 +23,13 @@
 //
 // # Locks
 //
-// Hub.closeMu (read-held by Publish while it stores and queues an event) is
-// taken before a shard's mutex; shard mutexes are never nested; the inbox
-// mutex is a leaf. History implementations use their own locks and never
-// call back into the hub except through Tailer.Tail's callbacks, which run on
-// the hub's fan-out goroutine without hub locks held.
+// Hub.closeMu is read-held by Publish across History.Append and the inbox
+// push; Close write-holds it only to set closed. inbox.mu is a leaf. A
+// shard's mutex is taken on its own
+// (by the fan-out goroutine, by register and remove, by dropAll), never
+// together with another shard's. History implementations use their own
+// locks inside their methods; a Tailer's callbacks run on the hub's fan-out
+// goroutine with no hub lock held.
 package hub
 
 import (
@@ -35,7 +38,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 var (
@@ -87,7 +89,7 @@ type Hub struct {
 	closeOnce sync.Once
 
 	inbox  inbox
-	fanned progress
+	lastID atomic.Pointer[string] // id of the newest event fanned out
 	shards [shardCount]shard
 	pick   atomic.Uint32
 
@@ -103,18 +105,18 @@ type Hub struct {
 }
 
 // New returns a hub that stores events in history and starts its fan-out
-// goroutine. When history implements Tailer (a store shared by several
-// hubs, such as Redis), the hub delivers what the store's tail reports,
-// including its own publishes, and Publish only stores. Close stops the
-// goroutine; the caller closes history after closing the hub.
+// goroutine, which Close stops. When history implements Tailer (a store
+// shared by several hubs, such as Redis), that goroutine delivers what the
+// store's tail reports, including this hub's own publishes. The caller
+// closes history after closing the hub.
 func New(history History) *Hub {
 	h := &Hub{history: history}
 	h.inbox.signal = make(chan struct{}, 1)
 	h.ctx, h.cancel = context.WithCancel(context.Background())
-	start, _ := history.Last()
-	h.fanned.seq = start
+	start, id := history.Last()
+	h.lastID.Store(&id)
 	for i := range h.shards {
-		h.shards[i].seq = start
+		h.shards[i].seq, h.shards[i].id = start, id
 	}
 	h.wg.Add(1)
 	if t, ok := history.(Tailer); ok {
@@ -129,13 +131,13 @@ func New(history History) *Hub {
 	return h
 }
 
-// Publish stores e, setting e.Seq, and fans it out. It returns only after
-// the History holds e, so an acknowledged event survives a crash as far as
-// the History is durable, and after e was offered to this hub's
-// subscribers, so a subscriber that joins afterwards gets e only by replay.
-// (With a shared History, Publish waits for e to come back from the tail
-// for at most TailWait; e is stored either way.) It returns ErrDuplicateID
-// when the id is already held, and ErrClosed after Close.
+// Publish stores e, setting e.Seq, and queues it for the fan-out
+// goroutine. It returns once the History holds e, so an acknowledged event
+// survives a crash as far as the History is durable; it does not wait for
+// the fan-out, which delivers everything published meanwhile in one batch.
+// (With a shared History, Publish only stores: the tail brings e back to
+// every hub.) It returns ErrDuplicateID when the id is already held, and
+// ErrClosed after Close.
 func (h *Hub) Publish(e *Event) error {
 	h.closeMu.RLock()
 	defer h.closeMu.RUnlock()
@@ -151,18 +153,9 @@ func (h *Hub) Publish(e *Event) error {
 	h.published.Add(1)
 	if h.tailer == nil {
 		h.inbox.push(e)
-		h.fanned.wait(h.ctx, e.Seq, nil)
-		return nil
 	}
-	t := time.NewTimer(TailWait)
-	h.fanned.wait(h.ctx, e.Seq, t.C)
-	t.Stop()
 	return nil
 }
-
-// TailWait bounds how long Publish on a shared History waits for its event
-// to come back from the tail before it returns anyway.
-const TailWait = 5 * time.Second
 
 // Subscribe registers s. When lastEventID is not empty it also returns the
 // stored events after that id that s matches, in order; every later event
@@ -188,7 +181,7 @@ func (h *Hub) Subscribe(s *Subscriber, lastEventID string) ([]*Event, error) {
 			return nil, fmt.Errorf("look up last event id: %w", err)
 		}
 	}
-	until, err := h.register(s, after)
+	until, err := h.register(s, after, lastEventID)
 	if err != nil {
 		return nil, err
 	}
@@ -222,17 +215,19 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 	}
 }
 
-// LastEventID returns the id of the newest stored event, or "". With a
-// shared history it may lag other processes' publishes by the tail delay.
+// LastEventID returns the id of the newest event the hub has fanned out
+// (or, before any, the newest the History held when the hub was created),
+// or "". It lags Publish by the fan-out's delay. For the Last-Event-ID
+// header of one subscription, Subscriber.LastEventID is exact.
 func (h *Hub) LastEventID() string {
-	_, id := h.history.Last()
-	return id
+	return *h.lastID.Load()
 }
 
 // Close refuses further publishes and subscriptions, waits for publishes in
-// flight to be stored, offers every stored event still queued here to the
-// subscribers, stops the fan-out goroutine and drops every subscriber with
-// ErrClosed so the HTTP layer tells its clients to reconnect. It does not
+// flight to be stored, offers every stored event still waiting here to the
+// subscribers (with a local History), stops the fan-out goroutine and drops
+// every subscriber with ErrClosed so the HTTP layer tells its clients to
+// reconnect; events queued before stay readable. It does not
 // close the History, which the caller owns and closes afterwards.
 func (h *Hub) Close() {
 	h.closeOnce.Do(func() {

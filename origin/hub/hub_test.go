@@ -64,6 +64,7 @@ func TestResumeReturnsExactSuffixThenLive(t *testing.T) {
 	h := hub.New(hub.NewMemoryHistory(100))
 	defer h.Close()
 	publishN(t, h, 1, 10)
+	hubtest.WaitFanned(t, h, "e10")
 	s := hub.NewSubscriber(16, topicMatch("even"))
 	replay, err := h.Subscribe(s, "e3")
 	if err != nil {
@@ -72,12 +73,35 @@ func TestResumeReturnsExactSuffixThenLive(t *testing.T) {
 	if got, want := fmt.Sprint(ids(replay)), "[e4 e6 e8 e10]"; got != want {
 		t.Fatalf("replay %s, want %s", got, want)
 	}
+	if id := s.LastEventID(); id != "e10" {
+		t.Fatalf("Subscriber.LastEventID() = %q, want e10", id)
+	}
 	publishN(t, h, 11, 12)
 	if e := next(t, s); e.ID != "e12" {
 		t.Fatalf("live event %s, want e12", e.ID)
 	}
 	if id := h.LastEventID(); id != "e12" {
 		t.Fatalf("LastEventID() = %q, want e12", id)
+	}
+}
+
+// TestResumeRightAfterPublish resumes while the fan-out may still be
+// behind the store: the replay and the live queue together hold exactly
+// the events after the resume point.
+func TestResumeRightAfterPublish(t *testing.T) {
+	for range 50 {
+		h := hub.New(hub.NewMemoryHistory(100))
+		publishN(t, h, 1, 10)
+		s := hub.NewSubscriber(16, nil)
+		replay, err := h.Subscribe(s, "e3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := hubtest.Collect(t, s, replay, 7)
+		if fmt.Sprint(ids(got)) != "[e4 e5 e6 e7 e8 e9 e10]" || len(s.Events()) != 0 {
+			t.Fatalf("replay %v then live %v, want e4..e10 once", ids(replay), ids(got[len(replay):]))
+		}
+		h.Close()
 	}
 }
 
@@ -90,6 +114,7 @@ func TestUnknownIDStillSubscribes(t *testing.T) {
 			h := hub.New(hub.NewMemoryHistory(3))
 			defer h.Close()
 			publishN(t, h, 1, 5) // e1 and e2 have expired
+			hubtest.WaitFanned(t, h, "e5")
 			s := hub.NewSubscriber(4, nil)
 			if replay, err := h.Subscribe(s, tc.id); !errors.Is(err, hub.ErrUnknownID) || replay != nil {
 				t.Fatalf("Subscribe(%s) = %v, %v; want nil, ErrUnknownID", tc.id, replay, err)
@@ -133,6 +158,7 @@ func TestSlowSubscriberDroppedOthersServed(t *testing.T) {
 		}
 	}
 	<-slow.Done()
+	hubtest.WaitFanned(t, h, "e3")
 	if !errors.Is(slow.Err(), hub.ErrSlow) {
 		t.Fatalf("slow.Err() = %v, want ErrSlow", slow.Err())
 	}
@@ -229,13 +255,13 @@ func newManualTailer() *manualTailer {
 	return &manualTailer{MemoryHistory: hub.NewMemoryHistory(100), release: make(chan *hub.Event), gap: make(chan uint64)}
 }
 
-func (m *manualTailer) Tail(ctx context.Context, after uint64, deliver func(*hub.Event), lost func(uint64)) error {
+func (m *manualTailer) Tail(ctx context.Context, after uint64, deliver func([]*hub.Event), lost func(uint64)) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case e := <-m.release:
-			deliver(e)
+			deliver([]*hub.Event{e})
 		case seq := <-m.gap:
 			lost(seq)
 		}
@@ -252,18 +278,9 @@ func TestResumeFromStoredButNotYetDelivered(t *testing.T) {
 	e1 := hubtest.NewEvent("e1", "d", "t")
 	e2 := hubtest.NewEvent("e2", "d", "t")
 	e3 := hubtest.NewEvent("e3", "d", "t")
-	var published sync.WaitGroup
 	for _, e := range []*hub.Event{e1, e2, e3} {
-		published.Go(func() {
-			// Publish waits for the tail to bring e back (up to TailWait).
-			if err := h.Publish(e); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	for _, id := range []string{"e1", "e2", "e3"} {
-		for _, err := m.Lookup(id); err != nil; _, err = m.Lookup(id) {
-			time.Sleep(time.Millisecond)
+		if err := h.Publish(e); err != nil {
+			t.Fatal(err)
 		}
 	}
 	// Publish does not fan out by itself on a shared history.
@@ -277,6 +294,9 @@ func TestResumeFromStoredButNotYetDelivered(t *testing.T) {
 	if replay, err := h.Subscribe(s, first.ID); err != nil || len(replay) != 0 {
 		t.Fatalf("Subscribe(%s) = %v, %v; want no replay", first.ID, ids(replay), err)
 	}
+	if id := s.LastEventID(); id != first.ID {
+		t.Fatalf("Subscriber.LastEventID() = %q, want the resume point %s", id, first.ID)
+	}
 	m.release <- first
 	m.release <- second
 	if e := next(t, s); e != second {
@@ -286,7 +306,6 @@ func TestResumeFromStoredButNotYetDelivered(t *testing.T) {
 		t.Fatalf("more events than %s", second.ID)
 	}
 	m.release <- order[2]
-	published.Wait()
 }
 
 func TestLostEventsDropSubscribers(t *testing.T) {

@@ -35,7 +35,8 @@ type memoryEntry struct {
 	at int64 // unix nanoseconds when stored
 }
 
-// NewMemoryHistory returns a History that keeps the newest size events.
+// NewMemoryHistory returns a History that keeps the newest size events
+// (10000 when size is not positive).
 func NewMemoryHistory(size int) *MemoryHistory {
 	return NewMemoryHistoryWithOptions(MemoryOptions{MaxEvents: size})
 }

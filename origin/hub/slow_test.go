@@ -58,6 +58,7 @@ func fanoutLatency(t *testing.T, stall bool) time.Duration {
 		time.Sleep(pace)
 	}
 	wg.Wait()
+	hubtest.WaitFanned(t, h, fmt.Sprintf("e%d", events-1))
 	if stall {
 		select {
 		case <-stalled.Done():

@@ -21,9 +21,12 @@ type Subscriber struct {
 	// shard is set once, by Hub.register. idx and after are guarded by
 	// shard.mu: idx is the position in shard.subs, after the Seq up to
 	// which events are not offered (already replayed or already seen).
+	// since, the id of the event with Seq after, is set by register and
+	// read after Subscribe returns.
 	shard atomic.Pointer[shard]
 	idx   int
 	after uint64
+	since string
 }
 
 // NewSubscriber returns a subscriber whose queue holds up to size events.
@@ -36,6 +39,14 @@ func NewSubscriber(size int, match func(*Event) bool) *Subscriber {
 
 // Events returns the subscriber's queue. Events arrive in Seq order.
 func (s *Subscriber) Events() <-chan *Event { return s.queue }
+
+// LastEventID returns, once Subscribe has returned, the id of the event
+// after which the subscriber's live queue starts: every later event that
+// it matches arrives on Events, every event up to it came in the replay or
+// precedes the resume point. It is the exact value for the Last-Event-ID
+// header of the subscription's response (Mercure §"Reconnection, State
+// Reconciliation and Event Sourcing"); "" when the hub has no event yet.
+func (s *Subscriber) LastEventID() string { return s.since }
 
 // Done is closed when the hub drops the subscriber; Err tells why. Events
 // queued before the drop stay readable from Events.

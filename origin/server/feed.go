@@ -1,96 +1,130 @@
 package server
 
 import (
-	"encoding/json"
-	"errors"
+	"crypto/subtle"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/shared/frame"
 )
 
-// FeedContentType is the media type of the edge feed.
-const FeedContentType = "application/vnd.edge-sse.frames"
-
-// feed streams every event, private ones included, to an edge hub as
-// shared/frame frames: a Hello, the events after the requested lastEventID
-// (or a Gap when that id is unknown), then live events and a Heartbeat
-// every Config.Heartbeat.
+// feed serves FeedPath, the stream an edge hub follows instead of holding
+// one connection per browser. It needs "Authorization: Bearer <feed
+// secret>" (compared in constant time; 401 when missing or wrong, and
+// always when no secret is configured) and carries every event, private
+// ones included: the edge hub applies each client's selectors and grants.
+// The body is a sequence of shared/frame frames, of media type
+// FeedContentType. Two modes:
+//
+// Live, GET FeedPath?lastEventID=X: a Hello frame with the origin's newest
+// id, then the Event frames stored after X (or, when X is not empty and
+// unknown or expired, a Gap frame for X), then live Event frames, with a
+// Heartbeat frame after every Config.Heartbeat without one. The response
+// ends when the edge leaves, when it falls a whole FeedQueueSize behind
+// (it reconnects with the newest id it holds), or on Drain.
+//
+// Bounded catch-up, GET FeedPath?lastEventID=X&until=Y: for an edge hub
+// that must serve a client resuming from an id older than its own replay
+// ring. A Hello frame, then the Event frames stored after X up to and
+// including Y, then the response ends: no live events, no heartbeats. When
+// X or Y is unknown or expired the Hello is followed by a Gap frame for
+// that id, and the response ends; when Y is older than X no event follows
+// the Hello. Catch-up reads Config.History and answers 501 without one; X
+// and Y are both required (400).
 func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	if !s.feedAuthorized(r) {
-		httpError(w, http.StatusUnauthorized, "edge feed needs Authorization: Bearer <feed secret>")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="edge-feed"`)
+		writeError(w, fail(http.StatusUnauthorized, ErrFeedUnauthorized))
 		return
 	}
-	after := r.URL.Query().Get("lastEventID")
+	if s.isDraining() {
+		w.Header().Set("Retry-After", s.retryAfter())
+		writeError(w, fail(http.StatusServiceUnavailable, ErrDraining))
+		return
+	}
+	q := r.URL.Query()
+	if q.Has("until") {
+		s.catchUp(w, q.Get("lastEventID"), q.Get("until"))
+		return
+	}
+	after := q.Get("lastEventID")
 	sub := hub.NewSubscriber(s.cfg.FeedQueueSize, nil)
 	replay, err := s.hub.Subscribe(sub, after)
-	if err != nil && !errors.Is(err, hub.ErrUnknownID) {
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+	unknown := errUnknown(err)
+	if err != nil && !unknown {
+		w.Header().Set("Retry-After", s.retryAfter())
+		httpError(w, http.StatusServiceUnavailable, "the hub cannot open a feed now: "+err.Error())
 		return
 	}
-	defer s.hub.Unsubscribe(sub)
+	st := newStream(w, s.cfg.WriteTimeout)
+	defer s.endStream(sub, st)
 	s.feeds.Add(1)
+	s.feedsOpened.Add(1)
 	defer s.feeds.Add(-1)
 
-	flusher, _ := w.(http.Flusher)
-	w.Header().Set("Content-Type", FeedContentType)
-	w.Header().Set("Cache-Control", "no-store")
+	setFeedHeaders(w)
 	w.WriteHeader(http.StatusOK)
-	buf := frame.AppendHello(nil, s.hub.LastEventID())
-	if errors.Is(err, hub.ErrUnknownID) {
-		buf = frame.AppendGap(buf, after)
+	st.begin()
+	st.write(frame.AppendHello(nil, s.hub.LastEventID()))
+	if unknown {
+		st.write(frame.AppendGap(nil, after))
 	}
 	for _, e := range replay {
-		buf = append(buf, e.Frame...)
+		st.write(e.Frame)
 	}
-	if _, err := w.Write(buf); err != nil {
+	if st.end() != nil {
 		return
 	}
-	if flusher != nil {
-		flusher.Flush()
-	}
+	s.pumpFrames(st, r, sub)
+}
 
-	heartbeat := time.NewTicker(s.cfg.Heartbeat)
+// pumpFrames writes the feed's live frames until the feed ends.
+func (s *Server) pumpFrames(st *stream, r *http.Request, sub *hub.Subscriber) {
+	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	var buf []byte
 	for {
+		var err error
 		select {
 		case e := <-sub.Events():
-			if _, err := w.Write(e.Frame); err != nil {
-				return
-			}
-			for n := len(sub.Events()); n > 0; n-- {
-				w.Write((<-sub.Events()).Frame)
-			}
+			err = st.writeQueued(e, sub, frameBytes)
 		case <-heartbeat.C:
 			buf = frame.AppendHeartbeat(buf[:0], uint64(time.Now().UnixMilli()))
-			if _, err := w.Write(buf); err != nil {
-				return
-			}
+			st.begin()
+			st.write(buf)
+			err = st.end()
 		case <-sub.Done():
+			st.begin()
+			st.flushQueue(sub, frameBytes) // events queued before a drop are still valid
+			st.end()
+			return
+		case <-s.draining:
 			return
 		case <-r.Context().Done():
 			return
 		}
-		if flusher != nil {
-			flusher.Flush()
+		if err != nil {
+			return
 		}
+		heartbeat.Reset(s.cfg.Heartbeat)
 	}
 }
 
-// gauge is an int64 counter that goes up and down.
-type gauge struct{ atomic.Int64 }
-
-func httpError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write([]byte(msg + "\n"))
+// feedAuthorized compares the bearer token with the feed secret in
+// constant time.
+func (s *Server) feedAuthorized(r *http.Request) bool {
+	if s.cfg.FeedSecret == "" {
+		return false
+	}
+	got := r.Header.Get("Authorization")
+	want := "Bearer " + s.cfg.FeedSecret
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+func setFeedHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", FeedContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
 }

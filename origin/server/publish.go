@@ -1,110 +1,92 @@
 package server
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
-	"github.com/edge-sse/edge-sse/shared/frame"
-	"github.com/edge-sse/edge-sse/shared/sse"
+	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
-// publish implements Mercure §"Publication": a form-encoded POST whose
-// response body is the id of the stored event.
+// publish implements Mercure §"Publication": a form-encoded POST, authorized
+// by a token that grants publish on every topic of the update
+// (§"Publishers"), answered with 200 and the id of the stored event as
+// text/plain once the History holds it.
+//
+// The checks run in this order, each with its own status: the token (401,
+// or 400 for a malformed Authorization header), the CSRF origin check of a
+// cookie token (403), the media type (415), the body size (413), the form
+// fields (400, or 413 for too many or too long fields), the publish grants
+// on every topic (403 insufficient_scope), and the id's uniqueness (409).
+// An update refused by any check is neither stored nor delivered.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("publish body larger than %d bytes", s.cfg.MaxBodyBytes))
-			return
-		}
-		httpError(w, http.StatusBadRequest, "publish body is not a valid application/x-www-form-urlencoded form: "+err.Error())
+	cred, err := authenticate(r, s.cfg.Publishers)
+	if err == nil && cred.fromCookie && !s.allowedPublishOrigin(r) {
+		err = fmt.Errorf("%w: %w", auth.ErrPublishForbidden, ErrCrossOrigin)
+	}
+	if err == nil {
+		err = cred.claims.CanPublish()
+	}
+	if err != nil {
+		writeAuthError(w, err)
 		return
 	}
-	e, err := s.eventFromForm(r)
+	e, err := s.readUpdate(w, r)
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		writeError(w, err)
+		return
+	}
+	if err := s.checkPublishGrants(cred.claims, e.Topics); err != nil {
+		writeAuthError(w, err)
 		return
 	}
 	if err := s.hub.Publish(e); err != nil {
 		if errors.Is(err, hub.ErrDuplicateID) {
-			httpError(w, http.StatusConflict, fmt.Sprintf("an event with id %q was already published; send a new id or none", e.ID))
+			httpError(w, http.StatusConflict, fmt.Sprintf("%v: id %q", ErrDuplicateID, e.ID))
 			return
 		}
-		s.cfg.Logger.Error("publish failed", "err", err)
-		httpError(w, http.StatusServiceUnavailable, "the hub could not store the event: "+err.Error())
+		s.cfg.Logger.Error("publish failed", "id", e.ID, "err", err)
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "the hub could not store the update, it was not published: "+err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Write([]byte(e.ID))
 }
 
-// eventFromForm builds and encodes an event from the publish form fields
-// topic (repeatable), data, id, type, retry and private.
-func (s *Server) eventFromForm(r *http.Request) (*hub.Event, error) {
-	f := r.PostForm
-	topics := f["topic"]
-	if len(topics) == 0 {
-		return nil, errors.New("missing topic: send at least one topic form field")
+// readUpdate reads the publish form within the body size limit and builds
+// the event from it.
+func (s *Server) readUpdate(w http.ResponseWriter, r *http.Request) (*hub.Event, error) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, fail(http.StatusUnsupportedMediaType, fmt.Errorf("%w, not %q", ErrContentType, r.Header.Get("Content-Type")))
 	}
-	if len(topics) > s.cfg.MaxTopics {
-		return nil, fmt.Errorf("%d topics, at most %d allowed per update", len(topics), s.cfg.MaxTopics)
-	}
-	for _, t := range topics {
-		if t == "" {
-			return nil, errors.New("empty topic: every topic field needs a value")
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, fail(http.StatusRequestEntityTooLarge, fmt.Errorf("%w (limit %d bytes)", ErrBodyTooLarge, s.cfg.MaxBodyBytes))
 		}
+		return nil, fail(http.StatusBadRequest, fmt.Errorf("%w: %v", ErrForm, err))
 	}
-	e := &hub.Event{
-		ID:     f.Get("id"),
-		Topics: topics,
-		Type:   f.Get("type"),
-		Data:   f.Get("data"),
-	}
-	if e.ID == "" {
-		e.ID = newID()
-	}
-	if v := f.Get("retry"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("retry %q is not a number of milliseconds", v)
-		}
-		e.Retry = n
-	}
-	if v := f.Get("private"); v != "" {
-		e.Private = v != "off" && v != "false" && v != "0"
-	}
-	sseBytes, err := sse.AppendEvent(nil, sse.Event{ID: e.ID, Type: e.Type, Data: e.Data, Retry: int(e.Retry)})
-	if err != nil {
-		return nil, fmt.Errorf("invalid event: %w", err)
-	}
-	e.SSE = sseBytes
-	e.Frame = frame.AppendEvent(nil, &frame.Event{
-		ID: e.ID, Type: e.Type, Topics: e.Topics, Private: e.Private, Retry: e.Retry, SSE: sseBytes,
-	})
-	return e, nil
+	return s.eventFromForm(r.PostForm)
 }
 
-// newID returns a random URN UUID (version 4), the id form Mercure hubs use.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hex = "0123456789abcdef"
-	var sb strings.Builder
-	sb.WriteString("urn:uuid:")
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			sb.WriteByte('-')
-		}
-		sb.WriteByte(hex[c>>4])
-		sb.WriteByte(hex[c&0xf])
+// checkPublishGrants returns nil when the token's publish matchers match
+// every topic of the update, canonical and alternate alike (Mercure
+// §"Publishers"), and otherwise an error wrapping auth.ErrPublishForbidden
+// that names the first topic not granted.
+func (s *Server) checkPublishGrants(c *auth.Claims, topics []string) error {
+	grants, err := s.grantSet(c.Publish)
+	if err != nil {
+		return err
 	}
-	return sb.String()
+	for _, t := range topics {
+		if !grants.Match(t) {
+			return fmt.Errorf("%w: topic %q is not granted", auth.ErrPublishForbidden, t)
+		}
+	}
+	return nil
 }

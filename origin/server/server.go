@@ -1,100 +1,147 @@
-// Package server is the origin's HTTP surface: the Mercure publish and
-// subscribe endpoints, the edge feed, health and metrics.
+// Package server is the origin's HTTP surface: the Mercure hub endpoint
+// (publish and subscribe, Mercure §"Publication" and §"Subscription"), the
+// edge feed that edge hubs follow, discovery, CORS, health and Prometheus
+// metrics.
+//
+// Section names in this package's comments are those of the Mercure spec,
+// draft-dunglas-mercure ("spec/mercure.md" in github.com/dunglas/mercure).
+//
+// # Goroutines
+//
+// Every long-lived response (a subscription or an edge feed) runs on the
+// goroutine net/http gives its request and ends when the client leaves, the
+// hub drops it, its token expires, or Drain is called. The Server starts no
+// goroutine of its own.
 package server
 
 import (
-	"crypto/subtle"
-	"log/slog"
 	"net/http"
-	"time"
+	"sync"
+	"sync/atomic"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/topic"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Paths served by the origin.
 const (
-	// MercurePath is the Mercure hub endpoint (Mercure §"Discovery").
-	MercurePath = "/.well-known/mercure"
+	// MercurePath is the Mercure hub endpoint (Mercure §"Hub Discovery").
+	MercurePath = mercure.Path
 	// FeedPath is the edge feed: one authenticated stream of frames per edge hub.
-	FeedPath = "/edge/feed"
-	// HealthPath answers 200 while the origin serves.
+	FeedPath = mercure.FeedPath
+	// HealthPath answers 200 with a JSON summary while the origin serves.
 	HealthPath = "/healthz"
+	// MetricsPath serves the Prometheus metrics.
+	MetricsPath = "/metrics"
 )
 
-// Config holds the origin's tunables. Zero values take the defaults
-// documented on each field.
-type Config struct {
-	// FeedSecret authenticates edge hubs on FeedPath (Authorization: Bearer).
-	// An empty secret disables the feed.
-	FeedSecret string
-	// Heartbeat is the interval of keep-alive comments and heartbeat frames
-	// (default 15s; Cloudflare cuts origin reads after 100s of silence).
-	Heartbeat time.Duration
-	// QueueSize bounds each subscriber's queue, in events (default 1024); a
-	// subscriber that falls further behind is disconnected.
-	QueueSize int
-	// FeedQueueSize bounds each edge feed's queue (default 65536).
-	FeedQueueSize int
-	// MaxBodyBytes bounds a publish request body (default 1 MiB).
-	MaxBodyBytes int64
-	// MaxTopics bounds topics per publish and selectors per subscribe (default 64).
-	MaxTopics int
-	// Logger receives operational logs (default slog.Default()).
-	Logger *slog.Logger
-}
+// FeedContentType is the media type of the edge feed.
+const FeedContentType = mercure.FeedContentType
 
-func (c *Config) setDefaults() {
-	if c.Heartbeat <= 0 {
-		c.Heartbeat = 15 * time.Second
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = 1024
-	}
-	if c.FeedQueueSize <= 0 {
-		c.FeedQueueSize = 65536
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
-	}
-	if c.MaxTopics <= 0 {
-		c.MaxTopics = 64
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-}
-
-// Server serves a Hub over HTTP.
+// Server serves a Hub over HTTP. It is safe for concurrent use.
 type Server struct {
-	cfg Config
-	hub *hub.Hub
-	mux *http.ServeMux
+	cfg       Config
+	hub       *hub.Hub
+	mux       *http.ServeMux
+	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
+	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
+	corsAll   bool            // CORSOrigins holds "*"
+	registry  *prometheus.Registry
 
-	feeds gauge
+	draining  chan struct{} // closed by Drain
+	drainOnce sync.Once
+
+	streams     atomic.Int64  // open subscriptions (edge feeds not counted)
+	feeds       atomic.Int64  // open edge feeds
+	feedsOpened atomic.Uint64 // live edge feeds ever opened
+	catchUps    atomic.Uint64 // bounded catch-up feeds served
+	dropped     atomic.Uint64 // queued events discarded when a stream ended
+	stalled     atomic.Uint64 // streams closed because a write hit WriteTimeout
 }
 
-// New returns a Server for h.
+// New returns a Server for h. It panics when cfg does not pass
+// Config.Validate, so callers that take configuration from users call
+// Validate first.
 func New(h *hub.Hub, cfg Config) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux(), draining: make(chan struct{})}
+	var err error
+	if s.selectors, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: cfg.MaxSelectors}); err != nil {
+		panic(err) // Validate compiled the same URL
+	}
+	if s.grants, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: maxGrants}); err != nil {
+		panic(err)
+	}
+	for _, o := range cfg.CORSOrigins {
+		s.corsAll = s.corsAll || o == "*"
+	}
+	s.registry = newRegistry(s)
 	s.mux.HandleFunc("POST "+MercurePath, s.publish)
 	s.mux.HandleFunc("GET "+MercurePath, s.subscribe)
+	s.mux.HandleFunc("OPTIONS "+MercurePath, s.preflight)
 	s.mux.HandleFunc("GET "+FeedPath, s.feed)
 	s.mux.HandleFunc("GET "+HealthPath, s.health)
+	s.mux.Handle("GET "+MetricsPath, s.metricsHandler())
 	return s
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Every response of the hub endpoint
+// carries the discovery Link header (Mercure §"Hub Discovery") and, for an
+// allowed Origin, the CORS headers (§"Subscription").
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == MercurePath {
+		w.Header().Set("Link", s.linkHeader())
+		s.setCORS(w, r)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
+// Registry returns the Prometheus registry behind MetricsPath, so that an
+// embedding program can add its own collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Drain starts a graceful shutdown of the streams: new subscriptions and
+// edge feeds are refused with 503 and Retry-After, and every open
+// subscription is sent what its queue holds, then a retry field with a
+// jittered delay, and is closed, so that its client reconnects (to another
+// origin behind the same address, or to this one once it is back) and
+// resumes with Last-Event-ID. Edge feeds are closed. Publishing is not
+// affected: http.Server.Shutdown, called with Drain registered through
+// RegisterOnShutdown, lets publishes in flight finish. Drain is safe to
+// call more than once.
+func (s *Server) Drain() {
+	s.drainOnce.Do(func() { close(s.draining) })
+}
+
+// isDraining reports whether Drain was called.
+func (s *Server) isDraining() bool {
+	select {
+	case <-s.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// health answers with a JSON summary of the hub: open subscriptions and
+// edge feeds, events published through this process, events held by the
+// history and the newest event id.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	st := s.hub.Stats()
+	status := "ok"
+	if s.isDraining() {
+		status = "draining"
+	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, map[string]any{
-		"status":      "ok",
-		"subscribers": st.Subscribers,
+		"status":      status,
+		"subscribers": s.streams.Load(),
 		"edgeFeeds":   s.feeds.Load(),
 		"published":   st.Published,
 		"history":     st.History,
@@ -102,12 +149,12 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// feedAuthorized compares the bearer token with the feed secret in constant time.
-func (s *Server) feedAuthorized(r *http.Request) bool {
-	if s.cfg.FeedSecret == "" {
-		return false
+// linkHeader is the discovery link to the hub (Mercure §"Hub Discovery"):
+// the configured HubURL, or the hub path relative to the request's origin.
+func (s *Server) linkHeader() string {
+	target := MercurePath
+	if s.cfg.HubURL != "" {
+		target = s.cfg.HubURL
 	}
-	got := r.Header.Get("Authorization")
-	want := "Bearer " + s.cfg.FeedSecret
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return "<" + target + `>; rel="mercure"`
 }

@@ -1,103 +1,97 @@
-// Command origin is the origin hub: app backends publish to it, browsers and
-// edge hubs subscribe to it.
+// Command origin is the origin hub of edge-sse: app backends publish to it,
+// browsers and edge hubs subscribe to it (the Mercure protocol, plus the
+// edge feed). One binary, four commands:
 //
-//	origin serve [flags]   run the hub
+//	origin serve [flags]                      run the hub
+//	origin publish --topic T [--data D] ...   publish one update, print its id
+//	origin token [--publish T] [--subscribe T] ...   mint a JWT
+//	origin tail URL|-                         print an event stream as JSON lines
+//
+// Every serve flag can also be set by an environment variable: --feed-secret
+// by ORIGIN_FEED_SECRET, and so on. See origin/README.md.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/edge-sse/edge-sse/origin/hub"
-	"github.com/edge-sse/edge-sse/origin/server"
+	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
+// errUsage reports a command line that does not parse; the flag package
+// has already printed the usage.
+var errUsage = errors.New("origin: invalid command line")
+
 func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	var err error
-	switch os.Args[1] {
-	case "serve":
-		err = serve(os.Args[2:])
-	case "help", "-h", "--help":
-		usage()
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "origin: unknown command %q\n", os.Args[1])
-		usage()
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "origin:", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func usage() {
-	fmt.Fprint(os.Stderr, `usage: origin <command> [flags]
+// run runs one command and returns the process exit code: 0 on success, 2
+// for a command line that does not parse, 1 for any other failure.
+func run(ctx context.Context, args []string, env func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = serve(ctx, rest, env, stdout, stderr, nil)
+	case "publish":
+		err = publishCmd(ctx, rest, env, stdin, stdout, stderr)
+	case "token":
+		err = tokenCmd(rest, env, stdout, stderr)
+	case "tail":
+		err = tailCmd(ctx, rest, env, stdin, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "origin: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+	switch {
+	case errors.Is(err, errUsage):
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, "origin:", err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: origin <command> [flags]
 
 commands:
-  serve     run the hub (origin serve -h for flags)
+  serve     run the hub (origin serve -h for its flags)
+  publish   publish one update and print its id
+  token     mint a JWT granting publish and/or subscribe topics
+  tail      read an event stream (URL or - for stdin) and print it as JSON lines
 `)
 }
 
-// envOr returns the environment variable name, or def when it is unset.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func serve(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	addr := fs.String("addr", envOr("ORIGIN_ADDR", "127.0.0.1:8080"), "listen address (env ORIGIN_ADDR)")
-	feedSecret := fs.String("feed-secret", envOr("ORIGIN_FEED_SECRET", "dev-feed-secret"), "shared secret edge hubs present on the edge feed (env ORIGIN_FEED_SECRET)")
-	heartbeat := fs.Duration("heartbeat", 15*time.Second, "interval of keep-alive comments and feed heartbeats")
-	historySize := fs.Int("history-size", 10000, "events kept for resume")
-	queueSize := fs.Int("queue-size", 1024, "events queued per subscriber before it is disconnected as too slow")
-	fs.Parse(args)
-
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	h := hub.New(hub.NewMemoryHistory(*historySize))
-	srv := server.New(h, server.Config{
-		FeedSecret: *feedSecret,
-		Heartbeat:  *heartbeat,
-		QueueSize:  *queueSize,
-		Logger:     logger,
-	})
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	logger.Info("origin listening", "addr", ln.Addr().String(), "feed", server.FeedPath)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	h.Close()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+// devKey returns a random HS256 secret and a token signed with it that
+// grants publish and subscribe on every topic, without expiry, for dev mode.
+func devKey() (key, token string, err error) {
+	var b [32]byte
+	rand.Read(b[:])
+	key = hex.EncodeToString(b[:])
+	token, err = auth.Sign(auth.Claims{
+		Subject:   "origin-dev",
+		Publish:   []auth.Matcher{{Match: "*"}},
+		Subscribe: []auth.Matcher{{Match: "*"}},
+	}, []byte(key), auth.HS256, 0)
+	return key, token, err
 }

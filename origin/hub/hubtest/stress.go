@@ -50,9 +50,10 @@ func (j *joiner) match(e *hub.Event) bool {
 // one store, like origin processes on one Redis) while subscribers join
 // any of them with random last event ids and topic filters. Every
 // subscriber must then hold exactly the expected events: those after its
-// last event id that it matches, in order, from replay then live, with no
-// gap and no duplicate. A witness subscribed before the first publish on
-// hubs[0] gives the order.
+// last event id (or, without a known one, after its Subscriber.LastEventID)
+// that it matches, in order, the replay exactly those up to its
+// Subscriber.LastEventID, with no gap and no duplicate. A witness
+// subscribed before the first publish on hubs[0] gives the order.
 func Stress(t *testing.T, hubs []*hub.Hub, o StressOptions) {
 	if o.Publishers == 0 {
 		o.Publishers = 8
@@ -154,22 +155,37 @@ func Stress(t *testing.T, hubs []*hub.Hub, o StressOptions) {
 	}
 	for k, j := range joiners {
 		got := receive(t, j.sub, j.replay, end.ID, o.Wait)
-		var from int // index in order of the first expected event
-		switch {
-		case j.err == nil && j.lastID != "":
-			from = pos[j.lastID] + 1
-		case len(got) > 0:
-			from = pos[got[0].ID] // joined live: any suffix, but all of it
+		// The live queue starts after the event Subscriber.LastEventID
+		// names; the replay covers the resume point up to it.
+		since := -1
+		if id := j.sub.LastEventID(); id != "" {
+			var ok bool
+			if since, ok = pos[id]; !ok {
+				t.Fatalf("subscriber %d: LastEventID() = %q, not a published event", k, id)
+			}
 		}
-		var want []string
-		for _, e := range order[from:] {
+		from := since + 1 // index in order of the first expected event
+		if j.err == nil && j.lastID != "" {
+			from = pos[j.lastID] + 1
+			if since < from-1 {
+				t.Fatalf("subscriber %d: LastEventID() %q before the resume point %q", k, j.sub.LastEventID(), j.lastID)
+			}
+		}
+		var want, wantReplay []string
+		for i, e := range order[from:] {
 			if j.match(e) {
 				want = append(want, e.ID)
+				if from+i <= since {
+					wantReplay = append(wantReplay, e.ID)
+				}
 			}
 		}
 		if err := sameIDs(got, want); err != nil {
 			t.Errorf("subscriber %d (last id %q, err %v, topics %v, replay %d): %v",
 				k, j.lastID, j.err, j.topics, len(j.replay), err)
+		}
+		if err := sameIDs(j.replay, wantReplay); err != nil {
+			t.Errorf("subscriber %d replay (last id %q, live after %q): %v", k, j.lastID, j.sub.LastEventID(), err)
 		}
 	}
 }
@@ -210,4 +226,35 @@ func sameIDs(got []*hub.Event, want []string) error {
 		}
 	}
 	return nil
+}
+
+// Collect returns replay followed by the events s receives until there are
+// n in all, failing the test when s is dropped or 5s pass. Publish returns
+// before the fan-out, so a resume finds the newest events in the replay or
+// in the live queue; Collect takes both.
+func Collect(t testing.TB, s *hub.Subscriber, replay []*hub.Event, n int) []*hub.Event {
+	t.Helper()
+	got := append([]*hub.Event(nil), replay...)
+	timeout := time.After(5 * time.Second)
+	for len(got) < n {
+		select {
+		case e := <-s.Events():
+			got = append(got, e)
+		case <-s.Done():
+			t.Fatalf("subscriber dropped after %d of %d events: %v", len(got), n, s.Err())
+		case <-timeout:
+			t.Fatalf("%d of %d events after 5s", len(got), n)
+		}
+	}
+	return got
+}
+
+// WaitFanned waits until h has fanned out the event with the given id.
+func WaitFanned(t testing.TB, h *hub.Hub, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); h.LastEventID() != id; time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("LastEventID() = %q after 5s, want %q", h.LastEventID(), id)
+		}
+	}
 }
