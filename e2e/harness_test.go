@@ -45,6 +45,8 @@ const (
 	ringSize = "64"
 	// upstreamIdleMS is short so that a test can see the idle feed close.
 	upstreamIdleMS = "3000"
+	// clientQueue is small so that a stalled client is found quickly.
+	clientQueue = "64"
 )
 
 func TestMain(m *testing.M) {
@@ -132,6 +134,7 @@ func startWrangler() error {
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "RING_SIZE:"+ringSize,
 		"--var", "UPSTREAM_IDLE_MS:"+upstreamIdleMS,
+		"--var", "CLIENT_QUEUE:"+clientQueue,
 	)
 	if err != nil {
 		return err
