@@ -107,7 +107,8 @@ func run(m *testing.M) (int, error) {
 func startOrigin(bin string) error {
 	addr := freeAddr()
 	sys.originURL = "http://" + addr
-	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat)
+	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
+		"--jwt-key", jwtKey, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
 	if err != nil {
 		return err
 	}

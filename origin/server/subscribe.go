@@ -78,7 +78,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Set("Mercure-Last-Event-ID", anchor)
 		h.Set("Last-Event-ID", anchor) // the pre-standardization name
-	} else if last := s.hub.LastEventID(); last != "" {
+	} else if last := sub.LastEventID(); last != "" {
+		// The event right before this subscriber's live stream, exactly.
 		h.Set("Last-Event-ID", last) // the newest id, for a later last_event_id
 	}
 	w.WriteHeader(http.StatusOK)

@@ -25,9 +25,12 @@ import (
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
-// errUsage reports a command line that does not parse; the flag package
-// has already printed the usage.
-var errUsage = errors.New("origin: invalid command line")
+// errUsage reports a command line that does not parse, and errHelp a
+// request for help; the usage has already been printed.
+var (
+	errUsage = errors.New("origin: invalid command line")
+	errHelp  = errors.New("origin: help requested")
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return 2
 	}
 	switch {
+	case errors.Is(err, errHelp):
+		return 0
 	case errors.Is(err, errUsage):
 		return 2
 	case err != nil:

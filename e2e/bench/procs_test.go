@@ -1,0 +1,288 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// process is a child process in its own process group, logging to a file;
+// the same discipline as e2e/harness_test.go.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startProcess(dir, logDir, name, bin string, env []string, args ...string) (*process, error) {
+	logPath := filepath.Join(logDir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Own process group, so stop ends workerd too; Pdeathsig, so that a
+	// killed benchmark (go test -timeout) does not leave children behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { cmd.Wait(); f.Close(); close(p.done) }()
+	return p, nil
+}
+
+// stop ends the whole process group: SIGTERM, then SIGKILL after 5 s.
+func (p *process) stop() {
+	if p == nil {
+		return
+	}
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// tail returns the end of the process's log without wrangler's offline noise.
+func (p *process) tail() string {
+	b, _ := os.ReadFile(p.log)
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "Request.cf") || strings.Contains(l, "getaddrinfo") || strings.Contains(l, "GetAddrInfo") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	if len(keep) > 30 {
+		keep = keep[len(keep)-30:]
+	}
+	return strings.Join(keep, "\n")
+}
+
+func waitHTTP(u string, timeout time.Duration, p *process) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited early:\n%s", p.name, p.tail())
+		default:
+		}
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready at %s after %s:\n%s", p.name, u, timeout, p.tail())
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// raiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit: the
+// benchmark holds thousands of connections and workerd, which inherits the
+// limit, several descriptors per client stream.
+func raiseFileLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	return lim.Cur
+}
+
+// procStat is one process's line of /proc/<pid>/stat, split after the
+// command name (which may contain spaces).
+func procStat(path string) (comm string, fields []string, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, false
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return "", nil, false
+	}
+	// fields[0] is field 3 of proc(5) (state).
+	return string(b[open+1 : end]), strings.Fields(string(b[end+1:])), true
+}
+
+// workerdPIDs returns the workerd processes descended from root (the
+// launcher: node → workerd, wrangler's proxy and the user worker).
+func workerdPIDs(root int) []int {
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	comm := map[int]string{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		c, f, ok := procStat(filepath.Join("/proc", e.Name(), "stat"))
+		if !ok || len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		parent[pid], comm[pid] = ppid, c
+	}
+	var out []int
+	for pid, c := range comm {
+		if c != "workerd" {
+			continue
+		}
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == root {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// rssBytes sums VmRSS of pids.
+func rssBytes(pids []int) int64 {
+	var sum int64
+	for _, pid := range pids {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				sum += kb << 10
+			}
+		}
+		f.Close()
+	}
+	return sum
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc (100 on
+// every Linux architecture Go supports).
+const clockTicks = 100
+
+// cpuTicks returns utime+stime of every thread of pids, keyed "pid/tid".
+func cpuTicks(pids []int) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, pid := range pids {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		for _, t := range tasks {
+			_, f, ok := procStat(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+			if !ok || len(f) < 13 {
+				continue
+			}
+			// utime and stime are fields 14 and 15 of proc(5).
+			u, _ := strconv.ParseUint(f[11], 10, 64)
+			s, _ := strconv.ParseUint(f[12], 10, 64)
+			out[fmt.Sprintf("%d/%s", pid, t.Name())] = u + s
+		}
+	}
+	return out
+}
+
+// cpuUse summarises the CPU used between two cpuTicks snapshots over d: the
+// cores used by all threads and by the busiest thread.
+func cpuUse(before, after map[string]uint64, d time.Duration) (total, hottest float64) {
+	var sum, top uint64
+	for k, a := range after {
+		delta := a - before[k]
+		if a < before[k] {
+			delta = 0
+		}
+		sum += delta
+		top = max(top, delta)
+	}
+	sec := d.Seconds() * clockTicks
+	return float64(sum) / sec, float64(top) / sec
+}
+
+// listenerPIDs returns those of pids that listen on TCP port (the workerd
+// that accepts the clients' connections: wrangler's dev proxy).
+func listenerPIDs(pids []int, port int) map[int]bool {
+	inodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(l)
+			if len(fs) < 10 || fs[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			_, hexPort, _ := strings.Cut(fs[1], ":")
+			if p, err := strconv.ParseUint(hexPort, 16, 16); err == nil && int(p) == port {
+				inodes["socket:["+fs[9]+"]"] = true
+			}
+		}
+	}
+	out := map[int]bool{}
+	for _, pid := range pids {
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && inodes[l] {
+				out[pid] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// loadAverage returns the first field of /proc/loadavg.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// machineBusyTicks returns the busy and total ticks of all CPUs from
+// /proc/stat, to tell how much of the machine other processes used.
+func machineBusyTicks() (busy, total uint64) {
+	b, _ := os.ReadFile("/proc/stat")
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}

@@ -1,0 +1,213 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Targets of issue 5.
+const (
+	targetWasmPerStream = 16 << 10  // bytes of Wasm linear memory per held stream
+	targetDeliveries    = 100_000   // deliveries/s per hub object
+	targetBundleGzip    = 3_000_000 // bytes: the free plan's compressed size limit ("3 MB")
+)
+
+type row struct{ num, what, value, target, verdict string }
+
+func (bn *bench) table() string {
+	r := bn.res
+	var rows []row
+	add := func(num, what, value, target, verdict string) {
+		rows = append(rows, row{num, what, value, target, verdict})
+	}
+	failed := func(phase string) bool {
+		if err := r.errs[phase]; err != nil {
+			add("", phase+" FAILED", firstLine(err.Error()), "", "")
+			return true
+		}
+		return false
+	}
+
+	// 1. Edge memory.
+	failed("edge memory")
+	for i, m := range r.edgeMem {
+		num := ""
+		if i == 0 {
+			num = "1"
+		}
+		add(num, fmt.Sprintf("edge: Wasm memory per held stream, N=%d", m.n),
+			fmt.Sprintf("%s  (+%s for %d; grows in 4 MiB steps)", size(m.wasm), size(m.wasmTot), m.n),
+			"≤ "+size(targetWasmPerStream), verdict(m.wasm <= targetWasmPerStream))
+		add("", fmt.Sprintf("edge: workerd RSS per held stream, N=%d", m.n),
+			fmt.Sprintf("%s  (worker %s + dev proxy %s; +%s for %d)", size(m.rss), size(m.rss-m.rssProxy), size(m.rssProxy), size(m.rssTot), m.n), "", "")
+	}
+
+	// 2. Naive relay.
+	if !failed("naive memory") && r.naiveMem.n > 0 {
+		m := r.naiveMem
+		add("2", fmt.Sprintf("naive relay: Wasm memory per held stream, N=%d", m.n),
+			fmt.Sprintf("%s  (%d instances; idle instance %s)", size(m.wasm), m.subscribers, size(r.naiveFloor)), "", "")
+		add("", fmt.Sprintf("naive relay: workerd RSS per held stream, N=%d", m.n),
+			fmt.Sprintf("%s  (worker %s + dev proxy %s; +%s for %d)", size(m.rss), size(m.rss-m.rssProxy), size(m.rssProxy), size(m.rssTot), m.n), "", "")
+		for _, e := range r.edgeMem {
+			if e.rss > 0 {
+				add("", fmt.Sprintf("ratio naive/edge RSS per stream (edge N=%d)", e.n), fmt.Sprintf("%.0f×", m.rss/e.rss), "", "")
+			}
+			if e.wasm > 0 {
+				add("", fmt.Sprintf("ratio naive/edge Wasm per stream (edge N=%d)", e.n), fmt.Sprintf("%.0f×", m.wasm/e.wasm), "", "")
+			}
+		}
+	}
+
+	// 3. Latency.
+	if !failed("latency") || len(r.latEdge) == 2 {
+		if len(r.latEdge) == 2 {
+			load := fmt.Sprintf("%d subscribers per path × %d events", r.latN, r.latEvents)
+			add("3", "publish→receive, direct from origin, p50 / p99",
+				fmt.Sprintf("%s / %s  (%s)", ms(r.latDirect[0]), ms(r.latDirect[1]), load), "", "")
+			add("", "publish→receive, through the edge, p50 / p99",
+				fmt.Sprintf("%s / %s", ms(r.latEdge[0]), ms(r.latEdge[1])), "", "")
+			add("", "edge minus direct, p50 / p99",
+				fmt.Sprintf("%s / %s", ms(r.latEdge[0]-r.latDirect[0]), ms(r.latEdge[1]-r.latDirect[1])), "", "")
+		}
+	}
+
+	// 4. Deliveries per second.
+	if !failed("burst") || r.burstDur > 0 {
+		if r.burstDur > 0 {
+			add("4", "deliveries/s, one hub object",
+				fmt.Sprintf("%s/s  (%d clients × %d events = %s received in %s; best 1 s: %s/s)",
+					count(r.burstRate), r.burstClients, r.burstEvents, count(float64(r.burstReceived)), secs(r.burstDur), count(r.burstPeak)),
+				"≥ "+count(targetDeliveries)+"/s", verdict(r.burstDone && r.burstRate >= targetDeliveries))
+			add("", "  hub deliveries counter over the burst",
+				fmt.Sprintf("+%s, dropped %.0f; hub answered %d of %d stats polls during the burst; publishing took %s",
+					count(r.burstDeliveries), r.burstDropped, r.hubAnswers, r.hubPolls, secs(r.burstPublish)), "", "")
+			add("", "  CPU during the burst (cores, of "+fmt.Sprint(runtime.NumCPU())+")",
+				fmt.Sprintf("worker's workerd %.2f (busiest thread %.2f), dev proxy %.2f, origin %.2f, bench %.2f; whole machine %.2f",
+					r.cpuWorkerd, r.cpuHottest, r.cpuProxy, r.cpuOrigin, r.cpuBench, r.cpuMachine), "", "")
+		}
+	}
+
+	// 5. Bundle.
+	if !failed("bundle") {
+		add("5", "worker/build/app.wasm, gzip -9",
+			fmt.Sprintf("%s  (%s bytes; raw %s; with entry.mjs + wasm_exec.js %s)",
+				mb(r.edgeGz), count(float64(r.edgeGz)), mb(r.edgeRaw), mb(r.edgeBundleGz)),
+			"< 3 MB", verdict(r.edgeBundleGz < targetBundleGzip))
+		add("", "naive worker app.wasm, gzip -9", fmt.Sprintf("%s  (raw %s)", mb(r.naiveGz), mb(r.naiveRaw)), "", "")
+	}
+
+	// Layout.
+	w := [4]int{1, 0, 0, 0}
+	for _, x := range rows {
+		w[0] = max(w[0], len([]rune(x.num)))
+		w[1] = max(w[1], len([]rune(x.what)))
+		w[2] = max(w[2], len([]rune(x.value)))
+		w[3] = max(w[3], len([]rune(x.target)))
+	}
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-len([]rune(s)))) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nedge-sse bench: %s, %s, %d CPUs (load average %s at start, %s at end), wrangler %s, workerd %s\n",
+		time.Now().Format("2006-01-02 15:04"), runtime.Version(), runtime.NumCPU(), bn.loadStart, loadAverage(),
+		npmVersion(bn.root, "wrangler"), npmVersion(bn.root, "workerd"))
+	line := strings.Repeat("─", w[0]+w[1]+w[2]+w[3]+16)
+	b.WriteString(line + "\n")
+	fmt.Fprintf(&b, "%s  %s  %s  %s  %s\n", pad("#", w[0]), pad("measurement", w[1]), pad("value", w[2]), pad("target", w[3]), "")
+	b.WriteString(line + "\n")
+	for _, x := range rows {
+		fmt.Fprintf(&b, "%s  %s  %s  %s  %s\n", pad(x.num, w[0]), pad(x.what, w[1]), pad(x.value, w[2]), pad(x.target, w[3]), x.verdict)
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+// report adds the headline numbers to the benchmark's result line.
+func (bn *bench) report(b *testing.B) {
+	r := bn.res
+	b.ReportMetric(0, "ns/op")
+	if n := len(r.edgeMem); n > 0 {
+		m := r.edgeMem[n-1]
+		b.ReportMetric(m.wasm, "edge-wasm-B/stream")
+		b.ReportMetric(m.rss, "edge-rss-B/stream")
+	}
+	if r.naiveMem.n > 0 {
+		b.ReportMetric(r.naiveMem.rss, "naive-rss-B/stream")
+	}
+	if len(r.latEdge) == 2 {
+		b.ReportMetric(float64(r.latEdge[0]-r.latDirect[0])/1e6, "edge-added-p50-ms")
+		b.ReportMetric(float64(r.latEdge[1]-r.latDirect[1])/1e6, "edge-added-p99-ms")
+	}
+	if r.burstRate > 0 {
+		b.ReportMetric(r.burstRate, "deliveries/s")
+	}
+	if r.edgeGz > 0 {
+		b.ReportMetric(float64(r.edgeGz), "wasm-gzip-B")
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func size(b float64) string {
+	switch {
+	case b < 0:
+		return "-" + size(-b)
+	case b < 10<<10:
+		return fmt.Sprintf("%.0f B", b)
+	case b < 10<<20:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.2f MB", float64(b)/1e6) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+// count formats n with thousands separators.
+func count(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 110 {
+		s = s[:110] + "…"
+	}
+	return s
+}
+
+func npmVersion(root, pkg string) string {
+	var v struct{ Version string }
+	b, err := os.ReadFile(filepath.Join(root, "node_modules", pkg, "package.json"))
+	if err != nil || json.Unmarshal(b, &v) != nil {
+		return "?"
+	}
+	return v.Version
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/edge-sse/edge-sse/origin/server"
+)
+
+// lastEventID reads the newest id from the origin's health endpoint.
+func lastEventID(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + server.HealthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct{ LastEventID string }
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h.LastEventID
+}
+
+// TestPublish: "origin publish" posts the update with a given token or one
+// it mints from --jwt-key, and prints the id the hub answers.
+func TestPublish(t *testing.T) {
+	o := startServe(t, noEnv, "--history", "memory", "--jwt-key", testKey)
+
+	code, stdout, stderr := runCmd(t, noEnv, strings.NewReader("line 1\nline 2"), "publish", "--hub", o.url+server.MercurePath,
+		"--jwt-key", testKey, "--topic", "https://example.com/books/1", "--topic", "https://example.com/users/1/books/1",
+		"--data", "-", "--id", "book-1", "--type", "update", "--retry", "1500", "--private")
+	if code != 0 || stdout != "book-1\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if got := lastEventID(t, o.url); got != "book-1" {
+		t.Fatalf("origin holds %q, want book-1", got)
+	}
+
+	env := func(k string) (string, bool) {
+		v, ok := map[string]string{"ORIGIN_HUB": o.url, "ORIGIN_TOKEN": mintT(t, tokenSpec{publish: []string{"*"}})}[k]
+		return v, ok
+	}
+	code, stdout, stderr = runCmd(t, env, nil, "publish", "--topic", "https://example.com/books/2")
+	if code != 0 || strings.TrimSpace(stdout) != lastEventID(t, o.url) {
+		t.Fatalf("token from the environment: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"publish", "--hub", o.url, "--topic", "a"}, "needs a token"},
+		{[]string{"publish", "--hub", o.url, "--jwt-key", testKey}, "missing --topic"},
+		{[]string{"publish", "--hub", o.url, "--jwt-key", testKey, "--topic", "a", "--id", "book-1"}, "409"},
+		{[]string{"publish", "--hub", o.url, "--jwt-key", testKey, "--topic", "a", "--type", "x\ny"}, "400"},
+	} {
+		code, _, stderr := runCmd(t, noEnv, nil, c.args...)
+		if code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args[1:], code, stderr, c.want)
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edge-sse/edge-sse/origin/history"
+	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/origin/server"
+	"github.com/edge-sse/edge-sse/shared/auth"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// origin is "origin serve" running on a goroutine.
+type origin struct {
+	url    string
+	stdout *syncBuffer
+	stop   context.CancelFunc
+	done   chan error
+}
+
+// startServe runs "origin serve" with args on a free port and waits until
+// it listens.
+func startServe(t *testing.T, env func(string) (string, bool), args ...string) *origin {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &origin{stdout: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
+	ready := make(chan net.Addr, 1)
+	go func() {
+		o.done <- serve(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), env, o.stdout, &syncBuffer{}, func(a net.Addr) { ready <- a })
+	}()
+	select {
+	case a := <-ready:
+		o.url = "http://" + a.String()
+	case err := <-o.done:
+		t.Fatalf("serve returned %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not listen within 10s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-o.done
+	})
+	return o
+}
+
+// TestProductionRefusesDefaults: --production does not start with a
+// generated key, a published default key or the development feed secret,
+// and says what to change.
+func TestProductionRefusesDefaults(t *testing.T) {
+	good := "prod-secret-0123456789abcdef-0123456789"
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"no key, default feed secret", nil, []string{"--production"},
+			[]string{"no JWT key", "feed secret is the development default"}},
+		{"published default key", nil, []string{"--production", "--feed-secret", "feed-" + good, "--jwt-key", "!ChangeThisMercureHubJWTSecretKey!"},
+			[]string{"published default"}},
+		{"JWT key equals feed secret", nil, []string{"--production", "--feed-secret", good, "--publisher-jwt-key", good},
+			[]string{"equals the feed secret"}},
+		{"from the environment", map[string]string{"ORIGIN_PRODUCTION": "true", "ORIGIN_JWT_KEY": good}, nil,
+			[]string{"feed secret is the development default"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
+			code, stdout, stderr := runCmd(t, env, nil, append([]string{"serve", "--history", "memory", "--addr", "127.0.0.1:0"}, c.args...)...)
+			if code != 1 || !strings.Contains(stderr, "refusing to start in production mode") {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
+				}
+			}
+			if strings.Contains(stdout, "token") {
+				t.Errorf("production mode printed a token: %q", stdout)
+			}
+		})
+	}
+}
+
+// TestDevModeGeneratedKey: without a key, dev mode generates one and
+// prints it once, with a token for every topic that the hub accepts.
+func TestDevModeGeneratedKey(t *testing.T) {
+	o := startServe(t, noEnv, "--history", "memory")
+	out := o.stdout.String()
+	m := regexp.MustCompile(`(?s)key .*?\n\s+([0-9a-f]{64})\n.*token .*?\n\s+(\S+)\n`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("dev mode output %q has no key and token", out)
+	}
+	if strings.Count(out, m[1]) != 1 {
+		t.Fatalf("the key is printed %d times", strings.Count(out, m[1]))
+	}
+	c := verify(t, hmacKey(t, m[1]), m[2], auth.Config{})
+	if len(c.Publish) != 1 || c.Publish[0].Match != "*" {
+		t.Fatalf("dev token grants %+v", c)
+	}
+	code, stdout, stderr := runCmd(t, noEnv, nil, "publish", "--hub", o.url, "--token", m[2], "--topic", "https://example.com/a", "--data", "hi")
+	if code != 0 || !strings.HasPrefix(stdout, "urn:uuid:") {
+		t.Fatalf("publish with the dev token: exit %d %q %q", code, stdout, stderr)
+	}
+	// Dev mode lets anonymous subscribers in.
+	resp, err := http.Get(o.url + server.MercurePath + "?topic=*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("anonymous subscriber in dev mode: %s", resp.Status)
+	}
+}
+
+// TestServeGracefulShutdown: on shutdown subscribers are told to retry
+// and their streams end, publishes in flight complete, and every
+// acknowledged event is in the bbolt history afterwards.
+func TestServeGracefulShutdown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	o := startServe(t, noEnv, "--production", "--jwt-key", testKey, "--feed-secret", "feed-"+testKey,
+		"--history-path", path, "--retry", "2s")
+
+	sub, err := http.NewRequest(http.MethodGet, o.url+server.MercurePath+"?topic=*", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.Header.Set("Authorization", "Bearer "+mintT(t, tokenSpec{subscribe: []string{"*"}}))
+	resp, err := http.DefaultClient.Do(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("subscribe: %s", resp.Status)
+	}
+	lines := make(chan string, 1024)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+
+	pub := mintT(t, tokenSpec{publish: []string{"*"}})
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				code, stdout, _ := runCmd(t, noEnv, nil, "publish", "--hub", o.url, "--token", pub,
+					"--topic", "https://example.com/t", "--data", "x", "--id", "w"+string(rune('0'+w))+"-"+time.Now().Format("150405.000000000"))
+				if code != 0 {
+					return // the origin is gone
+				}
+				mu.Lock()
+				acked = append(acked, strings.TrimSpace(stdout))
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	o.stop()
+	if err := <-o.done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	o.done <- nil // for the cleanup
+	wg.Wait()
+
+	var retry bool
+	for l := range lines { // the stream must end
+		if strings.HasPrefix(l, "retry: ") && l != "retry: 2000" {
+			retry = true
+		}
+	}
+	if !retry {
+		t.Error("the subscriber got no retry hint before its stream ended")
+	}
+	if len(acked) == 0 {
+		t.Fatal("nothing was acknowledged before the shutdown")
+	}
+	t.Logf("%d publishes acknowledged before the shutdown", len(acked))
+	store, err := history.OpenBolt(path, history.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, id := range acked {
+		if _, err := store.Lookup(id); err != nil {
+			t.Fatalf("acknowledged event %q lost: %v", id, err)
+		}
+	}
+	if _, err := store.Lookup("never"); !errors.Is(err, hub.ErrUnknownID) {
+		t.Fatalf("Lookup of an unknown id: %v", err)
+	}
+}
+
+// mintT mints a token with testKey.
+func mintT(t *testing.T, s tokenSpec) string {
+	t.Helper()
+	s.key, s.alg, s.ttl = testKey, auth.HS256, time.Hour
+	tok, err := mint(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/topic"
+)
+
+// Defaults of the Config fields, applied to zero values.
+const (
+	DefaultHeartbeat      = 15 * time.Second
+	DefaultRetry          = 3 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultQueueSize      = 1024
+	DefaultFeedQueueSize  = 65536
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxTopics      = 64
+	DefaultMaxFieldBytes  = 4096
+	DefaultMaxSelectors   = topic.DefaultMaxSelectors
+	DefaultMaxSubscribers = 10000
+)
+
+// defaultMatchURL is the hub URL topics and URL patterns are resolved
+// against when Config.HubURL is empty (Mercure §"URL Pattern").
+const defaultMatchURL = "http://localhost" + MercurePath
+
+// maxGrants bounds the selectors compiled from one token's grants; the
+// auth package already refuses tokens with more matchers.
+const maxGrants = auth.MaxMatchers
+
+// Config holds the origin's tunables. Zero values take the defaults
+// documented on each field.
+type Config struct {
+	// HubURL is the hub's public URL, such as
+	// "https://hub.example.com/.well-known/mercure". It is the target of the
+	// discovery Link header and the base URL against which relative topics
+	// and URL patterns are resolved and the reserved hub namespace is
+	// checked (Mercure §"URL Pattern", §"Publication"). Empty: the Link
+	// header holds the path alone, and resolution uses
+	// http://localhost/.well-known/mercure.
+	HubURL string
+
+	// Publishers verifies publisher tokens. Publishing always needs a token
+	// (Mercure §"Authorization"); with nil Publishers every publish is
+	// refused with 401.
+	Publishers *auth.Verifier
+	// Subscribers verifies subscriber tokens. A token is needed to receive
+	// private updates, and to subscribe at all unless AllowAnonymous is set.
+	// With nil Subscribers a presented token is refused with 401.
+	Subscribers *auth.Verifier
+	// AllowAnonymous lets subscribers without a token receive public
+	// updates (default false).
+	AllowAnonymous bool
+
+	// CORSOrigins are the origins browsers may call the hub endpoint from:
+	// "*" for any origin without credentials, or explicit origins
+	// ("https://app.example.com"), which are answered with
+	// Access-Control-Allow-Credentials so that the authorization cookie
+	// works (Mercure §"Subscription"). Empty: no CORS headers.
+	CORSOrigins []string
+	// PublishOrigins are the origins, besides the hub's own, from which a
+	// publish authorized by the cookie instead of the Authorization header
+	// is accepted (Mercure §"Security Considerations", CSRF).
+	PublishOrigins []string
+
+	// FeedSecret authenticates edge hubs on FeedPath (Authorization:
+	// Bearer). An empty secret disables the feed.
+	FeedSecret string
+	// History is the store the hub was created with. The bounded catch-up
+	// mode of the edge feed reads it directly; with nil History that mode
+	// answers 501.
+	History hub.History
+
+	// Heartbeat is the interval of keep-alive comments on idle
+	// subscriptions and of heartbeat frames on idle edge feeds (default
+	// 15s; Cloudflare cuts origin reads after 100s of silence).
+	Heartbeat time.Duration
+	// Retry is the reconnection time advised to every subscriber at connect
+	// with an SSE retry field (default 3s; negative: none). On Drain each
+	// subscriber is told a random time between a quarter of it and all of
+	// it, so that clients do not all come back in the same instant.
+	Retry time.Duration
+	// WriteTimeout bounds one write to a stream (default 10s): a client that
+	// reads nothing for that long is disconnected.
+	WriteTimeout time.Duration
+	// QueueSize bounds each subscriber's queue, in events (default 1024); a
+	// subscriber that falls further behind is disconnected.
+	QueueSize int
+	// FeedQueueSize bounds each edge feed's queue (default 65536).
+	FeedQueueSize int
+	// MaxBodyBytes bounds a publish request body (default 1 MiB); a larger
+	// body is refused with 413.
+	MaxBodyBytes int64
+	// MaxTopics bounds the topic fields of one update (default 64); more
+	// are refused with 413.
+	MaxTopics int
+	// MaxFieldBytes bounds the length of each topic, id and type field of
+	// an update (default 4096); a longer one is refused with 413.
+	MaxFieldBytes int
+	// MaxSelectors bounds the topic selectors of one subscribe request
+	// (default 100); more are refused with 400.
+	MaxSelectors int
+	// MaxSubscribers bounds the subscriptions open at once (default 10000;
+	// negative: no bound); one more is refused with 429.
+	MaxSubscribers int
+
+	// Logger receives operational logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Validate reports a configuration New cannot run with: a HubURL that is
+// not an absolute http(s) URL, or a CORSOrigins entry that is neither "*"
+// nor an origin.
+func (c *Config) Validate() error {
+	if _, err := topic.NewCompiler(topic.Config{HubURL: c.matchURL()}); err != nil {
+		return fmt.Errorf("server: hub URL: %w", err)
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("server: CORS origin %q is not \"*\" or scheme://host[:port]", o)
+		}
+	}
+	return nil
+}
+
+// matchURL returns the base URL of topic resolution.
+func (c *Config) matchURL() string {
+	if c.HubURL == "" {
+		return defaultMatchURL
+	}
+	return c.HubURL
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.Retry == 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	def(&c.QueueSize, DefaultQueueSize)
+	def(&c.FeedQueueSize, DefaultFeedQueueSize)
+	def(&c.MaxTopics, DefaultMaxTopics)
+	def(&c.MaxFieldBytes, DefaultMaxFieldBytes)
+	def(&c.MaxSelectors, DefaultMaxSelectors)
+	if c.MaxSubscribers == 0 {
+		c.MaxSubscribers = DefaultMaxSubscribers
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}

@@ -1,0 +1,235 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edge-sse/edge-sse/origin/server"
+	"github.com/edge-sse/edge-sse/shared/frame"
+)
+
+// feedFrame is a decoded frame, copied out of the reader's buffer.
+type feedFrame struct {
+	typ     frame.Type
+	id      string
+	private bool
+	sse     string
+}
+
+func (f feedFrame) String() string { return f.typ.String() + "(" + f.id + ")" }
+
+// feedClient reads an edge feed's frames on a goroutine.
+type feedClient struct {
+	resp   *http.Response
+	frames chan feedFrame
+	err    chan error // the reader's error at the end of the body
+}
+
+// openFeed requests the edge feed with query and the given secret (none
+// when empty); for a status other than 200 it returns the body.
+func (h *testHub) openFeed(t *testing.T, query, secret string) (*feedClient, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.URL+server.FeedPath+"?"+query, nil)
+	if secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &feedClient{resp: resp, frames: make(chan feedFrame, 1024), err: make(chan error, 1)}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fc, string(b)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != server.FeedContentType {
+		t.Fatalf("feed Content-Type %q", ct)
+	}
+	go func() {
+		defer resp.Body.Close()
+		defer close(fc.frames)
+		r := frame.NewReader(resp.Body, 0)
+		for r.Next() {
+			f := r.Frame()
+			fc.frames <- feedFrame{typ: f.Type, id: string(f.ID), private: f.Private, sse: string(f.SSE)}
+		}
+		fc.err <- r.Err()
+	}()
+	return fc, ""
+}
+
+// next returns the next frame of a type in types, skipping others.
+func (fc *feedClient) next(t *testing.T, types ...frame.Type) feedFrame {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case f, ok := <-fc.frames:
+			if !ok {
+				t.Fatal("feed ended")
+			}
+			for _, typ := range types {
+				if f.typ == typ {
+					return f
+				}
+			}
+		case <-timeout:
+			t.Fatalf("no %v frame within 5s", types)
+		}
+	}
+}
+
+// all returns every frame up to the end of a feed that must end by itself.
+func (fc *feedClient) all(t *testing.T) []feedFrame {
+	t.Helper()
+	var out []feedFrame
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case f, ok := <-fc.frames:
+			if !ok {
+				if err := <-fc.err; err != nil {
+					t.Fatalf("feed ended with %v", err)
+				}
+				return out
+			}
+			out = append(out, f)
+		case <-timeout:
+			t.Fatalf("feed did not end within 5s; read %v", out)
+		}
+	}
+}
+
+// TestFeedAuthorization: the feed is never served without the secret.
+func TestFeedAuthorization(t *testing.T) {
+	h := newHub(t, nil)
+	for _, secret := range []string{"", "wrong", feedSecret + "x", strings.ToUpper(feedSecret)} {
+		fc, body := h.openFeed(t, "", secret)
+		if fc.resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, server.ErrFeedUnauthorized.Error()) {
+			t.Errorf("secret %q: %s %q, want 401", secret, fc.resp.Status, body)
+		}
+	}
+	if fc, body := h.openFeed(t, "", feedSecret); fc.resp.StatusCode != http.StatusOK {
+		t.Fatalf("right secret: %s %q", fc.resp.Status, body)
+	}
+	off := newHub(t, nil, func(c *serverConfig) { c.FeedSecret = "" })
+	if fc, _ := off.openFeed(t, "", "x"); fc.resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("feed without a configured secret: %s, want 401", fc.resp.Status)
+	}
+}
+
+// TestFeedLive: Hello with the newest id, the stored events after the
+// requested id, then live events (private ones included, flagged) and
+// heartbeats.
+func TestFeedLive(t *testing.T) {
+	h := newHub(t, boltStore(t), func(c *serverConfig) { c.Heartbeat = 50 * time.Millisecond })
+	e1 := h.publish(t, form("topic", bookTopic, "data", "1"))
+	e2 := h.publish(t, form("topic", bookTopic, "data", "2"))
+	fc, _ := h.openFeed(t, "lastEventID="+url.QueryEscape(e1), feedSecret)
+	if f := fc.next(t, frame.TypeHello, frame.TypeEvent); f.typ != frame.TypeHello || f.id != e2 {
+		t.Fatalf("first frame %v, want hello(%s)", f, e2)
+	}
+	if f := fc.next(t, frame.TypeEvent); f.id != e2 || !strings.Contains(f.sse, "data: 2\n") {
+		t.Fatalf("replay %v %q, want %s", f, f.sse, e2)
+	}
+	e3 := h.publish(t, form("topic", bookTopic, "private", "on"))
+	if f := fc.next(t, frame.TypeEvent); f.id != e3 || !f.private {
+		t.Fatalf("live %v private=%v, want private %s", f, f.private, e3)
+	}
+	fc.next(t, frame.TypeHeartbeat)
+}
+
+// TestFeedUnknownID: an unknown id gets Hello, a Gap frame for it, then
+// live events.
+func TestFeedUnknownID(t *testing.T) {
+	h := newHub(t, nil)
+	h.publish(t, form("topic", bookTopic))
+	fc, _ := h.openFeed(t, "lastEventID=gone", feedSecret)
+	fc.next(t, frame.TypeHello)
+	if f := fc.next(t, frame.TypeGap, frame.TypeEvent); f.typ != frame.TypeGap || f.id != "gone" {
+		t.Fatalf("after hello %v, want gap(gone)", f)
+	}
+	id := h.publish(t, form("topic", bookTopic))
+	if f := fc.next(t, frame.TypeEvent); f.id != id {
+		t.Fatalf("live %v, want %s", f, id)
+	}
+}
+
+// TestFeedCatchUp: the bounded mode streams Hello and the events after
+// lastEventID up to and including until, then ends, without live events;
+// an unknown id gives Hello and a Gap frame, then the end.
+func TestFeedCatchUp(t *testing.T) {
+	h := newHub(t, boltStore(t))
+	var ids []string
+	for i := range 6 {
+		f := form("topic", bookTopic, "data", string(rune('a'+i)))
+		if i == 2 {
+			f.Set("private", "on")
+		}
+		ids = append(ids, h.publish(t, f))
+	}
+	catchUp := func(after, until string) string {
+		return "lastEventID=" + url.QueryEscape(after) + "&until=" + url.QueryEscape(until)
+	}
+	cases := []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{"range", catchUp(ids[0], ids[3]), "hello(" + ids[5] + ") event(" + ids[1] + ") event(" + ids[2] + ") event(" + ids[3] + ")"},
+		{"one event", catchUp(ids[4], ids[5]), "hello(" + ids[5] + ") event(" + ids[5] + ")"},
+		{"empty range", catchUp(ids[3], ids[3]), "hello(" + ids[5] + ")"},
+		{"until before lastEventID", catchUp(ids[4], ids[1]), "hello(" + ids[5] + ")"},
+		{"unknown lastEventID", catchUp("gone", ids[3]), "hello(" + ids[5] + ") gap(gone)"},
+		{"unknown until", catchUp(ids[0], "future"), "hello(" + ids[5] + ") gap(future)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fc, body := h.openFeed(t, c.query, feedSecret)
+			if fc.resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %q", fc.resp.Status, body)
+			}
+			var got []string
+			for _, f := range fc.all(t) {
+				got = append(got, f.String())
+			}
+			if strings.Join(got, " ") != c.want {
+				t.Fatalf("frames %v, want %s", got, c.want)
+			}
+		})
+	}
+	t.Run("needs both ids", func(t *testing.T) {
+		fc, body := h.openFeed(t, "until="+url.QueryEscape(ids[1]), feedSecret)
+		if fc.resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, server.ErrCatchUp.Error()) {
+			t.Fatalf("%s %q, want 400", fc.resp.Status, body)
+		}
+	})
+	t.Run("needs the secret", func(t *testing.T) {
+		if fc, _ := h.openFeed(t, catchUp(ids[0], ids[3]), ""); fc.resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s, want 401", fc.resp.Status)
+		}
+	})
+	t.Run("needs the history", func(t *testing.T) {
+		h := newHub(t, nil, func(c *serverConfig) { c.History = nil })
+		if fc, _ := h.openFeed(t, catchUp("a", "b"), feedSecret); fc.resp.StatusCode != http.StatusNotImplemented {
+			t.Fatalf("%s, want 501", fc.resp.Status)
+		}
+	})
+}
+
+// TestFeedDrain: Drain ends the live feeds.
+func TestFeedDrain(t *testing.T) {
+	h := newHub(t, nil)
+	fc, _ := h.openFeed(t, "", feedSecret)
+	fc.next(t, frame.TypeHello)
+	h.srv.Drain()
+	fc.all(t)
+}
