@@ -30,6 +30,7 @@ var sys struct {
 	edgeURL   string
 	logDir    string
 	origin    *process
+	originBin string
 	wrangler  *process
 }
 
@@ -105,7 +106,11 @@ func run(m *testing.M) (int, error) {
 }
 
 func startOrigin(bin string) error {
+	sys.originBin = bin
 	addr := freeAddr()
+	if sys.originURL != "" { // a restart keeps the address and the history file
+		addr = strings.TrimPrefix(sys.originURL, "http://")
+	}
 	sys.originURL = "http://" + addr
 	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
 		"--jwt-key", jwtKey, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
@@ -142,6 +147,16 @@ func startWrangler() error {
 	}
 	sys.wrangler = p
 	return waitHTTP(sys.edgeURL+"/healthz", 90*time.Second, p)
+}
+
+// restartOrigin stops the origin (SIGTERM, a graceful shutdown) and starts
+// it again on the same address with the same bbolt history file.
+func restartOrigin(t testing.TB) {
+	t.Helper()
+	sys.origin.stop()
+	if err := startOrigin(sys.originBin); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // restartWrangler stops wrangler dev, so every hub object and client stream

@@ -37,6 +37,7 @@ func resumeAndExpect(t *testing.T, topic, last string, want []string) {
 // TestEdgeResumeFromRing: a client leaves, events are published, and it
 // comes back with its last id; the edge's ring holds them.
 func TestEdgeResumeFromRing(t *testing.T) {
+	keepFeedOpen(t)
 	topic := uniqueTopic(t, "ring")
 	c := subscribeSSE(t, sys.edgeURL+"/.well-known/mercure?topic="+url.QueryEscape(topic), nil)
 	first := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"first"}})
@@ -53,6 +54,7 @@ func TestEdgeResumeFromRing(t *testing.T) {
 // ring (64 events in these tests), so the edge fetches the missing range
 // from the origin's history, then switches to live with no gap or duplicate.
 func TestEdgeResumeFromOrigin(t *testing.T) {
+	keepFeedOpen(t)
 	topic := uniqueTopic(t, "old")
 	c := subscribeSSE(t, sys.edgeURL+"/.well-known/mercure?topic="+url.QueryEscape(topic), nil)
 	first := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"first"}})
@@ -102,10 +104,74 @@ func TestEdgeResumeAfterEdgeRestart(t *testing.T) {
 	resumeAndExpect(t, topic, first, missed)
 }
 
+// keepFeedOpen holds a client on another topic for the rest of the test, as
+// other users would, so that the hub keeps its feed (it closes it after
+// UPSTREAM_IDLE_MS without clients) and receives events while the test's
+// own client is away.
+func keepFeedOpen(t *testing.T) {
+	subscribeSSE(t, sys.edgeURL+"/.well-known/mercure?topic="+url.QueryEscape(uniqueTopic(t, "keeper")), nil)
+}
+
+// TestEdgeResumeWhileFeedIdle: the only client leaves, so the hub closes its
+// feed; events are published meanwhile. When the client comes back, the hub
+// reopens the feed after its newest id and the client gets exactly what it
+// missed.
+func TestEdgeResumeWhileFeedIdle(t *testing.T) {
+	if !waitFor(90*time.Second, func() bool { return subscribers(t) == 0 }) {
+		t.Fatalf("hub not empty: %v", hubStats(t))
+	}
+	topic := uniqueTopic(t, "idle-resume")
+	c := subscribeSSE(t, sys.edgeURL+"/.well-known/mercure?topic="+url.QueryEscape(topic), nil)
+	first := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"first"}})
+	if e := c.next(t, 10*time.Second); e.ID != first {
+		t.Fatalf("got %+v", e)
+	}
+	c.close()
+	if !waitFor(30*time.Second, func() bool { return originFeeds(t) == 0 }) {
+		t.Fatalf("feed still open: %d", originFeeds(t))
+	}
+	missed := publishN(t, topic, "while-idle", 5)
+	resumeAndExpect(t, topic, first, missed)
+}
+
 // waitEdgeHas waits until the edge hub has received the event with this id.
 func waitEdgeHas(t testing.TB, id string) {
 	t.Helper()
 	if !waitFor(20*time.Second, func() bool { return hubStats(t)["lastEventID"] == id }) {
 		t.Fatalf("edge never received %s: %v", id, hubStats(t))
 	}
+}
+
+// TestEdgeResumeAfterOriginRestart restarts the origin (bbolt history). The
+// hub's feed breaks and resumes after its newest id; a client that stayed
+// connected gets the events published after the restart exactly once, and a
+// client that was away resumes with its last id and gets exactly what it
+// missed, older than the ring included.
+func TestEdgeResumeAfterOriginRestart(t *testing.T) {
+	topic := uniqueTopic(t, "restart-origin")
+	u := sys.edgeURL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
+	stay := subscribeSSE(t, u, nil)
+	away := subscribeSSE(t, u, nil)
+	first := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"first"}})
+	for _, c := range []*sseClient{stay, away} {
+		if e := c.next(t, 10*time.Second); e.ID != first {
+			t.Fatalf("got %+v", e)
+		}
+	}
+	away.close()
+	before := publishN(t, topic, "before-restart", 70) // more than the 64-event ring
+	gaps := hubStats(t)["gaps"].(float64)
+	restartOrigin(t)
+	after := publishN(t, topic, "after-restart", 5)
+	want := append(before, after...)
+	for i, id := range want {
+		if e := stay.next(t, 30*time.Second); e.ID != id {
+			t.Fatalf("connected client: event %d is %+v, want id %s", i, e, id)
+		}
+	}
+	stay.quiet(t, time.Second)
+	if g := hubStats(t)["gaps"].(float64); g != gaps {
+		t.Fatalf("the hub saw %v gaps across the restart", g-gaps)
+	}
+	resumeAndExpect(t, topic, first, want)
 }
