@@ -3,9 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
