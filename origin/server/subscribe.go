@@ -54,7 +54,9 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 
 	resume := lastEventID(r)
 	if len(resume) > s.cfg.MaxFieldBytes {
-		resume = earliest // longer than any id this hub accepts: unknown
+		// Longer than any id this hub accepts: no client of ours sent it.
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("Last-Event-ID is %d bytes, longer than any event id (at most %d); reconnect without it", len(resume), s.cfg.MaxFieldBytes))
+		return
 	}
 	sub := hub.NewSubscriber(s.cfg.QueueSize, deliverable(selectors, grants))
 	replay, err := s.hub.Subscribe(sub, resume)

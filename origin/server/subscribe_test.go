@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"bufio"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/origin/server"
 	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/mercure"
@@ -251,5 +254,21 @@ func TestDrain(t *testing.T) {
 	}
 	if resp, _ := h.post(t, publisher(t), form("topic", bookTopic)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("publish while draining: %s, want 200", resp.Status)
+	}
+}
+
+func TestSubscribeRefusesOversizedLastEventID(t *testing.T) {
+	srv := httptest.NewServer(server.New(hub.New(hub.NewMemoryHistory(10)), server.Config{AllowAnonymous: true}))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/.well-known/mercure?topic=*", nil)
+	req.Header.Set("Last-Event-ID", strings.Repeat("x", server.DefaultMaxFieldBytes+1))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "Last-Event-ID") {
+		t.Fatalf("got %s %q, want 400 naming Last-Event-ID", resp.Status, body)
 	}
 }

@@ -12,6 +12,8 @@ import (
 var (
 	// ErrNoSelector reports a subscribe request without any topic selector.
 	ErrNoSelector = errors.New("mercure: no topic selector: add a topic, match or match_urlpattern query parameter (topic=* for all)")
+	// ErrEmptySelector reports a selector parameter without a value.
+	ErrEmptySelector = errors.New("mercure: empty topic selector: give every topic, match or match_urlpattern parameter a value (topic=* for all)")
 	// ErrGrantKind reports a token grant of a matcher type the hub cannot use.
 	ErrGrantKind = errors.New("mercure: unsupported matcher type in token grant")
 )
@@ -33,6 +35,9 @@ func Selectors(c *topic.Compiler, q url.Values) (*topic.Set, error) {
 			continue
 		}
 		for _, v := range values {
+			if v == "" {
+				return nil, ErrEmptySelector
+			}
 			specs = append(specs, topic.Spec{Kind: kind, Expr: v})
 		}
 	}

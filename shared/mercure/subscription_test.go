@@ -40,6 +40,8 @@ func TestSelectorsAndCanReceive(t *testing.T) {
 		{name: "private other grant", query: "topic=*", grants: []auth.Matcher{{Match: "https://ex.com/b", Type: auth.MatchExact}}, topic: "https://ex.com/a", private: true, want: false},
 		{name: "private star grant", query: "topic=https://ex.com/a", grants: []auth.Matcher{{Match: "*", Type: auth.MatchSelector}}, topic: "https://ex.com/a", private: true, want: true},
 		{name: "no selector", query: "lastEventID=x", wantErr: mercure.ErrNoSelector},
+		{name: "empty selector", query: "topic=", wantErr: mercure.ErrEmptySelector},
+		{name: "empty match", query: "topic=a&match=", wantErr: mercure.ErrEmptySelector},
 		{name: "unknown match param", query: "match_regexp=.*", wantErr: topic.ErrUnknownParam},
 	}
 	for _, tt := range tests {
