@@ -6,6 +6,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -51,9 +52,26 @@ func newFrontDoor(cfg config) http.Handler {
 // forwardPublish sends a publish request to the origin, token included, and
 // relays the origin's answer.
 func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	// Cancel whatever of the body is left unread: a per-request Go instance
+	// that exits with a body stream still open takes the isolate down with
+	// it ("worker restarted mid-request" for the next request).
+	defer r.Body.Close()
+	const limit = 1 << 20
+	if r.ContentLength > limit {
+		http.Error(w, fmt.Sprintf("publish body is %d bytes, at most %d allowed", r.ContentLength, limit), http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		http.Error(w, "publish body too large or unreadable", http.StatusRequestEntityTooLarge)
+		http.Error(w, "cannot read the publish body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > limit {
+		// Read the rest before answering: cancelling the stream midway
+		// also takes the isolate down. Cloudflare bounds request bodies
+		// (100 MB on the free plan), so this ends.
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, fmt.Sprintf("publish body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
 		return
 	}
 	req, err := fetch.NewRequest(r.Context(), http.MethodPost, cfg.OriginURL+"/.well-known/mercure", bytes.NewReader(body))
