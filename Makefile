@@ -5,7 +5,7 @@ GO ?= go
 BUILD := worker/build
 WAZERO := $(shell go env GOPATH)/bin/wazero
 
-.PHONY: build origin dev test test-go test-wasm test-e2e check bench bench-codec bench-origin bench-edge clean deploy
+.PHONY: build origin dev test test-go test-wasm test-e2e check chaos bench bench-codec bench-origin bench-edge clean deploy
 
 ## build: the worker bundle (worker/build: app.wasm, wasm_exec.js, entry.mjs) and bin/origin
 build: origin
@@ -29,7 +29,7 @@ node_modules: package-lock.json
 	@touch node_modules
 
 ## test: every test: Go unit tests, shared/ under wazero, end-to-end through wrangler dev
-test: check test-go test-wasm test-e2e
+test: check test-go test-wasm test-e2e chaos
 
 test-go:
 	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/...
@@ -45,9 +45,14 @@ test-wasm: $(WAZERO)
 test-e2e: build node_modules
 	$(GO) test -count=1 -timeout 20m -v ./e2e/
 
+## chaos: the fault, leak and bad-input suite, short form (CHAOS_EVENTS, CHAOS_RATE, … lengthen it; see e2e/chaos_0_helpers_test.go)
+chaos: build node_modules
+	$(GO) test -tags chaos -count=1 -timeout 60m -v -run Chaos ./e2e/
+
 ## check: vet, gofmt, and the js/wasm build of the worker
 check:
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./e2e/
 	GOOS=js GOARCH=wasm $(GO) vet ./worker/...
 	@test -z "$$(gofmt -l shared origin worker e2e)" || { gofmt -l shared origin worker e2e; exit 1; }
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./worker
