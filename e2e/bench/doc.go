@@ -8,19 +8,25 @@
 //	go test -run '^$' -bench Edge -benchtime 1x -timeout 15m ./e2e/bench/
 //
 // It is a benchmark, not a test, so that `go test ./e2e/...` (make test)
-// does not run it. It takes about two to five minutes and cleans up every
-// process it started (own process groups, Pdeathsig). It builds the origin
-// from ./origin/cmd/origin, or runs E2E_ORIGIN_BIN if set (use that when
-// the tree's origin does not compile), and builds the naive baseline worker
-// (worker/naive) the stock syumai/workers way into a temporary directory,
-// then starts three processes on free ports:
+// does not run it. It takes one to two minutes on a quiet machine (bounded
+// at about five by its own timeouts) and cleans up every process it
+// started (own process groups, Pdeathsig). The numbers depend on the
+// machine being otherwise idle: the table's header shows the load average
+// and row 4 how much CPU other processes took during the burst.
 //
-//   - the origin (`--jwt-key` added when `origin serve -h` lists it);
-//   - the edge: node e2e/wrangler-dev.mjs with JWT_KEY, ALLOW_ANONYMOUS=true
-//     and CLIENT_HEARTBEAT_MS=600000, so that the hub's deliveries counter
-//     counts events only;
-//   - the naive worker: node e2e/bench/wrangler-dev.mjs --config <tmp>/wrangler.toml,
-//     the same launcher with a --config flag.
+// It builds the origin from ./origin/cmd/origin, or runs E2E_ORIGIN_BIN if
+// set (use that when the tree's origin does not compile), and builds the
+// naive baseline worker (worker/naive) the stock syumai/workers way into a
+// temporary directory. It copies worker/build and wrangler.toml there too,
+// so that a `make build` during the run cannot reload the worker under it.
+// Then it starts, on free ports:
+//
+//   - the origin, in the temporary directory, with `--jwt-key` and
+//     `--history memory` when `origin serve -h` lists them;
+//   - the edge: node e2e/bench/wrangler-dev.mjs --config <tmp>/edge/wrangler.toml
+//     (e2e/wrangler-dev.mjs plus a --config flag) with JWT_KEY,
+//     ALLOW_ANONYMOUS=true and CLIENT_HEARTBEAT_MS=5000;
+//   - the naive worker, the same way with <tmp>/naive/wrangler.toml.
 //
 // The load generator is this Go process: raw net/http clients, one TCP
 // connection per held stream, each reading its body with a minimal SSE
@@ -28,25 +34,32 @@
 // Sizes can be changed with EDGE_BENCH_STREAMS (default "1000,5000"),
 // EDGE_BENCH_NAIVE (100), EDGE_BENCH_LATENCY_SUBS (200),
 // EDGE_BENCH_LATENCY_EVENTS (300), EDGE_BENCH_BURST_EVENTS (1000) and
-// EDGE_BENCH_PUBLISHERS (16). Logs stay in a temporary directory when the
-// run fails.
+// EDGE_BENCH_PUBLISHERS (16), the hub's CLIENT_HEARTBEAT_MS with
+// EDGE_BENCH_HEARTBEAT_MS (5000); EDGE_BENCH_PHASES runs only some of "bundle",
+// "edge memory", "latency", "burst" and "naive memory" (comma-separated).
+// Logs stay in a temporary directory when the run fails.
 //
 // # What each number means
 //
 // 1. Edge memory per held stream. One client is connected first (the hub
 // object, its Go instance, its upstream feed and its first client exist),
 // then the baseline is taken: the hub's Wasm linear memory (wasmMemoryBytes
-// of GET /_edge/stats, the instance's WebAssembly.Memory size) and the sum
-// of VmRSS of every workerd process under the launcher (wrangler's proxy
-// workerd and the one running the worker; both pay per connection). Then
-// N streams are opened (1,000, then 4,000 more for 5,000), one event is
-// published to check every stream is live, and after 3 s both are read
-// again. "Per held stream" is (after − before) / N. Wasm memory only grows
-// (Go's heap includes its GC headroom, about twice the live heap), so it is
-// a high-water mark. Target: at most 16 KiB of Wasm memory per stream.
-// RSS includes workerd's own per-request machinery (JS stream objects,
-// sockets, the proxy hop), which the edge cannot avoid, and V8 heap not yet
-// collected.
+// of GET /_edge/stats, the instance's WebAssembly.Memory size) and VmRSS
+// of the workerd processes under the launcher. Then N streams are opened
+// (1,000, then 4,000 more for 5,000), one event is published to check
+// that every stream is live, and after 3 s both are read again. "Per held
+// stream" is (after − before) / N. Go grows the linear memory in steps
+// of up to 4 MiB and never returns it, so the figure is a high-water mark
+// with a resolution of a few MiB / N (it includes Go's GC headroom). The
+// hub drops the streams a step closes on its next heartbeat to them
+// (CLIENT_HEARTBEAT_MS=5000 here); the benchmark waits for that between
+// steps. Target: at most
+// 16 KiB per stream. RSS is split between the workerd that runs the worker
+// and wrangler's dev proxy, the workerd that accepts the clients'
+// connections and forwards them: in production Cloudflare's front end
+// does that job and it does not count against the isolate, so the
+// "worker" part is the one to compare with the 128 MB limit (and even it
+// includes workerd's per-request machinery, not only JS heap).
 //
 // 2. The naive relay (worker/naive): syumai/workers' stock entry starts a
 // Go instance per request, and each subscription fetches the origin's
@@ -57,35 +70,46 @@
 // instance registers its WebAssembly.Memory in an isolate-global Map while
 // its stream is open and GET /_naive/stats sums them (the "idle instance"
 // figure is the memory of the instance answering the stats request, i.e.
-// the floor of one Go instance). The ratios divide naive per-stream cost
-// by edge per-stream cost, for RSS and for Wasm memory.
+// the floor of one Go instance). The ratios divide the naive per-stream
+// cost by the edge's, for RSS (both workerd processes) and Wasm memory.
 //
 // 3. Publish→receive latency. 200 clients subscribe through the edge and
 // 200 straight to the origin on one topic; 300 events are published to the
 // origin, one every 20 ms, each carrying its send time (UnixNano) as data.
 // Each client computes receive time − send time for every event; p50 and
 // p99 are over all deliveries of a path (60,000 each), and "edge minus
-// direct" is the difference of the percentiles: what the extra hop costs
-// (origin → feed → Durable Object → wrangler's proxy → client). Sender and
-// receivers share one clock; the 1,000 streams of step 1 stay held on the
-// hub (on another topic) during this step.
+// direct" is the difference of the percentiles: what the extra hops cost
+// (origin → feed → Durable Object → dev proxy → client). Sender and
+// receivers share one clock. The 1,000 streams of step 1 stay held on the
+// hub (on another topic). Each event is one write per client: this step
+// asks the hub for 10,000 stream writes per second.
 //
 // 4. Deliveries per second of one hub object. The 1,000 streams of step 1
 // (one hub object: HUB_SHARDS is 1) receive a burst of 1,000 events that 16
-// concurrent publishers post to the origin as fast as they can. The hub's
-// deliveries counter (one per event per client) is polled every 100 ms;
-// the rate is the deliveries counted from the first publish until the
-// counter reached clients × events, divided by that time, and "best 1 s"
-// is the highest rate over any window of about one second. The clients
-// must receive every event (checked per client). CPU is utime+stime from
-// /proc of the workerd processes (sum, and the busiest single thread: a
+// concurrent publishers post to the origin as fast as they can. A delivery
+// is one event reaching one client. The time base is the clients: this
+// process sums the events its clients received every 50 ms, and the rate
+// is clients × events divided by the time from the first publish to the
+// last event received; "best 1 s" is the highest rate over a window of
+// about one second. The hub's own deliveries counter is polled every
+// 100 ms as well, but a hub busy with a burst leaves other requests to it
+// (stats, new subscribers) waiting until the burst is through, so the
+// table shows how many polls it answered and its total afterwards
+// (heartbeats included), with the clients dropped for being slow. The hub
+// writes the events of one read of its feed to a client as one chunk, so
+// deliveries/s can exceed stream writes/s. CPU is utime+stime from /proc
+// over the same window: the worker's workerd (and its busiest thread: a
 // Durable Object runs on one thread, so a busiest thread near 1.00 means
-// the hub is the limit), of the origin and of this process (the clients
-// and publishers), over the same window; compare their sum with the
-// machine's cores to see whether the machine or the load generator bounds
-// the number.
+// the hub itself is the limit), wrangler's dev proxy, the launcher's node,
+// the origin, this process (clients and publishers), the whole machine,
+// and the processes this run did not start: compare their sum with the
+// machine's cores to see whether the machine, the load generator or the
+// hub bounds the number.
 //
-// 5. Bundle size. gzip -9 of worker/build/app.wasm (and with the two JS
+// 5. Bundle size. gzip -9 of the app.wasm under test (and with the two JS
 // files of the bundle) against Cloudflare's 3 MB compressed limit of the
 // free plan; the naive worker's app.wasm for comparison.
+//
+// A WARNING row means wrangler reloaded a worker during the run (its
+// streams were cut): run again.
 package bench

@@ -286,3 +286,61 @@ func machineBusyTicks() (busy, total uint64) {
 	}
 	return busy, total
 }
+
+// procTicks returns utime+stime of every process, with its command name.
+func procTicks() map[int]procCPU {
+	out := map[int]procCPU{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		c, f, ok := procStat(filepath.Join("/proc", e.Name(), "stat"))
+		if !ok || len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		s, _ := strconv.ParseUint(f[12], 10, 64)
+		ppid, _ := strconv.Atoi(f[1])
+		out[pid] = procCPU{comm: c, ppid: ppid, ticks: u + s}
+	}
+	return out
+}
+
+type procCPU struct {
+	comm  string
+	ppid  int
+	ticks uint64
+}
+
+// otherCPU returns the cores used over d by processes that are neither
+// in mine nor descendants of them, and the busiest of those.
+func otherCPU(before, after map[int]procCPU, mine []int, d time.Duration) (cores float64, top string, topCores float64) {
+	own := map[int]bool{}
+	for _, p := range mine {
+		own[p] = true
+	}
+	isOwn := func(pid int) bool {
+		for p := pid; p > 1; p = after[p].ppid {
+			if own[p] {
+				return true
+			}
+		}
+		return false
+	}
+	sec := d.Seconds() * clockTicks
+	var sum uint64
+	for pid, a := range after {
+		b, ok := before[pid]
+		if !ok || a.ticks < b.ticks || isOwn(pid) {
+			continue
+		}
+		delta := a.ticks - b.ticks
+		sum += delta
+		if c := float64(delta) / sec; c > topCores {
+			top, topCores = a.comm, c
+		}
+	}
+	return float64(sum) / sec, top, topCores
+}

@@ -34,6 +34,10 @@ func (bn *bench) table() string {
 		return false
 	}
 
+	for _, w := range r.warnings {
+		add("!", "WARNING", w, "", "")
+	}
+
 	// 1. Edge memory.
 	failed("edge memory")
 	for i, m := range r.edgeMem {
@@ -42,14 +46,14 @@ func (bn *bench) table() string {
 			num = "1"
 		}
 		add(num, fmt.Sprintf("edge: Wasm memory per held stream, N=%d", m.n),
-			fmt.Sprintf("%s  (+%s for %d; grows in 4 MiB steps)", size(m.wasm), size(m.wasmTot), m.n),
+			fmt.Sprintf("%s  (+%s for %d; memory grows in steps)", size(m.wasm), size(m.wasmTot), m.n),
 			"≤ "+size(targetWasmPerStream), verdict(m.wasm <= targetWasmPerStream))
 		add("", fmt.Sprintf("edge: workerd RSS per held stream, N=%d", m.n),
 			fmt.Sprintf("%s  (worker %s + dev proxy %s; +%s for %d)", size(m.rss), size(m.rss-m.rssProxy), size(m.rssProxy), size(m.rssTot), m.n), "", "")
 	}
 
 	// 2. Naive relay.
-	if !failed("naive memory") && r.naiveMem.n > 0 {
+	if bn.p.runs("naive memory") && !failed("naive memory") && r.naiveMem.n > 0 {
 		m := r.naiveMem
 		add("2", fmt.Sprintf("naive relay: Wasm memory per held stream, N=%d", m.n),
 			fmt.Sprintf("%s  (%d instances; idle instance %s)", size(m.wasm), m.subscribers, size(r.naiveFloor)), "", "")
@@ -66,7 +70,7 @@ func (bn *bench) table() string {
 	}
 
 	// 3. Latency.
-	if !failed("latency") || len(r.latEdge) == 2 {
+	if bn.p.runs("latency") && (!failed("latency") || len(r.latEdge) == 2) {
 		if len(r.latEdge) == 2 {
 			load := fmt.Sprintf("%d subscribers per path × %d events", r.latN, r.latEvents)
 			add("3", "publish→receive, direct from origin, p50 / p99",
@@ -79,23 +83,26 @@ func (bn *bench) table() string {
 	}
 
 	// 4. Deliveries per second.
-	if !failed("burst") || r.burstDur > 0 {
+	if bn.p.runs("burst") && (!failed("burst") || r.burstDur > 0) {
 		if r.burstDur > 0 {
 			add("4", "deliveries/s, one hub object",
 				fmt.Sprintf("%s/s  (%d clients × %d events = %s received in %s; best 1 s: %s/s)",
 					count(r.burstRate), r.burstClients, r.burstEvents, count(float64(r.burstReceived)), secs(r.burstDur), count(r.burstPeak)),
 				"≥ "+count(targetDeliveries)+"/s", verdict(r.burstDone && r.burstRate >= targetDeliveries))
 			add("", "  hub deliveries counter over the burst",
-				fmt.Sprintf("+%s, dropped %.0f; hub answered %d of %d stats polls during the burst; publishing took %s",
+				fmt.Sprintf("+%s incl. heartbeats, dropped %.0f; hub answered %d of %d stats polls during the burst; publishing took %s",
 					count(r.burstDeliveries), r.burstDropped, r.hubAnswers, r.hubPolls, secs(r.burstPublish)), "", "")
 			add("", "  CPU during the burst (cores, of "+fmt.Sprint(runtime.NumCPU())+")",
-				fmt.Sprintf("worker's workerd %.2f (busiest thread %.2f), dev proxy %.2f, origin %.2f, bench %.2f; whole machine %.2f",
-					r.cpuWorkerd, r.cpuHottest, r.cpuProxy, r.cpuOrigin, r.cpuBench, r.cpuMachine), "", "")
+				fmt.Sprintf("worker's workerd %.2f (busiest thread %.2f), dev proxy %.2f, wrangler node %.2f, origin %.2f, bench %.2f",
+					r.cpuWorkerd, r.cpuHottest, r.cpuProxy, r.cpuLauncher, r.cpuOrigin, r.cpuBench), "", "")
+			add("", "  CPU of the whole machine during the burst",
+				fmt.Sprintf("%.2f busy; processes this run did not start %.2f (busiest: %s %.2f)",
+					r.cpuMachine, r.cpuOther, r.cpuOtherTop, r.cpuOtherTopCores), "", "")
 		}
 	}
 
 	// 5. Bundle.
-	if !failed("bundle") {
+	if bn.p.runs("bundle") && !failed("bundle") {
 		add("5", "worker/build/app.wasm, gzip -9",
 			fmt.Sprintf("%s  (%s bytes; raw %s; with entry.mjs + wasm_exec.js %s)",
 				mb(r.edgeGz), count(float64(r.edgeGz)), mb(r.edgeRaw), mb(r.edgeBundleGz)),
