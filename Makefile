@@ -68,7 +68,7 @@ bench-origin:
 	$(GO) test -count=1 -timeout 20m -run TestBenchReport -bench . -v ./origin/bench/
 
 bench-edge: build node_modules
-	$(GO) test -run '^$$$$' -bench Edge -benchtime 1x -timeout 15m ./e2e/bench/
+	$(GO) test -run '^$$' -bench Edge -benchtime 1x -timeout 15m ./e2e/bench/
 
 clean:
 	rm -rf $(BUILD) bin
