@@ -319,7 +319,12 @@ func TestLostEventsDropSubscribers(t *testing.T) {
 	if !errors.Is(s.Err(), hub.ErrLost) {
 		t.Fatalf("Err() = %v, want ErrLost", s.Err())
 	}
-	if st := h.Stats(); st.Lost != 1 || st.Subscribers != 0 {
-		t.Fatalf("Stats() = %+v, want 1 lost, 0 subscribers", st)
+	// Done closes just before the gauges move: wait for them, bounded.
+	deadline := time.Now().Add(5 * time.Second)
+	for st := h.Stats(); st.Lost != 1 || st.Subscribers != 0; st = h.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("Stats() = %+v, want 1 lost, 0 subscribers", st)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
