@@ -217,7 +217,6 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		sink.Close()
 		return nil
 	}
-	h.startUpstream()
 	// Advise a reconnection delay with jitter, so that clients cut off
 	// together (a deploy, a runtime restart) do not all return at once.
 	retry := h.cfg.Retry + rand.N(h.cfg.RetryJitter+1)
@@ -226,6 +225,9 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		sink.Close()
 		return nil
 	}
+	// After Add: a feed loop giving up for lack of clients re-checks the
+	// count under h.mu, so it now sees this client and keeps going.
+	h.startUpstream()
 	if !p.expires.IsZero() {
 		time.AfterFunc(time.Until(p.expires), func() { h.hub.Kick(id) })
 	}

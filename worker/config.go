@@ -29,12 +29,6 @@ type config struct {
 	// client (var UPSTREAM_IDLE_MS, default 60000); the next client opens it
 	// again and the hub resumes after the newest id it holds.
 	UpstreamIdle time.Duration
-	// FanoutWindow is how long the hub waits for more events from the
-	// origin before writing a batch to clients (var FANOUT_WINDOW_MS,
-	// default 0: write what has arrived). Events that arrive during a
-	// fan-out are always written together by the next one. Measured under
-	// wrangler dev, windows of 2 and 20 ms did not raise deliveries/s.
-	FanoutWindow time.Duration
 	// RingSize is the number of events each hub keeps for resume (var RING_SIZE, default 4096).
 	RingSize int
 	// ClientQueue is how many chunks may wait for a client before it is

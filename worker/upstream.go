@@ -3,11 +3,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"math/rand/v2"
 	"net/http"
@@ -75,99 +73,33 @@ func feedOnce(cfg config, h *edge.Hub) error {
 	})
 	defer watchdog.Stop()
 
-	// The reader decodes frames while the fan-out below writes to clients,
-	// so that events arriving during a fan-out are delivered together by
-	// the next one.
-	items := make(chan feedItem, 4096)
-	readErr := make(chan error, 1)
-	done := make(chan struct{})
-	defer close(done)
-	go readFeed(resp.Body, h, watchdog, cfg.FeedTimeout, items, readErr, done)
-
-	lastClient := time.Now()
+	r := frame.NewReader(resp.Body, 0)
 	var batch []*edge.Event
-	for {
-		it, ok := <-items
-		for ok {
-			if it.event == nil {
-				h.OnFrame(&it.control)
-				break
-			}
-			// Collect what else arrives within the window, then write each
-			// client the events it matches as one chunk.
-			batch = append(batch[:0], it.event)
-			window := time.NewTimer(cfg.FanoutWindow)
-		collect:
-			for len(batch) < maxBatch {
-				select {
-				case it, ok = <-items:
-					if !ok || it.event == nil {
-						break collect
-					}
-					batch = append(batch, it.event)
-				case <-window.C:
-					it, ok = feedItem{}, false
-					break collect
-				}
-			}
-			window.Stop()
-			h.Deliver(batch)
-			if !ok || it.event != nil {
-				break
-			}
-			// A control frame ended the batch: apply it after the events
-			// that came before it.
-		}
-		if !ok {
-			select {
-			case err := <-readErr:
-				return err
-			default:
-			}
-		}
+	lastClient := time.Now()
+	for r.Next() {
+		watchdog.Reset(cfg.FeedTimeout)
 		if h.Stats().Subscribers > 0 {
 			lastClient = time.Now()
 		} else if time.Since(lastClient) > cfg.UpstreamIdle {
 			return errIdle
 		}
-	}
-}
-
-// maxBatch bounds the events written to clients in one fan-out.
-const maxBatch = 256
-
-// feedItem is an event, or a control frame (Hello, Heartbeat, Gap) whose
-// ID has been copied out of the reader's buffer.
-type feedItem struct {
-	event   *edge.Event
-	control frame.Frame
-}
-
-// readFeed decodes the feed into items until it ends, then reports why on
-// readErr and closes items. done stops it early.
-func readFeed(body io.Reader, h *edge.Hub, watchdog *time.Timer, timeout time.Duration, items chan<- feedItem, readErr chan<- error, done <-chan struct{}) {
-	defer close(items)
-	r := frame.NewReader(body, 0)
-	for r.Next() {
-		watchdog.Reset(timeout)
-		f := r.Frame()
-		var it feedItem
-		if f.Type == frame.TypeEvent {
-			if it.event = edge.NewEvent(h.Compiler(), f); it.event == nil {
-				continue
+		if f := r.Frame(); f.Type == frame.TypeEvent {
+			if e := edge.NewEvent(h.Compiler(), f); e != nil {
+				batch = append(batch, e)
 			}
 		} else {
-			it.control = frame.Frame{Type: f.Type, ID: bytes.Clone(f.ID), UnixMilli: f.UnixMilli}
+			h.Deliver(batch)
+			batch = batch[:0]
+			h.OnFrame(f)
 		}
-		select {
-		case items <- it:
-		case <-done:
-			return
+		// Deliver the events of one read together: one write per client.
+		if len(batch) > 0 && !r.Buffered() {
+			h.Deliver(batch)
+			batch = batch[:0]
 		}
 	}
 	if err := r.Err(); err != nil {
-		readErr <- fmt.Errorf("read feed: %w", err)
-		return
+		return fmt.Errorf("read feed: %w", err)
 	}
-	readErr <- fmt.Errorf("read feed: origin closed the stream")
+	return fmt.Errorf("read feed: origin closed the stream")
 }

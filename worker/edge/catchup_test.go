@@ -20,8 +20,8 @@ func TestHubCatchupFromOrigin(t *testing.T) {
 		t.Fatalf("catch-up requests %+v, want one for (e0, e4]", asked)
 	}
 	h.Deliver([]*edge.Event{event("e5", "a", false)}) // live, held during catch-up
-	h.Heartbeat()
-	if ids(s.got.String()) != "" {
+	h.Heartbeat()                                     // written: finds clients that left
+	if ids(s.got.String()) != "" || !strings.HasSuffix(s.got.String(), ":\n\n") {
 		t.Fatalf("client got %q before its catch-up finished", s.got.String())
 	}
 	h.FinishCatchup(asked[0].ClientID, []*edge.Event{
