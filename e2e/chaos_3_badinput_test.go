@@ -276,6 +276,14 @@ func TestChaosBadInput(t *testing.T) {
 			side = "worker"
 		}
 		if err != nil {
+			// workerd refuses a request whose headers exceed its limit by
+			// resetting the connection, sometimes before its 4xx reaches a
+			// client still writing: a refusal, not a crash (its health is
+			// checked after the table).
+			if side == "worker" && headerBytes(r.header) > 64<<10 && strings.Contains(err.Error(), "reset by peer") {
+				t.Logf("KNOWN %s → worker: connection reset for %d bytes of headers (workerd's header limit)", r.name, headerBytes(r.header))
+				return
+			}
 			noAnswer++
 			t.Errorf("%s → %s: no answer: %v", r.name, side, err)
 			return
@@ -441,4 +449,13 @@ func TestChaosBadInput(t *testing.T) {
 	report.Unlock()
 	t.Logf("REPORT bad-input: tried %d, accepted (2xx/3xx) %d, 5xx %d, no answer %d, malformed delivered %d, crashes %d, known findings %d",
 		tried, accepted, fivexx, noAnswer, malformed, crashes, knownHits)
+}
+
+// headerBytes is the size of a request's extra headers.
+func headerBytes(h map[string]string) int {
+	n := 0
+	for k, v := range h {
+		n += len(k) + len(v)
+	}
+	return n
 }
