@@ -47,7 +47,21 @@ var report = struct {
 	crashes, known                int
 	peakOriginRSS, peakWorkerdRSS int64 // KiB
 	ran                           []string
+	extra                         []reportLine // rows added by other tests, in order
 }{faults: map[string]int{}}
+
+type reportLine struct {
+	name  string
+	value string
+}
+
+// reportRow adds a named row to the final report (printed after the fixed
+// rows, in the order added).
+func reportRow(name string, v any) {
+	report.Lock()
+	report.extra = append(report.extra, reportLine{name, fmt.Sprint(v)})
+	report.Unlock()
+}
 
 func reportFault(kind string) {
 	report.Lock()

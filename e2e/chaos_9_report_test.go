@@ -46,6 +46,9 @@ func TestChaosReport(t *testing.T) {
 	row("crashes", report.crashes)
 	row("peak RSS origin (MiB)", fmt.Sprintf("%.1f", float64(report.peakOriginRSS)/1024))
 	row("peak RSS workerd sum (MiB)", fmt.Sprintf("%.1f", float64(report.peakWorkerdRSS)/1024))
+	for _, l := range report.extra {
+		row(l.name, l.value)
+	}
 	b.WriteString("==========================================\n")
 	fmt.Print(b.String())
 }
