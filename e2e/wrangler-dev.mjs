@@ -9,19 +9,31 @@
 // workerd runs out of file descriptors. Only the programmatic API can turn
 // the inspector off.
 //
-// Usage: node e2e/wrangler-dev.mjs [--ip 127.0.0.1] [--port 8787]
-//          [--persist-to DIR] [--var NAME:VALUE ...]
+// Usage: node e2e/wrangler-dev.mjs [--config PATH] [--snapshot DIR]
+//          [--ip 127.0.0.1] [--port 8787] [--persist-to DIR] [--var NAME:VALUE ...]
+//
+// --config runs another worker than the repository's wrangler.toml (the
+// benchmark's naive baseline). --snapshot DIR copies the config and the
+// bundle it names (worker/build) into DIR the first time and runs that
+// copy from then on, also after a restart, so that a `make build` while
+// tests run cannot hand the worker under test a half-written bundle.
 // Prints "ready <url>" when the worker answers; SIGINT/SIGTERM stop it.
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { unstable_startWorker } from "wrangler";
 
 const args = process.argv.slice(2);
 let hostname = "127.0.0.1";
 let port = 8787;
 let persist;
+let config = new URL("../wrangler.toml", import.meta.url).pathname;
+let snapshot;
 const vars = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  if (a === "--ip") hostname = args[++i];
+  if (a === "--config") config = args[++i];
+  else if (a === "--snapshot") snapshot = args[++i];
+  else if (a === "--ip") hostname = args[++i];
   else if (a === "--port") port = parseInt(args[++i], 10);
   else if (a === "--persist-to") persist = args[++i];
   else if (a === "--var") {
@@ -34,8 +46,26 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 
+if (snapshot) {
+  const copy = join(snapshot, "wrangler.toml");
+  if (!existsSync(copy)) {
+    // The bundle is the directory of the config's `main`; it keeps its
+    // place relative to the config.
+    const toml = readFileSync(config, "utf8");
+    const main = /^main\s*=\s*"([^"]+)"/m.exec(toml);
+    if (!main) {
+      console.error(`wrangler-dev: no main = "..." in ${config}`);
+      process.exit(2);
+    }
+    const from = dirname(join(dirname(config), main[1]));
+    cpSync(from, join(snapshot, relative(dirname(config), from)), { recursive: true });
+    writeFileSync(copy, toml);
+  }
+  config = copy;
+}
+
 const worker = await unstable_startWorker({
-  config: new URL("../wrangler.toml", import.meta.url).pathname,
+  config,
   bindings: vars,
   dev: {
     inspector: false,

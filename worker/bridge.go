@@ -84,6 +84,7 @@ type hubInstance struct {
 func runHub() {
 	streams := js.Global().Get("context").Get("streams")
 	jsEnqueue, jsClose = streams.Get("enqueue"), streams.Get("close")
+	jsFeeds = js.Global().Get("context").Get("feeds")
 	h := &hubInstance{cfg: envConfig(), pending: make(map[uint64]pendingClient)}
 	binding := js.Global().Get("context").Get("binding")
 	binding.Set("open", js.FuncOf(h.open))
@@ -249,7 +250,7 @@ func (h *hubInstance) startUpstream() {
 			// check and the flag change happen under h.mu, which
 			// startUpstream also takes, so none is left without a feed.
 			h.mu.Lock()
-			if h.hub.Stats().Subscribers == 0 {
+			if h.hub.Subscribers() == 0 {
 				h.upstream = false
 				h.mu.Unlock()
 				return

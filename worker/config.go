@@ -29,6 +29,13 @@ type config struct {
 	// client (var UPSTREAM_IDLE_MS, default 60000); the next client opens it
 	// again and the hub resumes after the newest id it holds.
 	UpstreamIdle time.Duration
+	// FeedCollect is how long the hub keeps reading the origin's feed after
+	// data arrives, when its last fan-out wrote to many streams, before it
+	// writes what it has to clients (var FEED_COLLECT_MS, default 2; 0
+	// turns it off). A fan-out to thousands of streams takes tens of
+	// milliseconds; events that arrive meanwhile then go out together, one
+	// write per client, instead of one fan-out each.
+	FeedCollect time.Duration
 	// RingSize is the number of events each hub keeps for resume (var RING_SIZE, default 4096).
 	RingSize int
 	// ClientQueue is how many chunks may wait for a client before it is
@@ -64,6 +71,8 @@ func envConfig() config {
 		FeedSecret:     envString("FEED_SECRET", "dev-feed-secret"),
 		Heartbeat:      time.Duration(envInt("CLIENT_HEARTBEAT_MS", 15000)) * time.Millisecond,
 		FeedTimeout:    time.Duration(envInt("FEED_TIMEOUT_MS", 35000)) * time.Millisecond,
+		UpstreamIdle:   time.Duration(envInt("UPSTREAM_IDLE_MS", 60000)) * time.Millisecond,
+		FeedCollect:    time.Duration(envIntZero("FEED_COLLECT_MS", 2)) * time.Millisecond,
 		RingSize:       envInt("RING_SIZE", 4096),
 		ClientQueue:    envInt("CLIENT_QUEUE", 1024),
 		CORSOrigins:    envString("CORS_ORIGINS", "*"),
@@ -85,6 +94,14 @@ func envString(name, def string) string {
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(cloudflare.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// envIntZero is envInt for settings where 0 is meaningful (off).
+func envIntZero(name string, def int) int {
+	if n, err := strconv.Atoi(cloudflare.Getenv(name)); err == nil && n >= 0 {
 		return n
 	}
 	return def

@@ -67,6 +67,79 @@ const streams = {
   },
 };
 
+// Feed pump: reads the origin feed's body on the JS side, so that the Go
+// hub takes everything that arrived since its last fan-out in ONE call.
+// Why: workerd hands a fetch body over one HTTP chunk per read, i.e. one
+// event per read, while a fan-out to every client blocks the thread; read
+// from Go, a burst became one fan-out (one write per client) per event.
+// Here the reads run on the event loop whenever Go is idle, and take()
+// returns all of them joined.
+const feeds = {
+  open(body) {
+    const reader = body.getReader();
+    const chunks = [];
+    let size = 0;
+    let ended = false;
+    let error = "";
+    let wake = null; // set while a take() waits for data
+    const notify = () => {
+      if (wake) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+    };
+    (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          chunks.push(value);
+          size += value.byteLength;
+          notify();
+        }
+      } catch (e) {
+        error = String(e);
+      }
+      ended = true;
+      notify();
+    })();
+    return {
+      // take(collectMs) resolves to {bytes} once data is there, collecting
+      // for collectMs more after it arrives (0: none), or to {ended, error}
+      // when the feed is over and everything was taken.
+      take(collectMs) {
+        return new Promise((resolve) => {
+          const finish = () => {
+            if (chunks.length === 0) {
+              resolve({ ended: true, error });
+              return;
+            }
+            const bytes = new Uint8Array(size);
+            let off = 0;
+            for (const c of chunks) {
+              bytes.set(c, off);
+              off += c.byteLength;
+            }
+            chunks.length = 0;
+            size = 0;
+            resolve({ bytes });
+          };
+          const ready = () => {
+            if (collectMs > 0 && !ended) setTimeout(finish, collectMs);
+            else finish();
+          };
+          if (chunks.length > 0 || ended) ready();
+          else wake = ready;
+        });
+      },
+      cancel() {
+        reader.cancel().catch(() => {});
+      },
+    };
+  },
+};
+
 // hubName picks the EdgeHub object for a request: a shard of the client's
 // region, so clients reach a nearby object and no object holds them all.
 function hubName(request, env) {
@@ -104,7 +177,7 @@ export default {
 export class EdgeHub extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    this.hub = startGo({ env, ctx, binding: {}, mode: "hub", streams });
+    this.hub = startGo({ env, ctx, binding: {}, mode: "hub", streams, feeds });
   }
 
   async fetch(request) {

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall/js"
 	"time"
 
 	"github.com/syumai/workers/cloudflare/fetch"
@@ -44,6 +46,11 @@ func runUpstream(cfg config, h *edge.Hub) {
 	}
 }
 
+// collectAfter is the number of stream writes of a fan-out from which the
+// next read of the feed collects for cfg.FeedCollect: below it a fan-out
+// is quick and collecting would only add latency.
+const collectAfter = 64
+
 // feedOnce reads the feed until it breaks. A watchdog closes the body when
 // no frame, heartbeats included, arrives within cfg.FeedTimeout.
 func feedOnce(cfg config, h *edge.Hub) error {
@@ -64,8 +71,14 @@ func feedOnce(cfg config, h *edge.Hub) error {
 		resp.Body.Close()
 		return fmt.Errorf("connect feed: origin answered %s", resp.Status)
 	}
+	body, ok := resp.Body.(interface{ GetRawJSBody() js.Value })
+	if !ok {
+		resp.Body.Close()
+		return errors.New("connect feed: the response body is not a JavaScript stream")
+	}
+	src := &feedPump{pump: jsFeeds.Call("open", body.GetRawJSBody())}
 	var closeOnce sync.Once
-	closeBody := func() { closeOnce.Do(func() { resp.Body.Close() }) }
+	closeBody := func() { closeOnce.Do(src.cancel) }
 	defer closeBody()
 	watchdog := time.AfterFunc(cfg.FeedTimeout, func() {
 		log.Printf("edge: no frame from the origin for %s, reconnecting", cfg.FeedTimeout)
@@ -73,12 +86,12 @@ func feedOnce(cfg config, h *edge.Hub) error {
 	})
 	defer watchdog.Stop()
 
-	r := frame.NewReader(resp.Body, 0)
+	r := frame.NewReader(src, 0)
 	var batch []*edge.Event
 	lastClient := time.Now()
 	for r.Next() {
 		watchdog.Reset(cfg.FeedTimeout)
-		if h.Stats().Subscribers > 0 {
+		if h.Subscribers() > 0 {
 			lastClient = time.Now()
 		} else if time.Since(lastClient) > cfg.UpstreamIdle {
 			return errIdle
@@ -92,9 +105,14 @@ func feedOnce(cfg config, h *edge.Hub) error {
 			batch = batch[:0]
 			h.OnFrame(f)
 		}
-		// Deliver the events of one read together: one write per client.
-		if len(batch) > 0 && !r.Buffered() {
-			h.Deliver(batch)
+		// Deliver everything taken from the pump together: one write per
+		// client. If that fan-out was a big one, the next take collects.
+		if len(batch) > 0 && !r.Buffered() && !src.pending() {
+			if h.Deliver(batch) >= collectAfter {
+				src.collect = cfg.FeedCollect
+			} else {
+				src.collect = 0
+			}
 			batch = batch[:0]
 		}
 	}
@@ -102,4 +120,76 @@ func feedOnce(cfg config, h *edge.Hub) error {
 		return fmt.Errorf("read feed: %w", err)
 	}
 	return fmt.Errorf("read feed: origin closed the stream")
+}
+
+// jsFeeds is the feed pump of entry.mjs (feeds.open), set by runHub.
+var jsFeeds js.Value
+
+// feedPump is an io.Reader over the feed pump of entry.mjs: each refill
+// takes every chunk the pump read since the last one, as one byte slice.
+type feedPump struct {
+	pump    js.Value
+	buf     []byte
+	off     int
+	collect time.Duration // how long the next refill collects after data arrives
+}
+
+func (p *feedPump) Read(b []byte) (int, error) {
+	if p.off == len(p.buf) {
+		if err := p.refill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(b, p.buf[p.off:])
+	p.off += n
+	return n, nil
+}
+
+// pending reports whether bytes of the last refill are still unread.
+func (p *feedPump) pending() bool { return p.off < len(p.buf) }
+
+func (p *feedPump) refill() error {
+	res, err := await(p.pump.Call("take", p.collect.Milliseconds()))
+	if err != nil {
+		return err
+	}
+	bytes := res.Get("bytes")
+	if bytes.IsUndefined() {
+		if msg := res.Get("error").String(); msg != "" {
+			return errors.New(msg)
+		}
+		return io.EOF
+	}
+	n := bytes.Get("byteLength").Int()
+	if cap(p.buf) < n {
+		p.buf = make([]byte, n)
+	}
+	p.buf = p.buf[:n]
+	js.CopyBytesToGo(p.buf, bytes)
+	p.off = 0
+	return nil
+}
+
+func (p *feedPump) cancel() { p.pump.Call("cancel") }
+
+// await waits for a JavaScript promise.
+func await(promise js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: errors.New(args[0].Call("toString").String())}
+		return nil
+	})
+	defer then.Release()
+	defer catch.Release()
+	promise.Call("then", then, catch)
+	r := <-ch
+	return r.v, r.err
 }

@@ -50,6 +50,8 @@ type params struct {
 	latInterval  time.Duration
 	burstEvents  int // events of the deliveries/s burst (to streams[0] clients)
 	publishers   int // concurrent publishers of the burst
+	steadyRate   int // events/s of the sustained measurement (to streams[0] clients)
+	steadySecs   int // its length
 	dialParallel int
 	phases       map[string]bool // nil: all
 }
@@ -65,6 +67,8 @@ func loadParams() params {
 		latInterval:  20 * time.Millisecond,
 		burstEvents:  1000,
 		publishers:   16,
+		steadyRate:   200,
+		steadySecs:   10,
 		dialParallel: 64,
 	}
 	if v := os.Getenv("EDGE_BENCH_STREAMS"); v != "" {
@@ -92,6 +96,8 @@ func loadParams() params {
 	intEnv("EDGE_BENCH_LATENCY_EVENTS", &p.latEvents)
 	intEnv("EDGE_BENCH_BURST_EVENTS", &p.burstEvents)
 	intEnv("EDGE_BENCH_PUBLISHERS", &p.publishers)
+	intEnv("EDGE_BENCH_STEADY_RATE", &p.steadyRate)
+	intEnv("EDGE_BENCH_STEADY_SECONDS", &p.steadySecs)
 	return p
 }
 
@@ -144,8 +150,10 @@ type results struct {
 	burstPublish              time.Duration // time to publish the burst
 	burstDur                  time.Duration // first publish → hub counted every delivery
 	burstDeliveries           float64       // counted by the hub during the burst
-	burstRate, burstPeak      float64       // deliveries/s: overall, best 1 s window
-	burstReceived             int64         // events the clients received
+	burstEventsHub            float64       // events, fan-outs (batches) and stream writes the hub counted
+	burstBatches, burstWrites float64
+	burstRate, burstPeak      float64 // deliveries/s: overall, best 1 s window
+	burstReceived             int64   // events the clients received
 	burstDropped              float64
 	cpuWorkerd, cpuHottest    float64 // cores used during the burst by the worker's workerd, its busiest thread
 	cpuProxy                  float64 // by wrangler's dev proxy (workerd)
@@ -157,6 +165,12 @@ type results struct {
 	cpuMachine                float64 // busy cores of the whole machine
 	hubPolls, hubAnswers      int64   // stats requests sent to the hub during the burst, answered
 	burstDone                 bool
+
+	steadyClients, steadyEvents int
+	steadyOffered, steadyRate   float64         // deliveries/s asked for, delivered
+	steadyLat                   []time.Duration // p50, p99, max publish→receive
+	steadyFanouts, steadyWrites float64
+	steadyDone                  bool
 
 	edgeGz, edgeRaw, edgeBundleGz int64
 	naiveGz, naiveRaw             int64
@@ -185,6 +199,7 @@ func BenchmarkEdge(b *testing.B) {
 		{"edge memory", bn.edgeMemory},
 		{"latency", bn.latency},
 		{"burst", bn.burst},
+		{"steady", bn.steady},
 		{"naive memory", bn.naiveMemory},
 	} {
 		if !bn.p.runs(ph.name) {
@@ -297,15 +312,14 @@ func (bn *bench) setup() error {
 
 	// The edge, from a copy of worker/build (a concurrent `make build`
 	// must not reload the worker under the benchmark), and the naive
-	// worker, both with this folder's launcher: e2e/wrangler-dev.mjs plus
-	// --config.
+	// worker, both with the e2e launcher (e2e/wrangler-dev.mjs --config).
 	if err := bn.snapshotEdge(); err != nil {
 		return err
 	}
 	edgeAddr, naiveAddr := freeAddr(), freeAddr()
 	bn.edgeURL, bn.naiveURL = "http://"+edgeAddr, "http://"+naiveAddr
 	env := []string{"WRANGLER_SEND_METRICS=false"}
-	launcher := filepath.Join(root, "e2e", "bench", "wrangler-dev.mjs")
+	launcher := filepath.Join(root, "e2e", "wrangler-dev.mjs")
 	host, port, _ := net.SplitHostPort(edgeAddr)
 	bn.edge, err = startProcess(bn.dir, bn.dir, "edge", "node", env, launcher,
 		"--config", filepath.Join(bn.dir, "edge", "wrangler.toml"),
@@ -801,12 +815,117 @@ func (bn *bench) burst() error {
 	})
 	bn.res.burstDeliveries = st1.Deliveries - st0.Deliveries
 	bn.res.burstDropped = st1.Dropped - st0.Dropped
+	bn.res.burstEventsHub = st1.Events - st0.Events
+	bn.res.burstBatches = st1.Batches - st0.Batches
+	bn.res.burstWrites = st1.Writes - st0.Writes
 	bn.res.burstDone = bn.res.burstReceived >= want
 	if !bn.res.burstDone {
 		return fmt.Errorf("clients received %d of %d events", bn.res.burstReceived, want)
 	}
 	if bn.res.burstDeliveries < float64(want) {
 		return fmt.Errorf("the hub counted %.0f deliveries, want at least %d", bn.res.burstDeliveries, want)
+	}
+	return nil
+}
+
+// steady publishes p.steadyRate events per second for p.steadySecs
+// seconds to the streams held since edgeMemory (one hub object), each
+// event carrying its send time, and measures the deliveries per second
+// the clients received over the run and the publish→receive latency of
+// every delivery: a rate the hub sustains, with the latency it costs,
+// rather than how fast it drains a burst.
+func (bn *bench) steady() error {
+	subs, topic := bn.heldA, bn.topicA
+	if len(subs) == 0 {
+		return fmt.Errorf("no held streams (run the edge memory or burst phase too)")
+	}
+	rate, secs := bn.p.steadyRate, bn.p.steadySecs
+	events := rate * secs
+	bn.res.steadyClients, bn.res.steadyEvents = len(subs), events
+	bn.res.steadyOffered = float64(rate * len(subs))
+	lat := make([][]time.Duration, len(subs))
+	last := make([]time.Time, len(subs))
+	before := make([]int64, len(subs))
+	for i, s := range subs {
+		before[i] = s.events.Load()
+		lat[i] = make([]time.Duration, 0, events)
+		s.onData(func(data []byte, at time.Time) {
+			if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
+				lat[i] = append(lat[i], at.Sub(time.Unix(0, ns)))
+				last[i] = at
+			}
+		})
+	}
+	defer func() {
+		for _, s := range subs {
+			s.onData(nil)
+		}
+	}()
+	st0, err := getStats(bn.edgeURL + "/_edge/stats")
+	if err != nil {
+		return err
+	}
+
+	// Publish on a fixed schedule; publishes run concurrently so that a
+	// slow answer does not delay the next one.
+	t0 := time.Now()
+	sem := make(chan struct{}, bn.p.publishers)
+	var pubErr atomic.Value
+	var wg sync.WaitGroup
+	interval := time.Second / time.Duration(rate)
+	for i := range events {
+		if d := time.Until(t0.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		if pubErr.Load() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := publish(bn.originURL, bn.pubToken, topic, strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+				pubErr.CompareAndSwap(nil, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := pubErr.Load().(error); err != nil {
+		return err
+	}
+	complete := waitFor(60*time.Second, 50*time.Millisecond, func() bool {
+		for i, s := range subs {
+			if s.events.Load()-before[i] < int64(events) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, s := range subs {
+		s.onData(nil) // the slices are ours from here on
+	}
+	time.Sleep(100 * time.Millisecond) // a handler call in progress ends
+	var all []time.Duration
+	end := t0
+	for i := range subs {
+		all = append(all, lat[i]...)
+		if last[i].After(end) {
+			end = last[i]
+		}
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("no event received")
+	}
+	slices.Sort(all)
+	bn.res.steadyRate = float64(len(all)) / end.Sub(t0).Seconds()
+	bn.res.steadyLat = []time.Duration{pct(all, 50), pct(all, 99), all[len(all)-1]}
+	if st1, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
+		bn.res.steadyFanouts = st1.Batches - st0.Batches
+		bn.res.steadyWrites = st1.Writes - st0.Writes
+	}
+	bn.res.steadyDone = complete
+	if !complete {
+		return fmt.Errorf("clients received %d of %d deliveries within 60 s of the last publish", len(all), events*len(subs))
 	}
 	return nil
 }

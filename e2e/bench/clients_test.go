@@ -31,14 +31,23 @@ var apiClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transpor
 }}
 
 // subscriber is one held stream read by a raw Go HTTP client. It counts
-// the SSE events it receives and hands each event's data to onData, if set,
-// on the reading goroutine.
+// the SSE events it receives and hands each event's data to its handler,
+// if set, on the reading goroutine.
 type subscriber struct {
-	cancel context.CancelFunc
-	body   io.Closer
-	done   chan struct{}
-	events atomic.Int64
-	onData func(data []byte, at time.Time)
+	cancel  context.CancelFunc
+	body    io.Closer
+	done    chan struct{}
+	events  atomic.Int64
+	handler atomic.Pointer[func(data []byte, at time.Time)]
+}
+
+// onData sets (nil: removes) the handler of each event's data.
+func (s *subscriber) onData(f func([]byte, time.Time)) {
+	if f == nil {
+		s.handler.Store(nil)
+		return
+	}
+	s.handler.Store(&f)
 }
 
 func dialSubscriber(u string, header http.Header, onData func([]byte, time.Time)) (*subscriber, error) {
@@ -62,7 +71,8 @@ func dialSubscriber(u string, header http.Header, onData func([]byte, time.Time)
 		cancel()
 		return nil, fmt.Errorf("subscribe %s: %s: %s", u, resp.Status, bytes.TrimSpace(b))
 	}
-	s := &subscriber{cancel: cancel, body: resp.Body, done: make(chan struct{}), onData: onData}
+	s := &subscriber{cancel: cancel, body: resp.Body, done: make(chan struct{})}
+	s.onData(onData)
 	go s.read(resp.Body)
 	return s, nil
 }
@@ -84,14 +94,14 @@ func (s *subscriber) read(body io.Reader) {
 		case len(line) == 0:
 			if have {
 				s.events.Add(1)
-				if s.onData != nil {
-					s.onData(data, time.Now())
+				if f := s.handler.Load(); f != nil {
+					(*f)(data, time.Now())
 				}
 			}
 			data, have = data[:0], false
 		case bytes.HasPrefix(line, []byte("data:")):
 			have = true
-			if s.onData != nil {
+			if s.handler.Load() != nil {
 				data = append(data[:0], bytes.TrimPrefix(line[5:], []byte(" "))...)
 			}
 		}
@@ -220,6 +230,9 @@ func publish(base, token, topic, data string) error {
 type stats struct {
 	Subscribers     int     `json:"subscribers"`
 	Deliveries      float64 `json:"deliveries"`
+	Events          float64 `json:"events"`
+	Batches         float64 `json:"batches"`
+	Writes          float64 `json:"writes"`
 	Dropped         float64 `json:"dropped"`
 	WasmMemoryBytes float64 `json:"wasmMemoryBytes"`
 	// naive worker

@@ -23,8 +23,8 @@
 //
 //   - the origin, in the temporary directory, with `--jwt-key` and
 //     `--history memory` when `origin serve -h` lists them;
-//   - the edge: node e2e/bench/wrangler-dev.mjs --config <tmp>/edge/wrangler.toml
-//     (e2e/wrangler-dev.mjs plus a --config flag) with JWT_KEY,
+//   - the edge: node e2e/wrangler-dev.mjs --config <tmp>/edge/wrangler.toml
+//     with JWT_KEY,
 //     ALLOW_ANONYMOUS=true and CLIENT_HEARTBEAT_MS=5000;
 //   - the naive worker, the same way with <tmp>/naive/wrangler.toml.
 //

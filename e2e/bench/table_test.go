@@ -92,12 +92,34 @@ func (bn *bench) table() string {
 			add("", "  hub deliveries counter over the burst",
 				fmt.Sprintf("+%s incl. heartbeats, dropped %.0f; hub answered %d of %d stats polls during the burst; publishing took %s",
 					count(r.burstDeliveries), r.burstDropped, r.hubAnswers, r.hubPolls, secs(r.burstPublish)), "", "")
+			if r.burstBatches > 0 {
+				add("", "  hub fan-outs over the burst",
+					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out); %s stream writes (%.1f deliveries per write)",
+						count(r.burstEventsHub), count(r.burstBatches), r.burstEventsHub/r.burstBatches,
+						count(r.burstWrites), r.burstDeliveries/max(r.burstWrites, 1)), "", "")
+			}
 			add("", "  CPU during the burst (cores, of "+fmt.Sprint(runtime.NumCPU())+")",
 				fmt.Sprintf("worker's workerd %.2f (busiest thread %.2f), dev proxy %.2f, wrangler node %.2f, origin %.2f, bench %.2f",
 					r.cpuWorkerd, r.cpuHottest, r.cpuProxy, r.cpuLauncher, r.cpuOrigin, r.cpuBench), "", "")
 			add("", "  CPU of the whole machine during the burst",
 				fmt.Sprintf("%.2f busy; processes this run did not start %.2f (busiest: %s %.2f)",
 					r.cpuMachine, r.cpuOther, r.cpuOtherTop, r.cpuOtherTopCores), "", "")
+		}
+	}
+
+	// 4b. Sustained deliveries/s at a fixed publish rate.
+	if bn.p.runs("steady") && (!failed("steady") || len(r.steadyLat) > 0) {
+		if len(r.steadyLat) > 0 {
+			add("4b", "sustained deliveries/s, one hub object",
+				fmt.Sprintf("%s/s delivered of %s/s offered  (%d events/s × %d clients for %d s; publish→receive p50 %s, p99 %s, max %s)",
+					count(r.steadyRate), count(r.steadyOffered), bn.p.steadyRate, r.steadyClients, bn.p.steadySecs,
+					ms(r.steadyLat[0]), ms(r.steadyLat[1]), ms(r.steadyLat[2])),
+				"≥ "+count(targetDeliveries)+"/s", verdict(r.steadyDone && r.steadyRate >= targetDeliveries))
+			if r.steadyFanouts > 0 {
+				add("", "  hub fan-outs over the run",
+					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out), %s stream writes",
+						count(float64(r.steadyEvents)), count(r.steadyFanouts), float64(r.steadyEvents)/r.steadyFanouts, count(r.steadyWrites)), "", "")
+			}
 		}
 	}
 

@@ -74,6 +74,8 @@ type Hub struct {
 
 	// Counters, read by Stats.
 	events     uint64
+	batches    uint64
+	writes     uint64
 	deliveries uint64
 	dropped    uint64
 	gaps       uint64
@@ -246,14 +248,26 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 // writes them to the clients they match. Each client gets the events of the
 // batch that it matches as ONE chunk, and clients that match the same events
 // share that chunk, so a burst costs one write per client, not one per event
-// and client.
-func (h *Hub) Deliver(events []*Event) {
+// and client. It returns the number of stream writes it made.
+func (h *Hub) Deliver(events []*Event) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	w := h.writes
 	h.deliverLocked(events)
+	return int(h.writes - w)
+}
+
+// Subscribers returns the number of clients held.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
 }
 
 func (h *Hub) deliverLocked(events []*Event) {
+	if len(events) > 0 {
+		h.batches++
+	}
 	for _, e := range events {
 		h.ring.Push(e)
 		h.events++
@@ -289,6 +303,7 @@ func (h *Hub) deliverBatchLocked(events []*Event) {
 			c = joinChunks(events, mask)
 			chunks[mask] = c
 		}
+		h.writes++
 		if h.writeLocked(cl, c) {
 			h.deliveries += uint64(bitsSet(mask))
 			continue
@@ -354,6 +369,7 @@ func (h *Hub) fanoutLocked(c *Chunk, match func(*Client) bool) {
 		if match != nil && !match(cl) {
 			continue
 		}
+		h.writes++
 		if h.writeLocked(cl, c) {
 			h.deliveries++
 			continue
@@ -373,8 +389,15 @@ func (h *Hub) LastEventID() string {
 
 // Stats is a snapshot of the hub's counters.
 type Stats struct {
-	Subscribers int    `json:"subscribers"`
-	Events      uint64 `json:"events"`
+	Subscribers int `json:"subscribers"`
+	// CatchingUp counts the subscribers whose replay is still being fetched.
+	CatchingUp int    `json:"catchingUp"`
+	Events     uint64 `json:"events"`
+	// Batches counts the fan-outs of live events (Events/Batches is the
+	// mean number of events written together); Writes the chunks written
+	// or held for clients, heartbeats included.
+	Batches     uint64 `json:"batches"`
+	Writes      uint64 `json:"writes"`
 	Deliveries  uint64 `json:"deliveries"`
 	Dropped     uint64 `json:"dropped"`
 	Gaps        uint64 `json:"gaps"`
@@ -387,9 +410,18 @@ type Stats struct {
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	held := 0
+	for _, c := range h.clients {
+		if c.held != nil {
+			held++
+		}
+	}
 	return Stats{
 		Subscribers: len(h.clients),
+		CatchingUp:  held,
 		Events:      h.events,
+		Batches:     h.batches,
+		Writes:      h.writes,
 		Deliveries:  h.deliveries,
 		Dropped:     h.dropped,
 		Gaps:        h.gaps,

@@ -15,7 +15,7 @@
 //	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o /tmp/naive/build
 //	GOOS=js GOARCH=wasm go build -o /tmp/naive/build/app.wasm ./worker/naive
 //	cp worker/naive/wrangler.toml /tmp/naive/
-//	node e2e/bench/wrangler-dev.mjs --config /tmp/naive/wrangler.toml --var ORIGIN_URL:http://127.0.0.1:8080
+//	node e2e/wrangler-dev.mjs --config /tmp/naive/wrangler.toml --var ORIGIN_URL:http://127.0.0.1:8080
 //
 // Besides the relay it answers GET /healthz and GET /_naive/stats. To let
 // the benchmark read the Wasm linear memory of every instance, each relaying
