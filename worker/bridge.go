@@ -5,9 +5,11 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"syscall/js"
 	"time"
@@ -152,6 +154,13 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	if status != 0 {
 		headers.Set("WWW-Authenticate", msg.challenge)
 		return refuse(status, msg.text)
+	}
+	h.mu.Lock()
+	full := h.hub.Subscribers()+len(h.pending) >= h.cfg.MaxClients
+	h.mu.Unlock()
+	if full {
+		headers.Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry, time.Second)/time.Second)))
+		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub holds its limit of %d streams (MAX_CLIENTS); retry later", h.cfg.MaxClients))
 	}
 	last := args[1].String()
 	if last == "" {

@@ -41,6 +41,11 @@ type config struct {
 	// ClientQueue is how many chunks may wait for a client before it is
 	// dropped as too slow (var CLIENT_QUEUE, default 1024).
 	ClientQueue int
+	// MaxClients is the most client streams one hub object holds (var
+	// MAX_CLIENTS, default 10000); past it a subscribe request gets 503
+	// with Retry-After. Raise HUB_SHARDS to spread a region over more
+	// objects instead.
+	MaxClients int
 	// CORSOrigins is the Access-Control-Allow-Origin value (var CORS_ORIGINS, default "*").
 	CORSOrigins string
 	// JWTKey is the HS256 secret subscriber tokens are signed with (secret
@@ -75,6 +80,7 @@ func envConfig() config {
 		FeedCollect:    time.Duration(envIntZero("FEED_COLLECT_MS", 2)) * time.Millisecond,
 		RingSize:       envInt("RING_SIZE", 4096),
 		ClientQueue:    envInt("CLIENT_QUEUE", 1024),
+		MaxClients:     envInt("MAX_CLIENTS", 10000),
 		CORSOrigins:    envString("CORS_ORIGINS", "*"),
 		JWTKey:         envString("JWT_KEY", ""),
 		JWTJWKS:        envString("JWT_JWKS", ""),

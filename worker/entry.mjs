@@ -167,7 +167,11 @@ export default {
     if (url.pathname === "/_edge/stats") {
       // Hub statistics for operators and tests: ?hub=<name> or the caller's hub.
       const name = url.searchParams.get("hub") || hubName(request, env);
-      return hubStub(env, name).fetch(request);
+      const res = await hubStub(env, name).fetch(request);
+      if (res.status !== 200) return res;
+      const stats = await res.json();
+      stats.hub = name;
+      return new Response(JSON.stringify(stats), { headers: { "content-type": "application/json" } });
     }
     const binding = await startGo({ env, ctx, binding: {}, mode: "front" });
     return binding.handleRequest(request);

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEdgeSharding runs a second worker with HUB_SHARDS=3 and MAX_CLIENTS=2
+// against the same origin. Clients from different addresses reach
+// different hub objects of their region; each object holds only its own
+// clients and opens its own feed; an event reaches every shard; a full
+// object refuses a new stream with 503 and Retry-After while the other
+// objects still accept; when everyone leaves, the feeds close.
+func TestEdgeSharding(t *testing.T) {
+	addr := freeAddr()
+	host, port, _ := net.SplitHostPort(addr)
+	edge := "http://" + addr
+	p, err := start("wrangler-shards", "node", []string{"WRANGLER_SEND_METRICS=false"},
+		filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
+		"--snapshot", filepath.Join(sys.logDir, "bundle-shards"),
+		"--ip", host, "--port", port,
+		"--persist-to", filepath.Join(sys.logDir, "wrangler-shards-state"),
+		"--var", "ORIGIN_URL:"+sys.originURL,
+		"--var", "ALLOW_ANONYMOUS:true",
+		"--var", "JWT_KEY:"+jwtKey,
+		"--var", "HUB_SHARDS:3",
+		"--var", "MAX_CLIENTS:2",
+		"--var", "CLIENT_HEARTBEAT_MS:1000",
+		"--var", "UPSTREAM_IDLE_MS:2000",
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	if err := waitHTTP(edge+"/healthz", 90*time.Second, p); err != nil {
+		t.Fatal(err)
+	}
+
+	// The hub object of a client address, as the front door picks it.
+	hubOf := func(ip string) (name string, subscribers int) {
+		req, _ := http.NewRequest(http.MethodGet, edge+"/_edge/stats", nil)
+		req.Header.Set("CF-Connecting-IP", ip)
+		var m map[string]any
+		getJSONReq(t, req, &m)
+		return m["hub"].(string), int(m["subscribers"].(float64))
+	}
+	statsOf := func(hub string) int {
+		var m map[string]any
+		getJSON(t, edge+"/_edge/stats?hub="+url.QueryEscape(hub), &m)
+		return int(m["subscribers"].(float64))
+	}
+	// One address per shard.
+	ips := map[string]string{} // hub → address
+	for i := 1; len(ips) < 3 && i < 200; i++ {
+		ip := "198.51.100." + strconv.Itoa(i)
+		if name, _ := hubOf(ip); ips[name] == "" {
+			ips[name] = ip
+		}
+	}
+	if len(ips) != 3 {
+		t.Fatalf("200 addresses reached %d hub objects, want 3: %v", len(ips), ips)
+	}
+
+	topic := uniqueTopic(t, "shards")
+	u := edge + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
+	// The main worker's hub closes its feed once earlier tests' clients
+	// are gone; count from there.
+	if !waitFor(60*time.Second, func() bool { return originFeeds(t) == 0 }) {
+		t.Fatalf("origin serves %d feeds before the test, want 0", originFeeds(t))
+	}
+	feeds0 := 0
+	clients := map[string]*sseClient{}
+	for hub, ip := range ips {
+		clients[hub] = subscribeSSE(t, u, http.Header{"Cf-Connecting-Ip": {ip}})
+	}
+	for hub, ip := range ips {
+		if name, n := hubOf(ip); name != hub || n != 1 {
+			t.Fatalf("hub %s (address %s): stats name %s, subscribers %d; want 1", hub, ip, name, n)
+		}
+	}
+	if !waitFor(10*time.Second, func() bool { return originFeeds(t) == feeds0+3 }) {
+		t.Fatalf("origin serves %d feeds, want %d (one per shard)", originFeeds(t), feeds0+3)
+	}
+	id := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"to every shard"}})
+	for hub, c := range clients {
+		if e := c.next(t, 10*time.Second); e.ID != id {
+			t.Fatalf("client of %s got %+v, want %s", hub, e, id)
+		}
+	}
+
+	// Fill one object up to MAX_CLIENTS=2: the next stream is refused.
+	var full, other string
+	for hub := range ips {
+		if full == "" {
+			full = hub
+		} else if other == "" {
+			other = hub
+		}
+	}
+	second := subscribeSSE(t, u, http.Header{"Cf-Connecting-Ip": {ips[full]}})
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("CF-Connecting-IP", ips[full])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "MAX_CLIENTS") {
+		t.Fatalf("third stream on a full hub: %s, Retry-After %q, body %q; want 503 with Retry-After naming MAX_CLIENTS",
+			resp.Status, resp.Header.Get("Retry-After"), body)
+	}
+	if n := statsOf(full); n != 2 {
+		t.Fatalf("full hub holds %d streams, want 2", n)
+	}
+	// The other objects are not affected.
+	more := subscribeSSE(t, u, http.Header{"Cf-Connecting-Ip": {ips[other]}})
+	id2 := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"after the refusal"}})
+	for _, c := range []*sseClient{clients[full], clients[other], more} {
+		if e := c.next(t, 10*time.Second); e.ID != id2 {
+			t.Fatalf("got %+v, want %s", e, id2)
+		}
+	}
+
+	// Everyone leaves: every shard closes its feed after UPSTREAM_IDLE_MS.
+	for _, c := range append([]*sseClient{second, more}, clients[full], clients[other]) {
+		c.close()
+	}
+	for _, c := range clients {
+		c.close()
+	}
+	if !waitFor(30*time.Second, func() bool { return originFeeds(t) == feeds0 }) {
+		t.Fatalf("origin still serves %d feeds 30 s after every client left, want %d", originFeeds(t), feeds0)
+	}
+}
+
+// getJSONReq decodes the JSON answer to req.
+func getJSONReq(t testing.TB, req *http.Request, v any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %s", req.URL, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
