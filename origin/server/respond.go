@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 // The errors of the hub endpoint and the edge feed. Each says what was wrong
@@ -28,8 +30,8 @@ var (
 	ErrCrossOrigin   = errors.New("server: cookie-authorized publish from a foreign or unknown origin: send the token in the Authorization header, or publish from an allowed origin")
 
 	// Subscribe requests.
-	ErrNoSelector       = errors.New("server: missing topic selector: add a topic, match or match_urlpattern query parameter (topic=* for all topics)")
-	ErrEmptySelector    = errors.New("server: empty topic selector: give every topic, match or match_urlpattern parameter a value")
+	ErrNoSelector       = mercure.ErrNoSelector
+	ErrEmptySelector    = mercure.ErrEmptySelector
 	ErrTooManyStreams   = errors.New("server: the hub holds its maximum number of subscriptions: retry later")
 	ErrAnonymous        = errors.New("server: this hub does not accept anonymous subscribers: send a subscriber token")
 	ErrNoVerifier       = errors.New("server: this hub is configured with no key for this kind of token")

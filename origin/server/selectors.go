@@ -2,48 +2,23 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
-// selectorSet compiles the topic selectors of a subscribe query (Mercure
-// §"Subscription"): "match" and "match_exact" (exact), "match_urlpattern"
-// (URL Pattern) and the pre-standardization "topic" (the topic itself or a
-// URI Template; "*" for all topics in every kind). A name in the reserved
-// "match" namespace that names no supported matcher type, no selector at
-// all, an empty or invalid selector, and more than MaxSelectors selectors
-// are refused with 400.
+// selectorSet compiles the topic selectors of a subscribe query with the
+// code the edge uses too (shared/mercure.Selectors: "match" and
+// "match_exact" (exact), "match_urlpattern" (URL Pattern) and the
+// pre-standardization "topic" (the topic itself or a URI Template; "*" for
+// all topics in every kind)). A name in the reserved "match" namespace that
+// names no supported matcher type, no selector at all, an empty or invalid
+// selector, and more than MaxSelectors selectors are refused with 400.
 func (s *Server) selectorSet(q url.Values) (*topic.Set, error) {
-	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
-	}
-	slices.Sort(names) // deterministic error messages
-	var specs []topic.Spec
-	for _, name := range names {
-		kind, ok, err := topic.ParamKind(name)
-		if err != nil {
-			return nil, fail(http.StatusBadRequest, err)
-		}
-		if !ok {
-			continue
-		}
-		for _, v := range q[name] {
-			if v == "" {
-				return nil, fail(http.StatusBadRequest, fmt.Errorf("%w: %s=", ErrEmptySelector, name))
-			}
-			specs = append(specs, topic.Spec{Kind: kind, Expr: v})
-		}
-	}
-	if len(specs) == 0 {
-		return nil, fail(http.StatusBadRequest, ErrNoSelector)
-	}
-	set, err := s.selectors.NewSet(specs...)
+	set, err := mercure.Selectors(s.selectors, q)
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, err)
 	}

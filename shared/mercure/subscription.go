@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/topic"
@@ -25,8 +26,13 @@ var (
 // selectors than the compiler allows; the errors wrap the topic package's
 // sentinels and say what was wrong.
 func Selectors(c *topic.Compiler, q url.Values) (*topic.Set, error) {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the same error for the same query, every time
 	var specs []topic.Spec
-	for name, values := range q {
+	for _, name := range names {
 		kind, ok, err := topic.ParamKind(name)
 		if err != nil {
 			return nil, err
@@ -34,9 +40,9 @@ func Selectors(c *topic.Compiler, q url.Values) (*topic.Set, error) {
 		if !ok {
 			continue
 		}
-		for _, v := range values {
+		for _, v := range q[name] {
 			if v == "" {
-				return nil, ErrEmptySelector
+				return nil, fmt.Errorf("%w: %s=", ErrEmptySelector, name)
 			}
 			specs = append(specs, topic.Spec{Kind: kind, Expr: v})
 		}
