@@ -321,15 +321,23 @@ func (bn *bench) setup() error {
 	env := []string{"WRANGLER_SEND_METRICS=false"}
 	launcher := filepath.Join(root, "e2e", "wrangler-dev.mjs")
 	host, port, _ := net.SplitHostPort(edgeAddr)
-	bn.edge, err = startProcess(bn.dir, bn.dir, "edge", "node", env, launcher,
+	// EDGE_BENCH_VARS="NAME:VALUE,…" sets more worker vars (for example
+	// FEED_COLLECT_MS:0 to compare).
+	var extra []string
+	for _, v := range strings.Split(os.Getenv("EDGE_BENCH_VARS"), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			extra = append(extra, "--var", v)
+		}
+	}
+	bn.edge, err = startProcess(bn.dir, bn.dir, "edge", "node", env, append([]string{launcher,
 		"--config", filepath.Join(bn.dir, "edge", "wrangler.toml"),
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(bn.dir, "edge-state"),
-		"--var", "ORIGIN_URL:"+bn.originURL,
-		"--var", "JWT_KEY:"+jwtKey,
+		"--var", "ORIGIN_URL:" + bn.originURL,
+		"--var", "JWT_KEY:" + jwtKey,
 		"--var", "ALLOW_ANONYMOUS:true",
-		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS(),
-	)
+		"--var", "CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
+	}, extra...)...)
 	if err != nil {
 		return err
 	}
