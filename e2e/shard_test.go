@@ -13,12 +13,13 @@ import (
 	"time"
 )
 
-// TestEdgeSharding runs a second worker with HUB_SHARDS=3 and MAX_CLIENTS=2
-// against the same origin. Clients from different addresses reach
-// different hub objects of their region; each object holds only its own
-// clients and opens its own feed; an event reaches every shard; a full
-// object refuses a new stream with 503 and Retry-After while the other
-// objects still accept; when everyone leaves, the feeds close.
+// TestEdgeSharding runs a second worker with HUB_SHARDS=3, MAX_CLIENTS=2
+// and FEED_BUFFER_KB=1 against the same origin. Clients from different
+// addresses reach different hub objects of their region; each object holds
+// only its own clients and opens its own feed; events reach every shard (a
+// burst too, in order, although each hub reads at most 1 KiB of its feed
+// ahead); a full object refuses a new stream with 503 and Retry-After while
+// the other objects still accept; when everyone leaves, the feeds close.
 func TestEdgeSharding(t *testing.T) {
 	addr := freeAddr()
 	host, port, _ := net.SplitHostPort(addr)
@@ -33,6 +34,7 @@ func TestEdgeSharding(t *testing.T) {
 		"--var", "JWT_KEY:"+jwtKey,
 		"--var", "HUB_SHARDS:3",
 		"--var", "MAX_CLIENTS:2",
+		"--var", "FEED_BUFFER_KB:1",
 		"--var", "CLIENT_HEARTBEAT_MS:1000",
 		"--var", "UPSTREAM_IDLE_MS:2000",
 	)
@@ -93,6 +95,21 @@ func TestEdgeSharding(t *testing.T) {
 	for hub, c := range clients {
 		if e := c.next(t, 10*time.Second); e.ID != id {
 			t.Fatalf("client of %s got %+v, want %s", hub, e, id)
+		}
+	}
+
+	// A burst of 2 KiB events: the feed pump stops after every chunk (more
+	// than 1 KiB read ahead) and resumes when the hub takes it.
+	pad := strings.Repeat("x", 2048)
+	var burst []string
+	for i := range 200 {
+		burst = append(burst, publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {strconv.Itoa(i) + pad}}))
+	}
+	for hub, c := range clients {
+		for i, want := range burst {
+			if e := c.next(t, 20*time.Second); e.ID != want || e.Data != strconv.Itoa(i)+pad {
+				t.Fatalf("client of %s: burst event %d is %s (%d bytes of data), want %s", hub, i, e.ID, len(e.Data), want)
+			}
 		}
 	}
 

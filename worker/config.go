@@ -36,6 +36,10 @@ type config struct {
 	// milliseconds; events that arrive meanwhile then go out together, one
 	// write per client, instead of one fan-out each.
 	FeedCollect time.Duration
+	// FeedBuffer is how many bytes of the feed the hub reads ahead of its
+	// fan-out (var FEED_BUFFER_KB, default 4096 KiB); past it, it stops
+	// reading and TCP pushes back to the origin.
+	FeedBuffer int
 	// RingSize is the number of events each hub keeps for resume (var RING_SIZE, default 4096).
 	RingSize int
 	// ClientQueue is how many chunks may wait for a client before it is
@@ -78,6 +82,7 @@ func envConfig() config {
 		FeedTimeout:    time.Duration(envInt("FEED_TIMEOUT_MS", 35000)) * time.Millisecond,
 		UpstreamIdle:   time.Duration(envInt("UPSTREAM_IDLE_MS", 60000)) * time.Millisecond,
 		FeedCollect:    time.Duration(envIntZero("FEED_COLLECT_MS", 2)) * time.Millisecond,
+		FeedBuffer:     envInt("FEED_BUFFER_KB", 4096) * 1024,
 		RingSize:       envInt("RING_SIZE", 4096),
 		ClientQueue:    envInt("CLIENT_QUEUE", 1024),
 		MaxClients:     envInt("MAX_CLIENTS", 10000),

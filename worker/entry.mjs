@@ -74,14 +74,18 @@ const streams = {
 // from Go, a burst became one fan-out (one write per client) per event.
 // Here the reads run on the event loop whenever Go is idle, and take()
 // returns all of them joined.
+// At most maxBytes wait here: past that the pump stops reading until Go
+// takes them, and TCP pushes back to the origin (which drops a feed that
+// falls a whole queue behind; the hub then resumes after its newest id).
 const feeds = {
-  open(body) {
+  open(body, maxBytes) {
     const reader = body.getReader();
     const chunks = [];
     let size = 0;
     let ended = false;
     let error = "";
     let wake = null; // set while a take() waits for data
+    let resume = null; // set while the pump waits for a take()
     const notify = () => {
       if (wake) {
         const w = wake;
@@ -92,6 +96,7 @@ const feeds = {
     (async () => {
       try {
         for (;;) {
+          if (size >= maxBytes) await new Promise((r) => (resume = r));
           const { value, done } = await reader.read();
           if (done) break;
           chunks.push(value);
@@ -123,6 +128,11 @@ const feeds = {
             }
             chunks.length = 0;
             size = 0;
+            if (resume) {
+              const r = resume;
+              resume = null;
+              r();
+            }
             resolve({ bytes });
           };
           const ready = () => {
@@ -135,6 +145,7 @@ const feeds = {
       },
       cancel() {
         reader.cancel().catch(() => {});
+        if (resume) resume();
       },
     };
   },

@@ -76,7 +76,7 @@ func feedOnce(cfg config, h *edge.Hub) error {
 		resp.Body.Close()
 		return errors.New("connect feed: the response body is not a JavaScript stream")
 	}
-	src := &feedPump{pump: jsFeeds.Call("open", body.GetRawJSBody())}
+	src := &feedPump{pump: jsFeeds.Call("open", body.GetRawJSBody(), cfg.FeedBuffer)}
 	var closeOnce sync.Once
 	closeBody := func() { closeOnce.Do(src.cancel) }
 	defer closeBody()
