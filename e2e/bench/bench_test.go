@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edge-sse/edge-sse/e2e/internal/proc"
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
@@ -109,9 +110,9 @@ type bench struct {
 	originURL string
 	edgeURL   string
 	naiveURL  string
-	origin    *process
-	edge      *process
-	naive     *process
+	origin    *proc.Process
+	edge      *proc.Process
+	naive     *proc.Process
 	naiveWasm string // the naive worker's app.wasm
 	loadStart string // /proc/loadavg when the run began
 	pubToken  string
@@ -213,9 +214,9 @@ func BenchmarkEdge(b *testing.B) {
 		b.Logf("%s: %s", ph.name, time.Since(t0).Round(time.Millisecond))
 	}
 	b.StopTimer()
-	for _, p := range []*process{bn.edge, bn.naive} {
-		if log, _ := os.ReadFile(p.log); bytes.Contains(log, []byte("Reloading local server")) {
-			bn.res.warnings = append(bn.res.warnings, fmt.Sprintf("wrangler reloaded the %s worker during the run: its streams were cut; numbers are suspect", p.name))
+	for _, p := range []*proc.Process{bn.edge, bn.naive} {
+		if log, _ := os.ReadFile(p.Log); bytes.Contains(log, []byte("Reloading local server")) {
+			bn.res.warnings = append(bn.res.warnings, fmt.Sprintf("wrangler reloaded the %s worker during the run: its streams were cut; numbers are suspect", p.Name))
 		}
 	}
 	for _, w := range bn.res.warnings {
@@ -237,7 +238,7 @@ func (bn *bench) phase(fn func() error) (err error) {
 }
 
 func (bn *bench) setup() error {
-	raiseFileLimit()
+	proc.RaiseFileLimit()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		return err
@@ -291,7 +292,7 @@ func (bn *bench) setup() error {
 
 	// Origin.
 	help, _ := exec.Command(originBin, "serve", "-h").CombinedOutput()
-	args := []string{"serve", "--addr", freeAddr()}
+	args := []string{"serve", "--addr", proc.FreeAddr()}
 	if bytes.Contains(help, []byte("-jwt-key")) {
 		args = append(args, "--jwt-key", jwtKey)
 	}
@@ -303,10 +304,10 @@ func (bn *bench) setup() error {
 	bn.originURL = "http://" + args[2]
 	// The origin runs in the temporary directory: whatever it writes
 	// there (a history file) goes away with it.
-	if bn.origin, err = startProcess(bn.dir, bn.dir, "origin", originBin, nil, args...); err != nil {
+	if bn.origin, err = proc.Start(bn.dir, bn.dir, "origin", originBin, nil, args...); err != nil {
 		return err
 	}
-	if err := waitHTTP(bn.originURL+"/healthz", 20*time.Second, bn.origin); err != nil {
+	if err := proc.WaitHTTP(bn.originURL+"/healthz", 20*time.Second, bn.origin); err != nil {
 		return err
 	}
 
@@ -316,7 +317,7 @@ func (bn *bench) setup() error {
 	if err := bn.snapshotEdge(); err != nil {
 		return err
 	}
-	edgeAddr, naiveAddr := freeAddr(), freeAddr()
+	edgeAddr, naiveAddr := proc.FreeAddr(), proc.FreeAddr()
 	bn.edgeURL, bn.naiveURL = "http://"+edgeAddr, "http://"+naiveAddr
 	env := []string{"WRANGLER_SEND_METRICS=false"}
 	launcher := filepath.Join(root, "e2e", "wrangler-dev.mjs")
@@ -329,7 +330,7 @@ func (bn *bench) setup() error {
 			extra = append(extra, "--var", v)
 		}
 	}
-	bn.edge, err = startProcess(bn.dir, bn.dir, "edge", "node", env, append([]string{launcher,
+	bn.edge, err = proc.Start(bn.dir, bn.dir, "edge", "node", env, append([]string{launcher,
 		"--config", filepath.Join(bn.dir, "edge", "wrangler.toml"),
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(bn.dir, "edge-state"),
@@ -342,7 +343,7 @@ func (bn *bench) setup() error {
 		return err
 	}
 	host, port, _ = net.SplitHostPort(naiveAddr)
-	bn.naive, err = startProcess(bn.dir, bn.dir, "naive", "node", env, launcher,
+	bn.naive, err = proc.Start(bn.dir, bn.dir, "naive", "node", env, launcher,
 		"--config", filepath.Join(bn.dir, "naive", "wrangler.toml"),
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(bn.dir, "naive-state"),
@@ -351,10 +352,10 @@ func (bn *bench) setup() error {
 	if err != nil {
 		return err
 	}
-	if err := waitHTTP(bn.edgeURL+"/healthz", 150*time.Second, bn.edge); err != nil {
+	if err := proc.WaitHTTP(bn.edgeURL+"/healthz", 150*time.Second, bn.edge); err != nil {
 		return err
 	}
-	return waitHTTP(bn.naiveURL+"/healthz", 150*time.Second, bn.naive)
+	return proc.WaitHTTP(bn.naiveURL+"/healthz", 150*time.Second, bn.naive)
 }
 
 // snapshotEdge copies worker/build to <dir>/edge/build and the
@@ -433,10 +434,10 @@ func (bn *bench) cleanup() {
 	}
 	closeAll(bn.heldA)
 	var wg sync.WaitGroup
-	for _, p := range []*process{bn.edge, bn.naive, bn.origin} {
+	for _, p := range []*proc.Process{bn.edge, bn.naive, bn.origin} {
 		if p != nil {
 			wg.Add(1)
-			go func() { defer wg.Done(); p.stop() }()
+			go func() { defer wg.Done(); p.Stop() }()
 		}
 	}
 	wg.Wait()
@@ -468,8 +469,8 @@ func (bn *bench) edgeSample() (sample, error) {
 	return s, err
 }
 
-func rssSample(p *process, base string) sample {
-	pids := workerdPIDs(p.cmd.Process.Pid)
+func rssSample(p *proc.Process, base string) sample {
+	pids := workerdPIDs(p.Pid())
 	u, _ := url.Parse(base)
 	port, _ := strconv.Atoi(u.Port())
 	proxy := listenerPIDs(pids, port)
@@ -679,7 +680,7 @@ func (bn *bench) burst() error {
 	var worker, proxy []int
 	u, _ := url.Parse(bn.edgeURL)
 	port, _ := strconv.Atoi(u.Port())
-	all := workerdPIDs(bn.edge.cmd.Process.Pid)
+	all := workerdPIDs(bn.edge.Pid())
 	listens := listenerPIDs(all, port)
 	for _, pid := range all {
 		if listens[pid] {
@@ -689,7 +690,7 @@ func (bn *bench) burst() error {
 		}
 	}
 	self := []int{os.Getpid()}
-	origin := []int{bn.origin.cmd.Process.Pid}
+	origin := []int{bn.origin.Pid()}
 	cpuW0, cpuP0, cpuO0, cpuS0 := cpuTicks(worker), cpuTicks(proxy), cpuTicks(origin), cpuTicks(self)
 	busy0, total0 := machineBusyTicks()
 	procs0 := procTicks()
@@ -808,9 +809,9 @@ func (bn *bench) burst() error {
 	if total1 > total0 {
 		bn.res.cpuMachine = float64(runtime.NumCPU()) * float64(busy1-busy0) / float64(total1-total0)
 	}
-	mine := []int{os.Getpid(), bn.origin.cmd.Process.Pid, bn.edge.cmd.Process.Pid, bn.naive.cmd.Process.Pid}
+	mine := []int{os.Getpid(), bn.origin.Pid(), bn.edge.Pid(), bn.naive.Pid()}
 	bn.res.cpuOther, bn.res.cpuOtherTop, bn.res.cpuOtherTopCores = otherCPU(procs0, procs1, mine, bn.res.burstDur)
-	if l := bn.edge.cmd.Process.Pid; procs1[l].ticks >= procs0[l].ticks {
+	if l := bn.edge.Pid(); procs1[l].ticks >= procs0[l].ticks {
 		bn.res.cpuLauncher = float64(procs1[l].ticks-procs0[l].ticks) / (bn.res.burstDur.Seconds() * clockTicks)
 	}
 	bn.res.hubPolls, bn.res.hubAnswers = hubPolls.Load(), hubAnswers.Load()

@@ -4,119 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
-
-// process is a child process in its own process group, logging to a file;
-// the same discipline as e2e/harness_test.go.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startProcess(dir, logDir, name, bin string, env []string, args ...string) (*process, error) {
-	logPath := filepath.Join(logDir, name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	// Own process group, so stop ends workerd too; Pdeathsig, so that a
-	// killed benchmark (go test -timeout) does not leave children behind.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { cmd.Wait(); f.Close(); close(p.done) }()
-	return p, nil
-}
-
-// stop ends the whole process group: SIGTERM, then SIGKILL after 5 s.
-func (p *process) stop() {
-	if p == nil {
-		return
-	}
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-}
-
-// tail returns the end of the process's log without wrangler's offline noise.
-func (p *process) tail() string {
-	b, _ := os.ReadFile(p.log)
-	var keep []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, "Request.cf") || strings.Contains(l, "getaddrinfo") || strings.Contains(l, "GetAddrInfo") {
-			continue
-		}
-		keep = append(keep, l)
-	}
-	if len(keep) > 30 {
-		keep = keep[len(keep)-30:]
-	}
-	return strings.Join(keep, "\n")
-}
-
-func waitHTTP(u string, timeout time.Duration, p *process) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited early:\n%s", p.name, p.tail())
-		default:
-		}
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready at %s after %s:\n%s", p.name, u, timeout, p.tail())
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// raiseFileLimit lifts the soft RLIMIT_NOFILE to the hard limit: the
-// benchmark holds thousands of connections and workerd, which inherits the
-// limit, several descriptors per client stream.
-func raiseFileLimit() uint64 {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
-	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-	return lim.Cur
-}
 
 // procStat is one process's line of /proc/<pid>/stat, split after the
 // command name (which may contain spaces).
