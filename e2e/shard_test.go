@@ -20,6 +20,7 @@ import (
 // burst too, in order, although each hub reads at most 1 KiB of its feed
 // ahead); a full object refuses a new stream with 503 and Retry-After while
 // the other objects still accept; when everyone leaves, the feeds close.
+// Its front door forwards publish bodies up to MAX_PUBLISH_BYTES=4096 only.
 func TestEdgeSharding(t *testing.T) {
 	addr := freeAddr()
 	host, port, _ := net.SplitHostPort(addr)
@@ -35,6 +36,7 @@ func TestEdgeSharding(t *testing.T) {
 		"--var", "HUB_SHARDS:3",
 		"--var", "MAX_CLIENTS:2",
 		"--var", "FEED_BUFFER_KB:1",
+		"--var", "MAX_PUBLISH_BYTES:4096",
 		"--var", "CLIENT_HEARTBEAT_MS:1000",
 		"--var", "UPSTREAM_IDLE_MS:2000",
 	)
@@ -144,6 +146,23 @@ func TestEdgeSharding(t *testing.T) {
 	for _, c := range []*sseClient{clients[full], clients[other], more} {
 		if e := c.next(t, 10*time.Second); e.ID != id2 {
 			t.Fatalf("got %+v, want %s", e, id2)
+		}
+	}
+
+	// The front door's publish limit is the configured one.
+	for size, want := range map[int]int{3000: http.StatusOK, 5000: http.StatusRequestEntityTooLarge} {
+		form := url.Values{"topic": {topic}, "data": {strings.Repeat("y", size)}}
+		req, _ := http.NewRequest(http.MethodPost, edge+"/.well-known/mercure", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", "Bearer "+publisherToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("publish of %d bytes through the front door: %s %q, want %d", size, resp.Status, msg, want)
 		}
 	}
 

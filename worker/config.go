@@ -50,6 +50,10 @@ type config struct {
 	// with Retry-After. Raise HUB_SHARDS to spread a region over more
 	// objects instead.
 	MaxClients int
+	// MaxPublishBytes is the largest publish body the front door forwards
+	// (var MAX_PUBLISH_BYTES, default 1048576, the origin's default
+	// --max-body-bytes); a larger one gets 413 without reaching the origin.
+	MaxPublishBytes int64
 	// CORSOrigins is the Access-Control-Allow-Origin value (var CORS_ORIGINS, default "*").
 	CORSOrigins string
 	// JWTKey is the HS256 secret subscriber tokens are signed with (secret
@@ -76,23 +80,24 @@ type config struct {
 
 func envConfig() config {
 	return config{
-		OriginURL:      envString("ORIGIN_URL", "http://127.0.0.1:8080"),
-		FeedSecret:     envString("FEED_SECRET", "dev-feed-secret"),
-		Heartbeat:      time.Duration(envInt("CLIENT_HEARTBEAT_MS", 15000)) * time.Millisecond,
-		FeedTimeout:    time.Duration(envInt("FEED_TIMEOUT_MS", 35000)) * time.Millisecond,
-		UpstreamIdle:   time.Duration(envInt("UPSTREAM_IDLE_MS", 60000)) * time.Millisecond,
-		FeedCollect:    time.Duration(envIntZero("FEED_COLLECT_MS", 2)) * time.Millisecond,
-		FeedBuffer:     envInt("FEED_BUFFER_KB", 4096) * 1024,
-		RingSize:       envInt("RING_SIZE", 4096),
-		ClientQueue:    envInt("CLIENT_QUEUE", 1024),
-		MaxClients:     envInt("MAX_CLIENTS", 10000),
-		CORSOrigins:    envString("CORS_ORIGINS", "*"),
-		JWTKey:         envString("JWT_KEY", ""),
-		JWTJWKS:        envString("JWT_JWKS", ""),
-		AllowAnonymous: envString("ALLOW_ANONYMOUS", "false") == "true",
-		PublicURL:      envString("PUBLIC_URL", ""),
-		Retry:          time.Duration(envInt("RETRY_MS", 2000)) * time.Millisecond,
-		RetryJitter:    time.Duration(envInt("RETRY_JITTER_MS", 8000)) * time.Millisecond,
+		OriginURL:       envString("ORIGIN_URL", "http://127.0.0.1:8080"),
+		FeedSecret:      envString("FEED_SECRET", "dev-feed-secret"),
+		Heartbeat:       time.Duration(envInt("CLIENT_HEARTBEAT_MS", 15000)) * time.Millisecond,
+		FeedTimeout:     time.Duration(envInt("FEED_TIMEOUT_MS", 35000)) * time.Millisecond,
+		UpstreamIdle:    time.Duration(envInt("UPSTREAM_IDLE_MS", 60000)) * time.Millisecond,
+		FeedCollect:     time.Duration(envIntZero("FEED_COLLECT_MS", 2)) * time.Millisecond,
+		FeedBuffer:      envInt("FEED_BUFFER_KB", 4096) * 1024,
+		RingSize:        envInt("RING_SIZE", 4096),
+		ClientQueue:     envInt("CLIENT_QUEUE", 1024),
+		MaxClients:      envInt("MAX_CLIENTS", 10000),
+		MaxPublishBytes: int64(envInt("MAX_PUBLISH_BYTES", 1<<20)),
+		CORSOrigins:     envString("CORS_ORIGINS", "*"),
+		JWTKey:          envString("JWT_KEY", ""),
+		JWTJWKS:         envString("JWT_JWKS", ""),
+		AllowAnonymous:  envString("ALLOW_ANONYMOUS", "false") == "true",
+		PublicURL:       envString("PUBLIC_URL", ""),
+		Retry:           time.Duration(envInt("RETRY_MS", 2000)) * time.Millisecond,
+		RetryJitter:     time.Duration(envInt("RETRY_JITTER_MS", 8000)) * time.Millisecond,
 	}
 }
 

@@ -56,7 +56,7 @@ func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 	// that exits with a body stream still open takes the isolate down with
 	// it ("worker restarted mid-request" for the next request).
 	defer r.Body.Close()
-	const limit = 1 << 20
+	limit := cfg.MaxPublishBytes
 	if r.ContentLength > limit {
 		http.Error(w, fmt.Sprintf("publish body is %d bytes, at most %d allowed", r.ContentLength, limit), http.StatusRequestEntityTooLarge)
 		return
@@ -66,7 +66,7 @@ func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read the publish body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if len(body) > limit {
+	if int64(len(body)) > limit {
 		// Read the rest before answering: cancelling the stream midway
 		// also takes the isolate down. Cloudflare bounds request bodies
 		// (100 MB on the free plan), so this ends.
