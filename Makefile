@@ -5,15 +5,15 @@ GO ?= go
 BUILD := worker/build
 WAZERO := $(shell go env GOPATH)/bin/wazero
 
-.PHONY: build origin dev test test-go test-wasm test-e2e check chaos bench bench-codec bench-origin bench-edge clean deploy
+.PHONY: build origin dev test test-go test-js test-wasm test-e2e check chaos bench bench-codec bench-origin bench-edge clean deploy
 
-## build: the worker bundle (worker/build: app.wasm, wasm_exec.js, entry.mjs) and bin/origin
+## build: the worker bundle (worker/build: app.wasm, wasm_exec.js, entry.mjs, feedpump.mjs) and bin/origin
 build: origin
 	@mkdir -p $(BUILD)
 	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD) >/dev/null
 	rm -f $(BUILD)/worker.mjs
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/app.wasm ./worker
-	cp worker/entry.mjs $(BUILD)/entry.mjs
+	cp worker/entry.mjs worker/feedpump.mjs $(BUILD)/
 	@echo "app.wasm: $$(wc -c < $(BUILD)/app.wasm) bytes, $$(gzip -9 < $(BUILD)/app.wasm | wc -c) gzipped"
 
 origin:
@@ -29,10 +29,14 @@ node_modules: package-lock.json
 	@touch node_modules
 
 ## test: every test: Go unit tests, shared/ under wazero, end-to-end through wrangler dev
-test: check test-go test-wasm test-e2e chaos
+test: check test-go test-js test-wasm test-e2e chaos
 
 test-go:
 	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/...
+
+## test-js: the worker's JavaScript (the feed pump) under node's test runner
+test-js:
+	node --test worker/
 
 $(WAZERO):
 	$(GO) install github.com/tetratelabs/wazero/cmd/wazero@v1.12.0

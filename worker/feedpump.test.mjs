@@ -1,0 +1,127 @@
+// Unit tests of the feed pump (node --test worker/; make test-js).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { feeds } from "./feedpump.mjs";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+// source returns a ReadableStream fed by hand, and counts its pulls.
+function source() {
+  let controller;
+  const s = {
+    pulls: 0,
+    cancelled: false,
+    push: (text) => controller.enqueue(enc.encode(text)),
+    end: () => controller.close(),
+    fail: (e) => controller.error(e),
+  };
+  s.stream = new ReadableStream(
+    {
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        s.pulls++;
+      },
+      cancel() {
+        s.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return s;
+}
+
+test("take joins every chunk that arrived since the last take, in order", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  src.push("a");
+  src.push("bb");
+  src.push("ccc");
+  await tick();
+  const got = await pump.take(0);
+  assert.equal(dec.decode(got.bytes), "abbccc");
+  src.push("d");
+  assert.equal(dec.decode((await pump.take(0)).bytes), "d");
+});
+
+test("take waits for data, then collects for collectMs more", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  const p = pump.take(30);
+  setTimeout(() => src.push("first"), 5);
+  setTimeout(() => src.push("-second"), 15); // within the collect window
+  const got = await p;
+  assert.equal(dec.decode(got.bytes), "first-second");
+});
+
+test("without collectMs, take returns as soon as data arrives", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  const p = pump.take(0);
+  setTimeout(() => src.push("now"), 5);
+  setTimeout(() => src.push("later"), 40);
+  assert.equal(dec.decode((await p).bytes), "now");
+  assert.equal(dec.decode((await pump.take(0)).bytes), "later");
+});
+
+test("the pump stops reading at maxBytes and goes on after a take", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 4);
+  src.push("12345"); // over the bound: the pump must not read on
+  await tick();
+  const pulls = src.pulls;
+  src.push("6");
+  await tick();
+  await tick();
+  assert.equal(src.pulls, pulls, "the pump read past maxBytes");
+  assert.equal(dec.decode((await pump.take(0)).bytes), "12345");
+  await tick();
+  assert.equal(dec.decode((await pump.take(0)).bytes), "6");
+});
+
+test("end of stream: buffered data first, then ended", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  src.push("last");
+  src.end();
+  await tick();
+  assert.equal(dec.decode((await pump.take(0)).bytes), "last");
+  const end = await pump.take(0);
+  assert.equal(end.bytes, undefined);
+  assert.equal(end.ended, true);
+  assert.equal(end.error, "");
+});
+
+test("a stream error ends the feed with the error", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  const p = pump.take(0);
+  src.fail(new Error("connection reset"));
+  const got = await p;
+  assert.equal(got.ended, true);
+  assert.match(got.error, /connection reset/);
+});
+
+test("cancel cancels the body and a waiting take ends", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  const p = pump.take(0);
+  pump.cancel();
+  const got = await p;
+  assert.equal(got.ended, true);
+  assert.equal(src.cancelled, true);
+});
+
+test("cancel while the pump is paused at maxBytes ends it too", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1);
+  src.push("xx");
+  await tick();
+  pump.cancel();
+  assert.equal(dec.decode((await pump.take(0)).bytes), "xx");
+  const got = await pump.take(0);
+  assert.equal(got.ended, true);
+});
