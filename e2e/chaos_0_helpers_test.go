@@ -3,13 +3,19 @@
 package e2e
 
 // Shared pieces of the chaos suite (issue 6, short form): a reconnecting
-// subscriber that behaves like EventSource, a kill -9 restart of the origin,
-// a memory sampler and the report printed by TestChaosReport.
+// subscriber that behaves like EventSource (and can stall, or fail over
+// between origins sharing a history), the check that subscribers got
+// exactly a numbered sequence, a kill -9 restart of the origin, a memory
+// sampler and the report printed by TestChaosReport.
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -184,18 +190,28 @@ func groupPIDs(pgid int, comm string) []int {
 
 // chaosSub is a subscriber that reconnects with Last-Event-ID whenever its
 // stream ends, as EventSource does, and records every event it receives.
+// It can stall: stop reading its stream (without cancelling it) until
+// resumed, like a browser tab that is frozen or on a congested link.
 type chaosSub struct {
 	name   string
 	url    string
+	urls   []string // with more than one: hubs sharing a history, tried in turn when one fails
 	header http.Header
+	client *http.Client // nil: http.DefaultClient
+	noData bool         // record events without their data
 
 	mu       sync.Mutex
 	events   []sse.Event
 	lastID   string
 	cancel   context.CancelFunc // of the current connection
-	conns    int
+	conns    int                // streams opened (200)
+	ended    int                // streams that ended
+	pick     int                // index in urls of the hub in use
+	switches int                // moves to the next hub of urls
 	dialErrs int
 	statuses map[int]int
+	gate     chan struct{} // non-nil while stalled; closed on resume
+	stalls   int           // stalls begun
 
 	stop chan struct{}
 	done chan struct{}
@@ -205,8 +221,39 @@ type chaosSub struct {
 // first connection on (so it cannot miss events published before its first
 // stream opened).
 func newChaosSub(name, u string, header http.Header, lastID string) *chaosSub {
-	s := &chaosSub{name: name, url: u, header: header, lastID: lastID, statuses: map[int]int{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+	return startChaosSub(&chaosSub{name: name, url: u, header: header, lastID: lastID})
+}
+
+// stallRcvBuf is the socket receive buffer of a stalling subscriber: small,
+// so that the server's writes block soon after the subscriber stops
+// reading instead of filling megabytes of kernel buffers first.
+const stallRcvBuf = 4096
+
+// newStallingSub is newChaosSub with a small socket receive buffer, for a
+// subscriber that will be stalled; it records events without their data
+// (it may receive megabytes of ballast).
+func newStallingSub(name, u string, header http.Header, lastID string) *chaosSub {
+	d := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, stallRcvBuf)
+		})
+		return errors.Join(err, serr)
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, ReadBufferSize: stallRcvBuf}}
+	return startChaosSub(&chaosSub{name: name, url: u, header: header, lastID: lastID, client: client, noData: true})
+}
+
+// newFailoverSub is newChaosSub on hubs that share one history (origins on
+// one Redis): it subscribes to urls[0] and moves to the next whenever a
+// connection attempt fails, resuming with Last-Event-ID wherever it lands.
+func newFailoverSub(name string, urls []string, lastID string) *chaosSub {
+	return startChaosSub(&chaosSub{name: name, url: urls[0], urls: urls, lastID: lastID})
+}
+
+func startChaosSub(s *chaosSub) *chaosSub {
+	s.statuses = map[int]int{}
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	go s.loop()
 	return s
 }
@@ -234,8 +281,12 @@ func (s *chaosSub) once() {
 	s.mu.Lock()
 	last := s.lastID
 	s.cancel = cancel
+	u := s.url
+	if len(s.urls) > 0 {
+		u = s.urls[s.pick]
+	}
 	s.mu.Unlock()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	for k, v := range s.header {
 		req.Header[k] = v
 	}
@@ -243,16 +294,24 @@ func (s *chaosSub) once() {
 	if last != "" {
 		req.Header.Set("Last-Event-ID", last)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := s.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		s.mu.Lock()
 		s.dialErrs++
+		s.next()
 		s.mu.Unlock()
 		return
 	}
 	defer resp.Body.Close()
 	s.mu.Lock()
 	s.statuses[resp.StatusCode]++
+	if resp.StatusCode != 200 {
+		s.next()
+	}
 	s.mu.Unlock()
 	if resp.StatusCode != 200 {
 		return
@@ -260,12 +319,20 @@ func (s *chaosSub) once() {
 	s.mu.Lock()
 	s.conns++
 	s.mu.Unlock()
-	p := sse.NewParser(resp.Body, sse.Config{LastEventID: last})
+	defer func() {
+		s.mu.Lock()
+		s.ended++
+		s.mu.Unlock()
+	}()
+	p := sse.NewParser(stallReader{s, resp.Body}, sse.Config{LastEventID: last})
 	for p.Next() {
 		if p.Kind() != sse.KindEvent {
 			continue
 		}
 		e := p.Event()
+		if s.noData {
+			e.Data = ""
+		}
 		s.mu.Lock()
 		s.events = append(s.events, e)
 		if e.ID != "" {
@@ -273,6 +340,89 @@ func (s *chaosSub) once() {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// next moves to the next hub of urls, if there are several; s.mu held.
+func (s *chaosSub) next() {
+	if len(s.urls) > 1 {
+		s.pick = (s.pick + 1) % len(s.urls)
+		s.switches++
+	}
+}
+
+// stallReader reads the stream's body, but not while its subscriber is
+// stalled: the bytes stay in the socket, so the server's writes back up.
+type stallReader struct {
+	s *chaosSub
+	r io.Reader
+}
+
+func (g stallReader) Read(b []byte) (int, error) {
+	g.s.mu.Lock()
+	gate := g.s.gate
+	g.s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-g.s.stop:
+		}
+	}
+	return g.r.Read(b)
+}
+
+// stall stops s reading its stream until resume.
+func (s *chaosSub) stall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gate == nil {
+		s.gate = make(chan struct{})
+		s.stalls++
+	}
+}
+
+// resume lets s read again.
+func (s *chaosSub) resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gate != nil {
+		close(s.gate)
+		s.gate = nil
+	}
+}
+
+// edgeDrops reads the edge hub's count of dropped clients.
+func edgeDrops(edgeURL string) (int64, bool) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(edgeURL + "/_edge/stats")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	var st struct{ Dropped int64 }
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	io.Copy(io.Discard, resp.Body) // so that the connection is reused
+	if err != nil {
+		return 0, false
+	}
+	return st.Dropped, true
+}
+
+// originDrops reads the origin's count of slow consumers disconnected.
+func originDrops(originURL string) (int64, bool) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(originURL + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "edge_sse_origin_slow_consumer_disconnects_total "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err == nil
+		}
+	}
+	return 0, false
 }
 
 // cut closes the current connection abruptly (the client side of the TCP
@@ -292,6 +442,18 @@ func (s *chaosSub) close() {
 	<-s.done
 }
 
+// has reports whether s received the event id (searching from the newest).
+func (s *chaosSub) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if s.events[i].ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *chaosSub) snapshot() []sse.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -305,4 +467,123 @@ func chaosTopicURL(base string, topics ...string) string {
 		q.Add("topic", t)
 	}
 	return base + "/.well-known/mercure?" + q.Encode()
+}
+
+// ---- sequence check -----------------------------------------------------------
+
+// lastInSequence is the id of the last event in ev for which skip (nil:
+// none) is false.
+func lastInSequence(ev []sse.Event, skip func(id string) bool) string {
+	for i := len(ev) - 1; i >= 0; i-- {
+		if skip == nil || !skip(ev[i].ID) {
+			return ev[i].ID
+		}
+	}
+	return ""
+}
+
+// waitSequence waits until every subscriber's last event is last (ids for
+// which skip is true aside), or timeout, then a second more for anything
+// extra to arrive.
+func waitSequence(subs []*chaosSub, last string, skip func(id string) bool, timeout time.Duration) {
+	waitFor(timeout, func() bool {
+		for _, s := range subs {
+			if lastInSequence(s.snapshot(), skip) != last {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(time.Second)
+}
+
+// sequenceTally is what checkSequence counted over all subscribers.
+type sequenceTally struct {
+	delivered, lost, duplicated, reordered, missed int
+}
+
+// checkSequence fails t unless every subscriber received exactly want, in
+// order, each once, and no mercure-missed event. Events whose id skip (nil:
+// none) reports are not part of the sequence (ballast), but must not
+// arrive twice either.
+func checkSequence(t *testing.T, subs []*chaosSub, want []string, skip func(id string) bool) sequenceTally {
+	t.Helper()
+	wanted := make(map[string]bool, len(want))
+	for _, id := range want {
+		wanted[id] = true
+	}
+	var tally sequenceTally
+	for _, s := range subs {
+		ev := s.snapshot()
+		seen := map[string]int{}
+		var got []string
+		skipped := 0
+		for _, e := range ev {
+			if e.Type == "mercure-missed" {
+				tally.missed++
+				t.Errorf("%s: received mercure-missed %q after id %q", s.name, e.Data, e.ID)
+				continue
+			}
+			seen[e.ID]++
+			if skip != nil && skip(e.ID) {
+				skipped++
+				continue
+			}
+			got = append(got, e.ID)
+		}
+		tally.delivered += len(got)
+		l, d, extra := 0, 0, 0
+		for _, id := range want {
+			if seen[id] == 0 {
+				l++
+			}
+		}
+		for id, c := range seen {
+			if c > 1 {
+				d += c - 1
+			}
+			if !wanted[id] && (skip == nil || !skip(id)) {
+				extra++
+			}
+		}
+		firstDiff := -1
+		for i := 0; i < len(want) || i < len(got); i++ {
+			if i >= len(want) || i >= len(got) || got[i] != want[i] {
+				firstDiff = i
+				break
+			}
+		}
+		if l == 0 && d == 0 && firstDiff >= 0 {
+			tally.reordered++
+		}
+		tally.lost += l
+		tally.duplicated += d
+		s.mu.Lock()
+		t.Logf("%-14s connections %3d, dial errors %3d, statuses %v, origin switches %d, events %d, lost %d, duplicated %d, extra %d, skipped %d, stalls %d",
+			s.name, s.conns, s.dialErrs, s.statuses, s.switches, len(got), l, d, extra, skipped, s.stalls)
+		s.mu.Unlock()
+		if d > 0 {
+			t.Errorf("%s: %d events received more than once", s.name, d)
+		}
+		if firstDiff >= 0 {
+			lo := max(0, firstDiff-2)
+			t.Errorf("%s: sequence differs at index %d: got %v…, want %v…", s.name, firstDiff,
+				got[lo:min(len(got), firstDiff+3)], want[lo:min(len(want), firstDiff+3)])
+		}
+	}
+	return tally
+}
+
+// addToReport adds the tally of a run that published n events to the
+// report, and returns the fault counts so far.
+func (tally sequenceTally) addToReport(n int) string {
+	report.Lock()
+	defer report.Unlock()
+	report.published += n
+	report.delivered += tally.delivered
+	report.lost += tally.lost
+	report.duplicated += tally.duplicated
+	report.reordered += tally.reordered
+	report.missed += tally.missed
+	return fmt.Sprint(report.faults)
 }

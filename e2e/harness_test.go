@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +18,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +36,9 @@ var sys struct {
 	origin    *process
 	originBin string
 	wrangler  *process
+	// feed is the proxy the worker reaches the origin through (its
+	// ORIGIN_URL), so that a test can cut the origin→edge feed.
+	feed *feedProxy
 }
 
 // Test-friendly timings: client heartbeats every second find dead streams
@@ -98,6 +105,11 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer sys.origin.stop()
+	sys.feed, err = startFeedProxy(strings.TrimPrefix(sys.originURL, "http://"))
+	if err != nil {
+		return 1, err
+	}
+	defer sys.feed.close()
 	if err := startWrangler(); err != nil {
 		return 1, err
 	}
@@ -118,6 +130,9 @@ func startOrigin(bin string) error {
 		return err
 	}
 	sys.origin = p
+	if sys.feed != nil {
+		sys.feed.setTarget(addr)
+	}
 	return waitHTTP(sys.originURL+"/healthz", 20*time.Second, p)
 }
 
@@ -128,12 +143,16 @@ func startWrangler() error {
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	sys.edgeURL = "http://" + addr
+	originURL := sys.originURL
+	if sys.feed != nil {
+		originURL = sys.feed.url()
+	}
 	p, err := start("wrangler", "node",
 		[]string{"WRANGLER_SEND_METRICS=false"},
 		filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(sys.logDir, "wrangler-state"),
-		"--var", "ORIGIN_URL:"+sys.originURL,
+		"--var", "ORIGIN_URL:"+originURL,
 		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
 		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
 		"--var", "JWT_KEY:"+jwtKey,
@@ -167,6 +186,143 @@ func restartWrangler(t testing.TB) {
 	if err := startWrangler(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// feedProxy is a TCP proxy between the worker and the origin: the worker's
+// ORIGIN_URL points at it, so its feed, catch-up and publish connections
+// all pass through, and a test can cut them in the middle of a frame. It
+// dials the origin's current address for every connection it accepts, so
+// it outlives origin restarts.
+type feedProxy struct {
+	ln     net.Listener
+	target atomic.Pointer[string] // the origin's host:port
+	cuts   atomic.Int64           // connections ended by cutMidFrame
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[*proxyConn]struct{} // nil once closed
+}
+
+// proxyConn is one proxied connection: the worker's side and the origin's.
+type proxyConn struct {
+	worker, origin net.Conn
+	cut            atomic.Bool // end after part of the next bytes from the origin
+}
+
+func startFeedProxy(target string) (*feedProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("feed proxy: %w", err)
+	}
+	p := &feedProxy{ln: ln, conns: map[*proxyConn]struct{}{}}
+	p.setTarget(target)
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+// url is the proxy's base URL, the worker's ORIGIN_URL.
+func (p *feedProxy) url() string { return "http://" + p.ln.Addr().String() }
+
+// setTarget sets the origin address the next connections are dialled to.
+func (p *feedProxy) setTarget(addr string) { p.target.Store(&addr) }
+
+func (p *feedProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go p.handle(c)
+	}
+}
+
+// handle copies both ways until either side ends, then closes both.
+func (p *feedProxy) handle(worker net.Conn) {
+	defer p.wg.Done()
+	origin, err := net.DialTimeout("tcp", *p.target.Load(), 5*time.Second)
+	if err != nil {
+		worker.Close()
+		return
+	}
+	pc := &proxyConn{worker: worker, origin: origin}
+	p.mu.Lock()
+	if p.conns == nil {
+		p.mu.Unlock()
+		pc.close()
+		return
+	}
+	p.conns[pc] = struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		io.Copy(origin, worker)
+		pc.close()
+		close(done)
+	}()
+	io.Copy(cutWriter{p, pc}, origin)
+	pc.close()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, pc)
+	p.mu.Unlock()
+}
+
+func (pc *proxyConn) close() {
+	pc.worker.Close()
+	pc.origin.Close()
+}
+
+// errCut ends a proxied connection on purpose.
+var errCut = errors.New("feed proxy: connection cut")
+
+// cutWriter writes what the origin sends to the worker; once its
+// connection is marked for a cut, it writes only part of the next read
+// (at least one byte, and at least one byte short of it) and ends the
+// connection, so the cut lands inside whatever that read carried.
+type cutWriter struct {
+	p  *feedProxy
+	pc *proxyConn
+}
+
+func (w cutWriter) Write(b []byte) (int, error) {
+	if len(b) == 0 || !w.pc.cut.Load() {
+		return w.pc.worker.Write(b)
+	}
+	k := 0
+	if len(b) > 1 {
+		k = 1 + rand.IntN(len(b)-1)
+	}
+	n, _ := w.pc.worker.Write(b[:k])
+	w.p.cuts.Add(1)
+	return n, errCut
+}
+
+// cutMidFrame marks every open connection to be cut inside the next bytes
+// the origin sends on it, and returns how many it marked; cuts counts the
+// cuts as they happen.
+func (p *feedProxy) cutMidFrame() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pc := range p.conns {
+		pc.cut.Store(true)
+	}
+	return len(p.conns)
+}
+
+// close stops accepting, ends every open connection and waits for the
+// copying goroutines.
+func (p *feedProxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for pc := range p.conns {
+		pc.close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
 }
 
 // process is a child process in its own process group, logging to a file.
