@@ -29,17 +29,20 @@ var errIdle = errors.New("no clients")
 // hub holds, waiting a jittered, growing backoff between attempts. It
 // returns once the hub has been without clients for cfg.UpstreamIdle.
 func runUpstream(cfg config, h *edge.Hub) {
-	backoff := 250 * time.Millisecond
+	const firstBackoff = 250 * time.Millisecond
+	backoff := firstBackoff
 	for {
-		start := time.Now()
-		err := feedOnce(cfg, h)
+		connected, err := feedOnce(cfg, h)
 		if errors.Is(err, errIdle) {
 			log.Printf("edge: no clients for %s, upstream feed closed", cfg.UpstreamIdle)
 			return
 		}
 		log.Printf("edge: upstream feed ended: %v", err)
-		if time.Since(start) > time.Minute {
-			backoff = 250 * time.Millisecond
+		if connected {
+			// The origin answered with a feed: a break after that is not
+			// a failing origin, so resume soon rather than after a backoff
+			// grown by earlier failures.
+			backoff = firstBackoff
 		}
 		time.Sleep(backoff/2 + rand.N(backoff))
 		backoff = min(backoff*2, 30*time.Second)
@@ -52,29 +55,30 @@ func runUpstream(cfg config, h *edge.Hub) {
 const collectAfter = 64
 
 // feedOnce reads the feed until it breaks. A watchdog closes the body when
-// no frame, heartbeats included, arrives within cfg.FeedTimeout.
-func feedOnce(cfg config, h *edge.Hub) error {
+// no frame, heartbeats included, arrives within cfg.FeedTimeout. connected
+// reports whether the origin sent at least one frame.
+func feedOnce(cfg config, h *edge.Hub) (connected bool, err error) {
 	u := cfg.OriginURL + "/edge/feed"
 	if last := h.LastEventID(); last != "" {
 		u += "?lastEventID=" + url.QueryEscape(last)
 	}
 	req, err := fetch.NewRequest(context.Background(), http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.FeedSecret)
 	resp, err := fetch.NewClient().Do(req, nil)
 	if err != nil {
-		return fmt.Errorf("connect feed: %w", err)
+		return false, fmt.Errorf("connect feed: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
-		return fmt.Errorf("connect feed: origin answered %s", resp.Status)
+		return false, fmt.Errorf("connect feed: origin answered %s", resp.Status)
 	}
 	body, ok := resp.Body.(interface{ GetRawJSBody() js.Value })
 	if !ok {
 		resp.Body.Close()
-		return errors.New("connect feed: the response body is not a JavaScript stream")
+		return false, errors.New("connect feed: the response body is not a JavaScript stream")
 	}
 	src := &feedPump{pump: jsFeeds.Call("open", body.GetRawJSBody(), cfg.FeedBuffer)}
 	var closeOnce sync.Once
@@ -90,11 +94,12 @@ func feedOnce(cfg config, h *edge.Hub) error {
 	var batch []*edge.Event
 	lastClient := time.Now()
 	for r.Next() {
+		connected = true
 		watchdog.Reset(cfg.FeedTimeout)
 		if h.Subscribers() > 0 {
 			lastClient = time.Now()
 		} else if time.Since(lastClient) > cfg.UpstreamIdle {
-			return errIdle
+			return true, errIdle
 		}
 		if f := r.Frame(); f.Type == frame.TypeEvent {
 			if e := edge.NewEvent(h.Compiler(), f); e != nil {
@@ -117,9 +122,9 @@ func feedOnce(cfg config, h *edge.Hub) error {
 		}
 	}
 	if err := r.Err(); err != nil {
-		return fmt.Errorf("read feed: %w", err)
+		return connected, fmt.Errorf("read feed: %w", err)
 	}
-	return fmt.Errorf("read feed: origin closed the stream")
+	return connected, fmt.Errorf("read feed: origin closed the stream")
 }
 
 // jsFeeds is the feed pump of entry.mjs (feeds.open), set by runHub.
