@@ -55,6 +55,9 @@ const (
 	upstreamIdleMS = "3000"
 	// clientQueue is small so that a stalled client is found quickly.
 	clientQueue = "64"
+	// clientStallMS drops a stream nobody reads (workerd does not always
+	// cancel the stream of a client that left) within seconds.
+	clientStallMS = "10000"
 )
 
 func TestMain(m *testing.M) {
@@ -150,6 +153,9 @@ func startWrangler() error {
 	p, err := start("wrangler", "node",
 		[]string{"WRANGLER_SEND_METRICS=false"},
 		filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
+		// The bundle as it was when the run began, also after a restart:
+		// a `make build` meanwhile must not change the worker under test.
+		"--snapshot", filepath.Join(sys.logDir, "bundle"),
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(sys.logDir, "wrangler-state"),
 		"--var", "ORIGIN_URL:"+originURL,
@@ -160,6 +166,7 @@ func startWrangler() error {
 		"--var", "RING_SIZE:"+ringSize,
 		"--var", "UPSTREAM_IDLE_MS:"+upstreamIdleMS,
 		"--var", "CLIENT_QUEUE:"+clientQueue,
+		"--var", "CLIENT_STALL_MS:"+clientStallMS,
 	)
 	if err != nil {
 		return err

@@ -43,10 +43,22 @@ var jsEnqueue, jsClose js.Value
 type streamSink struct {
 	controller js.Value
 	limit      int
+	// stallLimit is how long chunks may keep waiting for the client
+	// without it reading any; stalledSince is when they began to.
+	stallLimit   time.Duration
+	stalledSince time.Time
 }
 
 // Write implements edge.Sink. The event's bytes become a Uint8Array once,
 // shared by every client that receives the event.
+//
+// Besides a failed write and more than limit chunks waiting, a client is
+// dropped when an earlier chunk has still been waiting at every write for
+// stallLimit: nobody reads its stream. (Under wrangler dev, workerd
+// sometimes neither cancels nor errors the stream of a client that went
+// away; heartbeats then pile up unread, and without this the hub would
+// hold such a stream until limit heartbeats had accumulated: hours with
+// the production defaults.)
 func (s *streamSink) Write(c *edge.Chunk) bool {
 	u, ok := c.Native.(js.Value)
 	if !ok {
@@ -54,7 +66,18 @@ func (s *streamSink) Write(c *edge.Chunk) bool {
 		js.CopyBytesToJS(u, c.Bytes)
 		c.Native = u
 	}
-	return jsEnqueue.Invoke(s.controller, u, s.limit).Bool()
+	waiting := jsEnqueue.Invoke(s.controller, u, s.limit).Int()
+	switch {
+	case waiting < 0:
+		return false
+	case waiting < 2: // read up to the chunk just written
+		s.stalledSince = time.Time{}
+	case s.stalledSince.IsZero():
+		s.stalledSince = time.Now()
+	case s.stallLimit > 0 && time.Since(s.stalledSince) > s.stallLimit:
+		return false
+	}
+	return true
 }
 
 // Close implements edge.Sink.
@@ -222,7 +245,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 	p, ok := h.pending[id]
 	delete(h.pending, id)
 	h.mu.Unlock()
-	sink := &streamSink{controller: args[1], limit: h.cfg.ClientQueue}
+	sink := &streamSink{controller: args[1], limit: h.cfg.ClientQueue, stallLimit: h.cfg.ClientStall}
 	if !ok {
 		sink.Close()
 		return nil

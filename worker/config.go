@@ -45,6 +45,10 @@ type config struct {
 	// ClientQueue is how many chunks may wait for a client before it is
 	// dropped as too slow (var CLIENT_QUEUE, default 1024).
 	ClientQueue int
+	// ClientStall is how long a client may read nothing while chunks wait
+	// for it before it is dropped (var CLIENT_STALL_MS, default 60000; 0
+	// turns it off). Heartbeats make sure something waits.
+	ClientStall time.Duration
 	// MaxClients is the most client streams one hub object holds (var
 	// MAX_CLIENTS, default 10000); past it a subscribe request gets 503
 	// with Retry-After. Raise HUB_SHARDS to spread a region over more

@@ -49,14 +49,17 @@ const MERCURE_PATH = "/.well-known/mercure";
 // of the object (DESIGN.md fact 5).
 const streams = {
   // enqueue writes chunk unless the client is gone or has more than limit
-  // chunks waiting (a slow client, dropped rather than waited for).
+  // chunks waiting (a slow client, dropped rather than waited for). It
+  // returns the number of chunks waiting for the client afterwards, or -1
+  // when the chunk was not written. (Client streams use the default
+  // strategy, a high-water mark of one chunk: waiting = 1 - desiredSize.)
   enqueue(controller, chunk, limit) {
     try {
-      if (controller.desiredSize !== null && controller.desiredSize < -limit) return false;
+      if (controller.desiredSize === null || 1 - controller.desiredSize > limit) return -1;
       controller.enqueue(chunk);
-      return true;
+      return 1 - controller.desiredSize;
     } catch (e) {
-      return false;
+      return -1;
     }
   },
   close(controller) {
