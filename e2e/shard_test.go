@@ -22,6 +22,24 @@ import (
 // the other objects still accept; when everyone leaves, the feeds close.
 // Its front door forwards publish bodies up to MAX_PUBLISH_BYTES=4096 only.
 func TestEdgeSharding(t *testing.T) {
+	// Its own origin, so that the feed count is this worker's alone.
+	oaddr := freeAddr()
+	op, err := start("origin-shards", sys.originBin, nil, "serve", "--addr", oaddr, "--heartbeat", originHeartbeat,
+		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.stop)
+	origin := "http://" + oaddr
+	if err := waitHTTP(origin+"/healthz", 20*time.Second, op); err != nil {
+		t.Fatal(err)
+	}
+	feeds := func() int {
+		var m map[string]any
+		getJSON(t, origin+"/healthz", &m)
+		return int(m["edgeFeeds"].(float64))
+	}
+
 	addr := freeAddr()
 	host, port, _ := net.SplitHostPort(addr)
 	edge := "http://" + addr
@@ -30,7 +48,7 @@ func TestEdgeSharding(t *testing.T) {
 		"--snapshot", filepath.Join(sys.logDir, "bundle-shards"),
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(sys.logDir, "wrangler-shards-state"),
-		"--var", "ORIGIN_URL:"+sys.originURL,
+		"--var", "ORIGIN_URL:"+origin,
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "JWT_KEY:"+jwtKey,
 		"--var", "HUB_SHARDS:3",
@@ -75,12 +93,6 @@ func TestEdgeSharding(t *testing.T) {
 
 	topic := uniqueTopic(t, "shards")
 	u := edge + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
-	// The main worker's hub closes its feed once earlier tests' clients
-	// are gone; count from there.
-	if !waitFor(60*time.Second, func() bool { return originFeeds(t) == 0 }) {
-		t.Fatalf("origin serves %d feeds before the test, want 0", originFeeds(t))
-	}
-	feeds0 := 0
 	clients := map[string]*sseClient{}
 	for hub, ip := range ips {
 		clients[hub] = subscribeSSE(t, u, http.Header{"Cf-Connecting-Ip": {ip}})
@@ -90,10 +102,10 @@ func TestEdgeSharding(t *testing.T) {
 			t.Fatalf("hub %s (address %s): stats name %s, subscribers %d; want 1", hub, ip, name, n)
 		}
 	}
-	if !waitFor(10*time.Second, func() bool { return originFeeds(t) == feeds0+3 }) {
-		t.Fatalf("origin serves %d feeds, want %d (one per shard)", originFeeds(t), feeds0+3)
+	if !waitFor(10*time.Second, func() bool { return feeds() == 3 }) {
+		t.Fatalf("origin serves %d feeds, want 3 (one per shard)", feeds())
 	}
-	id := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"to every shard"}})
+	id := publish(t, origin, url.Values{"topic": {topic}, "data": {"to every shard"}})
 	for hub, c := range clients {
 		if e := c.next(t, 10*time.Second); e.ID != id {
 			t.Fatalf("client of %s got %+v, want %s", hub, e, id)
@@ -105,7 +117,7 @@ func TestEdgeSharding(t *testing.T) {
 	pad := strings.Repeat("x", 2048)
 	var burst []string
 	for i := range 200 {
-		burst = append(burst, publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {strconv.Itoa(i) + pad}}))
+		burst = append(burst, publish(t, origin, url.Values{"topic": {topic}, "data": {strconv.Itoa(i) + pad}}))
 	}
 	for hub, c := range clients {
 		for i, want := range burst {
@@ -142,7 +154,7 @@ func TestEdgeSharding(t *testing.T) {
 	}
 	// The other objects are not affected.
 	more := subscribeSSE(t, u, http.Header{"Cf-Connecting-Ip": {ips[other]}})
-	id2 := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"after the refusal"}})
+	id2 := publish(t, origin, url.Values{"topic": {topic}, "data": {"after the refusal"}})
 	for _, c := range []*sseClient{clients[full], clients[other], more} {
 		if e := c.next(t, 10*time.Second); e.ID != id2 {
 			t.Fatalf("got %+v, want %s", e, id2)
@@ -173,8 +185,8 @@ func TestEdgeSharding(t *testing.T) {
 	for _, c := range clients {
 		c.close()
 	}
-	if !waitFor(30*time.Second, func() bool { return originFeeds(t) == feeds0 }) {
-		t.Fatalf("origin still serves %d feeds 30 s after every client left, want %d", originFeeds(t), feeds0)
+	if !waitFor(30*time.Second, func() bool { return feeds() == 0 }) {
+		t.Fatalf("origin still serves %d feeds 30 s after every client left, want 0", feeds())
 	}
 }
 
