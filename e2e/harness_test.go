@@ -20,10 +20,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edge-sse/edge-sse/e2e/internal/proc"
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
@@ -66,6 +66,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		code = 1
 	}
+	if sys.logDir != "" {
+		if code == 0 {
+			os.RemoveAll(sys.logDir)
+		} else {
+			fmt.Fprintln(os.Stderr, "e2e: logs kept in", sys.logDir)
+		}
+	}
 	os.Exit(code)
 }
 
@@ -78,11 +85,7 @@ func run(m *testing.M) (int, error) {
 	// workerd holds several descriptors per client stream (wrangler dev
 	// proxies through a second workerd); the load tests need more than the
 	// usual soft limit of 1024. Children inherit the raised limit.
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
+	proc.RaiseFileLimit()
 	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
 		return 1, fmt.Errorf("wrangler is not installed: run `npm ci` at the repository root (make test does)")
 	}
@@ -332,90 +335,36 @@ func (p *feedProxy) close() {
 	p.wg.Wait()
 }
 
-// process is a child process in its own process group, logging to a file.
+// process is a child process started through e2e/internal/proc (own
+// process group, log file, killed with the test binary); the fields are
+// the ones the tests read.
 type process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
+	p    *proc.Process
 }
 
 func start(name, bin string, env []string, args ...string) (*process, error) {
-	logPath := filepath.Join(sys.logDir, name+".log")
-	f, err := os.Create(logPath)
+	p, err := proc.Start(sys.root, sys.logDir, name, bin, env, args...)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = sys.root
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	// Pdeathsig: if the test binary dies (go test -timeout), the child gets
-	// SIGTERM instead of outliving it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { cmd.Wait(); f.Close(); close(p.done) }()
-	return p, nil
+	return &process{name: p.Name, cmd: p.Cmd, log: p.Log, done: p.Done, p: p}, nil
 }
 
 // stop ends the whole process group: SIGTERM, then SIGKILL after 5 s.
-func (p *process) stop() {
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-}
+func (p *process) stop() { p.p.Stop() }
 
 // tail returns the end of the process's log, for failure messages.
-func (p *process) tail() string {
-	b, _ := os.ReadFile(p.log)
-	var keep []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, "Request.cf") || strings.Contains(l, "getaddrinfo") || strings.Contains(l, "GetAddrInfo") {
-			continue
-		}
-		keep = append(keep, l)
-	}
-	if len(keep) > 40 {
-		keep = keep[len(keep)-40:]
-	}
-	return strings.Join(keep, "\n")
-}
+func (p *process) tail() string { return p.p.Tail() }
 
 func waitHTTP(u string, timeout time.Duration, p *process) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited early:\n%s", p.name, p.tail())
-		default:
-		}
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready at %s after %s:\n%s", p.name, u, timeout, p.tail())
+	return proc.WaitHTTP(u, timeout, p.p)
 }
 
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr() string { return proc.FreeAddr() }
 
 func portOf(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
