@@ -58,6 +58,10 @@ const (
 	// clientStallMS drops a stream nobody reads (workerd does not always
 	// cancel the stream of a client that left) within seconds.
 	clientStallMS = "10000"
+	// maxStreamMS bounds a client stream's life (45–60 s here): a stream
+	// whose client left without workerd telling the hub is gone by then.
+	maxStreamMS = "60000"
+	maxStream   = 60 * time.Second
 )
 
 func TestMain(m *testing.M) {
@@ -170,6 +174,7 @@ func startWrangler() error {
 		"--var", "UPSTREAM_IDLE_MS:"+upstreamIdleMS,
 		"--var", "CLIENT_QUEUE:"+clientQueue,
 		"--var", "CLIENT_STALL_MS:"+clientStallMS,
+		"--var", "MAX_STREAM_MS:"+maxStreamMS,
 	)
 	if err != nil {
 		return err

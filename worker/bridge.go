@@ -261,8 +261,20 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 	// After Add: a feed loop giving up for lack of clients re-checks the
 	// count under h.mu, so it now sees this client and keeps going.
 	h.startUpstream()
+	// The stream ends at the token's expiry or at its lifetime, whichever
+	// comes first.
+	var end time.Duration
 	if !p.expires.IsZero() {
-		time.AfterFunc(time.Until(p.expires), func() { h.hub.Kick(id) })
+		end = time.Until(p.expires)
+	}
+	if max := h.cfg.MaxStream; max > 0 {
+		life := max*3/4 + rand.N(max/4+1)
+		if end == 0 || life < end {
+			end = life
+		}
+	}
+	if end != 0 {
+		time.AfterFunc(end, func() { h.hub.Kick(id) })
 	}
 	return nil
 }

@@ -49,6 +49,13 @@ type config struct {
 	// for it before it is dropped (var CLIENT_STALL_MS, default 60000; 0
 	// turns it off). Heartbeats make sure something waits.
 	ClientStall time.Duration
+	// MaxStream bounds how long the hub keeps one client stream (var
+	// MAX_STREAM_MS, default 1800000: 30 minutes; 0: no bound). Each stream
+	// gets between 3/4 of it and all of it, at random, then the hub closes
+	// it; the client reconnects with Last-Event-ID and resumes from the
+	// ring, losing nothing. It bounds streams whose client left without the
+	// runtime telling the hub.
+	MaxStream time.Duration
 	// MaxClients is the most client streams one hub object holds (var
 	// MAX_CLIENTS, default 10000); past it a subscribe request gets 503
 	// with Retry-After. Raise HUB_SHARDS to spread a region over more

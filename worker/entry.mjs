@@ -147,6 +147,11 @@ export class EdgeHub extends DurableObject {
         hub.detach(id);
       },
     });
+    // The client going away also aborts the request (compatibility flag
+    // enable_request_signal). Under churn workerd does not always cancel
+    // the stream of a client that left; the abort catches most of those,
+    // and MAX_STREAM_MS bounds the rest.
+    request.signal?.addEventListener("abort", () => hub.detach(id));
     return new Response(stream, { status: 200, headers });
   }
 }
