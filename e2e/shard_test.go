@@ -23,47 +23,21 @@ import (
 // Its front door forwards publish bodies up to MAX_PUBLISH_BYTES=4096 only.
 func TestEdgeSharding(t *testing.T) {
 	// Its own origin, so that the feed count is this worker's alone.
-	oaddr := freeAddr()
-	op, err := start("origin-shards", sys.originBin, nil, "serve", "--addr", oaddr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(op.stop)
-	origin := "http://" + oaddr
-	if err := waitHTTP(origin+"/healthz", 20*time.Second, op); err != nil {
-		t.Fatal(err)
-	}
-	feeds := func() int {
-		var m map[string]any
-		getJSON(t, origin+"/healthz", &m)
-		return int(m["edgeFeeds"].(float64))
-	}
+	origin, feeds := startOwnOrigin(t, "origin-shards")
+	edge := startOwnWorker(t, "wrangler-shards", origin,
+		"HUB_SHARDS:3", "MAX_CLIENTS:2", "FEED_BUFFER_KB:1", "MAX_PUBLISH_BYTES:4096",
+		"CLIENT_HEARTBEAT_MS:1000", "UPSTREAM_IDLE_MS:2000", "MAX_STREAM_MS:600000",
+		"CLIENT_STALL_MS:7000", "FEED_COLLECT_MS:0")
 
-	addr := freeAddr()
-	host, port, _ := net.SplitHostPort(addr)
-	edge := "http://" + addr
-	p, err := start("wrangler-shards", "node", []string{"WRANGLER_SEND_METRICS=false"},
-		filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
-		"--snapshot", filepath.Join(sys.logDir, "bundle-shards"),
-		"--ip", host, "--port", port,
-		"--persist-to", filepath.Join(sys.logDir, "wrangler-shards-state"),
-		"--var", "ORIGIN_URL:"+origin,
-		"--var", "ALLOW_ANONYMOUS:true",
-		"--var", "JWT_KEY:"+jwtKey,
-		"--var", "HUB_SHARDS:3",
-		"--var", "MAX_CLIENTS:2",
-		"--var", "FEED_BUFFER_KB:1",
-		"--var", "MAX_PUBLISH_BYTES:4096",
-		"--var", "CLIENT_HEARTBEAT_MS:1000",
-		"--var", "UPSTREAM_IDLE_MS:2000",
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	if err := waitHTTP(edge+"/healthz", 90*time.Second, p); err != nil {
-		t.Fatal(err)
+	// Every var reaches the hub (the hub shows what it runs with).
+	var st map[string]any
+	getJSON(t, edge+"/_edge/stats", &st)
+	limits, _ := st["limits"].(map[string]any)
+	for name, want := range map[string]float64{"MAX_CLIENTS": 2, "FEED_BUFFER_KB": 1, "MAX_PUBLISH_BYTES": 4096,
+		"CLIENT_HEARTBEAT_MS": 1000, "UPSTREAM_IDLE_MS": 2000, "MAX_STREAM_MS": 600000, "CLIENT_STALL_MS": 7000, "FEED_COLLECT_MS": 0} {
+		if got, ok := limits[name].(float64); !ok || got != want {
+			t.Errorf("hub runs with %s = %v, want %v (limits %v)", name, limits[name], want, limits)
+		}
 	}
 
 	// The hub object of a client address, as the front door picks it.
@@ -204,4 +178,88 @@ func getJSONReq(t testing.TB, req *http.Request, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestEdgeStreamLifetime runs a worker with MAX_STREAM_MS=3000: a stream
+// ends after 2.25–3 s, and its client resumes with Last-Event-ID without
+// losing anything.
+func TestEdgeStreamLifetime(t *testing.T) {
+	origin, _ := startOwnOrigin(t, "origin-lifetime")
+	edge := startOwnWorker(t, "wrangler-lifetime", origin, "MAX_STREAM_MS:3000", "CLIENT_HEARTBEAT_MS:1000")
+	lifeTopic := uniqueTopic(t, "lifetime")
+	lu := edge + "/.well-known/mercure?topic=" + url.QueryEscape(lifeTopic)
+	for round := range 2 {
+		opened := time.Now()
+		life := subscribeSSE(t, lu, nil)
+		first := publish(t, origin, url.Values{"topic": {lifeTopic}, "data": {"first"}})
+		if e := life.next(t, 10*time.Second); e.ID != first {
+			t.Fatalf("round %d: got %+v, want %s", round, e, first)
+		}
+		select {
+		case <-life.done:
+			if d := time.Since(opened); d < 2*time.Second || d > 8*time.Second {
+				t.Fatalf("round %d: stream ended after %s, want 2.25–3 s (MAX_STREAM_MS=3000)", round, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: stream still open 10 s after it opened, MAX_STREAM_MS=3000", round)
+		}
+		missed := publish(t, origin, url.Values{"topic": {lifeTopic}, "data": {"while away"}})
+		back := subscribeSSE(t, lu, http.Header{"Last-Event-ID": {first}})
+		if e := back.next(t, 10*time.Second); e.ID != missed {
+			t.Fatalf("round %d: resumed client got %+v, want %s", round, e, missed)
+		}
+		back.close()
+	}
+}
+
+// startOwnOrigin starts an origin (memory history) for one test and
+// returns its URL and a function counting the edge feeds it serves.
+func startOwnOrigin(t *testing.T, name string) (string, func() int) {
+	t.Helper()
+	addr := freeAddr()
+	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
+		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	origin := "http://" + addr
+	if err := waitHTTP(origin+"/healthz", 20*time.Second, p); err != nil {
+		t.Fatal(err)
+	}
+	return origin, func() int {
+		var m map[string]any
+		getJSON(t, origin+"/healthz", &m)
+		return int(m["edgeFeeds"].(float64))
+	}
+}
+
+// startOwnWorker starts the worker under wrangler's dev server for one
+// test, against origin, with vars ("NAME:VALUE") on top of anonymous
+// access and the test key, and returns its URL.
+func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
+	t.Helper()
+	addr := freeAddr()
+	host, port, _ := net.SplitHostPort(addr)
+	args := []string{filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
+		"--snapshot", filepath.Join(sys.logDir, "bundle-"+name),
+		"--ip", host, "--port", port,
+		"--persist-to", filepath.Join(sys.logDir, name+"-state"),
+		"--var", "ORIGIN_URL:" + origin,
+		"--var", "ALLOW_ANONYMOUS:true",
+		"--var", "JWT_KEY:" + jwtKey,
+	}
+	for _, v := range vars {
+		args = append(args, "--var", v)
+	}
+	p, err := start(name, "node", []string{"WRANGLER_SEND_METRICS=false"}, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	edge := "http://" + addr
+	if err := waitHTTP(edge+"/healthz", 90*time.Second, p); err != nil {
+		t.Fatal(err)
+	}
+	return edge
 }

@@ -313,10 +313,14 @@ func (h *hubInstance) detach(_ js.Value, args []js.Value) any {
 }
 
 func (h *hubInstance) stats(js.Value, []js.Value) any {
-	var st edge.Stats
-	if h.hub != nil {
-		st = h.hub.Stats()
+	var st struct {
+		edge.Stats
+		Limits map[string]int64 `json:"limits"`
 	}
+	if h.hub != nil {
+		st.Stats = h.hub.Stats()
+	}
+	st.Limits = h.cfg.limits()
 	b, _ := json.Marshal(st)
 	return string(b)
 }

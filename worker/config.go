@@ -100,6 +100,8 @@ func envConfig() config {
 		FeedBuffer:      envInt("FEED_BUFFER_KB", 4096) * 1024,
 		RingSize:        envInt("RING_SIZE", 4096),
 		ClientQueue:     envInt("CLIENT_QUEUE", 1024),
+		ClientStall:     time.Duration(envIntZero("CLIENT_STALL_MS", 60000)) * time.Millisecond,
+		MaxStream:       time.Duration(envIntZero("MAX_STREAM_MS", 1800000)) * time.Millisecond,
 		MaxClients:      envInt("MAX_CLIENTS", 10000),
 		MaxPublishBytes: int64(envInt("MAX_PUBLISH_BYTES", 1<<20)),
 		CORSOrigins:     envString("CORS_ORIGINS", "*"),
@@ -132,6 +134,27 @@ func envIntZero(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// limits are the settings /_edge/stats shows, so that an operator (and a
+// test) can see what the hub runs with.
+func (c config) limits() map[string]int64 {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	return map[string]int64{
+		"CLIENT_HEARTBEAT_MS": ms(c.Heartbeat),
+		"FEED_TIMEOUT_MS":     ms(c.FeedTimeout),
+		"UPSTREAM_IDLE_MS":    ms(c.UpstreamIdle),
+		"FEED_COLLECT_MS":     ms(c.FeedCollect),
+		"FEED_BUFFER_KB":      int64(c.FeedBuffer / 1024),
+		"RING_SIZE":           int64(c.RingSize),
+		"CLIENT_QUEUE":        int64(c.ClientQueue),
+		"CLIENT_STALL_MS":     ms(c.ClientStall),
+		"MAX_STREAM_MS":       ms(c.MaxStream),
+		"MAX_CLIENTS":         int64(c.MaxClients),
+		"MAX_PUBLISH_BYTES":   c.MaxPublishBytes,
+		"RETRY_MS":            ms(c.Retry),
+		"RETRY_JITTER_MS":     ms(c.RetryJitter),
+	}
 }
 
 // verifier builds the subscriber token verifier from the configured keys,
