@@ -222,6 +222,7 @@ type feedProxy struct {
 type proxyConn struct {
 	worker, origin net.Conn
 	cut            atomic.Bool // end after part of the next bytes from the origin
+	frozen         atomic.Bool // drop what the origin sends; keep the connection
 }
 
 func startFeedProxy(target string) (*feedProxy, error) {
@@ -303,6 +304,9 @@ type cutWriter struct {
 }
 
 func (w cutWriter) Write(b []byte) (int, error) {
+	if w.pc.frozen.Load() {
+		return len(b), nil // the worker hears nothing, not even heartbeats
+	}
 	if len(b) == 0 || !w.pc.cut.Load() {
 		return w.pc.worker.Write(b)
 	}
@@ -323,6 +327,18 @@ func (p *feedProxy) cutMidFrame() int {
 	defer p.mu.Unlock()
 	for pc := range p.conns {
 		pc.cut.Store(true)
+	}
+	return len(p.conns)
+}
+
+// freeze makes every open connection silent: what the origin sends is
+// dropped, the connections stay open. New connections are not affected.
+// It returns how many it froze.
+func (p *feedProxy) freeze() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pc := range p.conns {
+		pc.frozen.Store(true)
 	}
 	return len(p.conns)
 }
