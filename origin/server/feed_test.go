@@ -133,6 +133,7 @@ func TestFeedLive(t *testing.T) {
 	h := newHub(t, boltStore(t), func(c *serverConfig) { c.Heartbeat = 50 * time.Millisecond })
 	e1 := h.publish(t, form("topic", bookTopic, "data", "1"))
 	e2 := h.publish(t, form("topic", bookTopic, "data", "2"))
+	waitNewest(t, h, e2)
 	fc, _ := h.openFeed(t, "lastEventID="+url.QueryEscape(e1), feedSecret)
 	if f := fc.next(t, frame.TypeHello, frame.TypeEvent); f.typ != frame.TypeHello || f.id != e2 {
 		t.Fatalf("first frame %v, want hello(%s)", f, e2)
@@ -176,6 +177,7 @@ func TestFeedCatchUp(t *testing.T) {
 		}
 		ids = append(ids, h.publish(t, f))
 	}
+	waitNewest(t, h, ids[5])
 	catchUp := func(after, until string) string {
 		return "lastEventID=" + url.QueryEscape(after) + "&until=" + url.QueryEscape(until)
 	}
@@ -232,4 +234,17 @@ func TestFeedDrain(t *testing.T) {
 	fc.next(t, frame.TypeHello)
 	h.srv.Drain()
 	fc.all(t)
+}
+
+// waitNewest waits until the hub's newest id, which a feed's Hello carries,
+// is id. A publish returns once the event is stored; the newest id moves
+// when the fan-out takes the event, just after.
+func waitNewest(t *testing.T, h *testHub, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); h.hub.LastEventID() != id; {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub's newest id is %s 5 s after the last publish, want %s", h.hub.LastEventID(), id)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
