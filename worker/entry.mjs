@@ -151,7 +151,10 @@ export class EdgeHub extends DurableObject {
     // enable_request_signal). Under churn workerd does not always cancel
     // the stream of a client that left; the abort catches most of those,
     // and MAX_STREAM_MS bounds the rest.
-    request.signal?.addEventListener("abort", () => hub.detach(id));
+    // A client that gave up while its request waited for the object has
+    // aborted already, and "abort" does not fire again.
+    if (request.signal?.aborted) hub.detach(id);
+    else request.signal?.addEventListener("abort", () => hub.detach(id));
     return new Response(stream, { status: 200, headers });
   }
 }
