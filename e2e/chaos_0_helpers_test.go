@@ -587,3 +587,23 @@ func (tally sequenceTally) addToReport(n int) string {
 	report.missed += tally.missed
 	return fmt.Sprint(report.faults)
 }
+
+// cutsBetweenFaults waits half of faultEvery, cuts one to three random
+// subscriber connections, and waits the other half, unless the publisher
+// finishes first: then it returns the publisher's result and true.
+func cutsBetweenFaults(pubErr <-chan error, subs []*chaosSub, faultEvery time.Duration) (error, bool) {
+	for half := 0; half < 2; half++ {
+		select {
+		case err := <-pubErr:
+			return err, true
+		case <-time.After(faultEvery / 2):
+		}
+		if half == 0 {
+			for k := 1 + rand.IntN(3); k > 0; k-- {
+				subs[rand.IntN(len(subs))].cut()
+				reportFault("subscriber connection cut")
+			}
+		}
+	}
+	return nil, false
+}

@@ -157,22 +157,8 @@ func TestChaosNothingLost(t *testing.T) {
 			rand.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 		}
 		kind := kinds[round%len(kinds)]
-		select {
-		case perr = <-pubErr:
-			published = true
+		if perr, published = cutsBetweenFaults(pubErr, subs, faultEvery); published {
 			continue
-		case <-time.After(faultEvery / 2):
-		}
-		// A few abrupt client disconnects.
-		for k := 1 + rand.IntN(3); k > 0; k-- {
-			subs[rand.IntN(len(subs))].cut()
-			reportFault("subscriber connection cut")
-		}
-		select {
-		case perr = <-pubErr:
-			published = true
-			continue
-		case <-time.After(faultEvery / 2):
 		}
 		start := time.Now()
 		note := ""

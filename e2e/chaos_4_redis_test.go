@@ -130,21 +130,8 @@ func TestChaosRedisFailover(t *testing.T) {
 	var perr error
 	kills := 0
 	for published := false; !published; {
-		select {
-		case perr = <-pubErr:
-			published = true
+		if perr, published = cutsBetweenFaults(pubErr, subs, faultEvery); published {
 			continue
-		case <-time.After(faultEvery / 2):
-		}
-		for k := 1 + rand.IntN(3); k > 0; k-- {
-			subs[rand.IntN(len(subs))].cut()
-			reportFault("subscriber connection cut")
-		}
-		select {
-		case perr = <-pubErr:
-			published = true
-			continue
-		case <-time.After(faultEvery / 2):
 		}
 		o := origins[rand.IntN(len(origins))]
 		start := time.Now()
