@@ -138,7 +138,7 @@ func (h *hubInstance) setup(u *url.URL) error {
 			return
 		}
 		h.hub = edge.NewHub(c, h.cfg.RingSize)
-		h.hub.OnCatchup = func(cu edge.Catchup) { go catchup(h.cfg, h.hub, cu) }
+		h.hub.OnFetch = func(f edge.Fetch) { go catchup(h.cfg, h.hub, f) }
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {
 				h.hub.Heartbeat()
@@ -181,8 +181,9 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	h.mu.Lock()
 	full := h.hub.Subscribers()+len(h.pending) >= h.cfg.MaxClients
 	h.mu.Unlock()
+	retryAfter := strconv.Itoa(int(max(h.cfg.Retry, time.Second) / time.Second))
 	if full {
-		headers.Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry, time.Second)/time.Second)))
+		headers.Set("Retry-After", retryAfter)
 		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub holds its limit of %d streams (MAX_CLIENTS); retry later", h.cfg.MaxClients))
 	}
 	last := args[1].String()
@@ -191,6 +192,12 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	}
 	if last == "" {
 		last = q.Get("last_event_id")
+	}
+	// A client resuming from before the ring waits, its live events held,
+	// for the origin's history: bound how many do at once.
+	if last != "" && !h.hub.InRing(last) && h.hub.CatchingUp() >= h.cfg.MaxCatchup {
+		headers.Set("Retry-After", retryAfter)
+		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub is catching up its limit of %d streams from the origin (MAX_CATCHUP); retry later", h.cfg.MaxCatchup))
 	}
 	id := h.hub.NextID()
 	h.mu.Lock()

@@ -17,24 +17,27 @@ import (
 )
 
 // catchupSlots bounds concurrent catch-up requests: a Durable Object may
-// hold 6 outgoing connections and the upstream feed takes one.
+// hold 6 outgoing connections and the upstream feed takes one. The hub
+// itself keeps at most edge.DefaultMaxFetches in flight; this is the bound
+// of last resort.
 var catchupSlots = make(chan struct{}, 4)
 
-// catchup fetches the events a resuming client missed before the ring's
-// start from the origin's history (the feed's bounded mode: after c.After up
-// to and including c.Until) and hands them to the hub. If the origin cannot
-// be asked, the client is disconnected to retry later rather than told
+// catchup fetches a range of the origin's history for the clients in
+// catch-up (the feed's bounded mode: after f.After up to and including
+// f.Until) and hands it to the hub, which serves every waiting client the
+// range covers. If the origin cannot be asked, the hub disconnects the
+// clients resuming from f.After, to retry later, rather than tell them
 // anything false.
-func catchup(cfg config, h *edge.Hub, c edge.Catchup) {
+func catchup(cfg config, h *edge.Hub, f edge.Fetch) {
 	catchupSlots <- struct{}{}
 	defer func() { <-catchupSlots }()
-	events, gap, err := fetchRange(cfg, h, c.After, c.Until)
+	events, gap, err := fetchRange(cfg, h, f.After, f.Until)
 	if err != nil {
-		log.Printf("edge: catch-up for client %d failed: %v", c.ClientID, err)
-		h.Kick(c.ClientID)
+		log.Printf("edge: catch-up fetch after %q until %q failed: %v", f.After, f.Until, err)
+		h.FailFetch(f.Key)
 		return
 	}
-	h.FinishCatchup(c.ClientID, events, gap)
+	h.FinishFetch(f.Key, events, gap)
 }
 
 func fetchRange(cfg config, h *edge.Hub, after, until string) ([]*edge.Event, bool, error) {

@@ -61,6 +61,12 @@ type config struct {
 	// with Retry-After. Raise HUB_SHARDS to spread a region over more
 	// objects instead.
 	MaxClients int
+	// MaxCatchup is the most client streams one hub object catches up from
+	// the origin's history at once (var MAX_CATCHUP, default 1000): a
+	// subscribe request whose Last-Event-ID is older than the ring, when
+	// that many wait, gets 503 with Retry-After. Each waits, its live
+	// events held in memory, for a fetch from the origin.
+	MaxCatchup int
 	// MaxPublishBytes is the largest publish body the front door forwards
 	// (var MAX_PUBLISH_BYTES, default 1048576, the origin's default
 	// --max-body-bytes); a larger one gets 413 without reaching the origin.
@@ -103,6 +109,7 @@ func envConfig() config {
 		ClientStall:     time.Duration(envIntZero("CLIENT_STALL_MS", 60000)) * time.Millisecond,
 		MaxStream:       time.Duration(envIntZero("MAX_STREAM_MS", 1800000)) * time.Millisecond,
 		MaxClients:      envInt("MAX_CLIENTS", 10000),
+		MaxCatchup:      envInt("MAX_CATCHUP", 1000),
 		MaxPublishBytes: int64(envInt("MAX_PUBLISH_BYTES", 1<<20)),
 		CORSOrigins:     envString("CORS_ORIGINS", "*"),
 		JWTKey:          envString("JWT_KEY", ""),
@@ -151,6 +158,7 @@ func (c config) limits() map[string]int64 {
 		"CLIENT_STALL_MS":     ms(c.ClientStall),
 		"MAX_STREAM_MS":       ms(c.MaxStream),
 		"MAX_CLIENTS":         int64(c.MaxClients),
+		"MAX_CATCHUP":         int64(c.MaxCatchup),
 		"MAX_PUBLISH_BYTES":   c.MaxPublishBytes,
 		"RETRY_MS":            ms(c.Retry),
 		"RETRY_JITTER_MS":     ms(c.RetryJitter),

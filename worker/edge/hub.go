@@ -43,11 +43,23 @@ type Client struct {
 	// nil, the chunks kept for it until its replay is written.
 	after string
 	held  []*Chunk
+	// until is the ring's newest id when the client went into catch-up:
+	// held starts right after it, so its replay ends with it. While the
+	// client waits for the origin, waiting is set, prev and next link it
+	// into the hub's catch-up queue, and enq is its place in that queue.
+	until      string
+	waiting    bool
+	enq        uint64
+	prev, next *Client
 }
 
 // MaxHeld bounds the chunks held for a client in catch-up; past it the
 // client is dropped and resumes later.
 const MaxHeld = 4096
+
+// DefaultMaxFetches is the number of catch-up fetches a hub keeps in flight
+// when its MaxFetches is 0.
+const DefaultMaxFetches = 2
 
 // MissedEventType is the in-band notice of missed events (see package mercure).
 const MissedEventType = mercure.MissedEventType
@@ -66,9 +78,23 @@ type Hub struct {
 	// anchored is set by the first Hello: the ring knows where it starts.
 	anchored bool
 
-	// OnCatchup is called, with the hub locked, when a client must be caught
-	// up from the origin; it must not block (start a goroutine).
-	OnCatchup func(Catchup)
+	// OnFetch is called, with the hub locked, when clients in catch-up need
+	// a range of the origin's history; it must not block nor call the hub
+	// (start a goroutine that ends with FinishFetch or FailFetch). Set it,
+	// and MaxFetches (0: DefaultMaxFetches), before the hub is used.
+	OnFetch    func(Fetch)
+	MaxFetches int
+
+	// The catch-up queue: clients waiting for the origin, oldest first;
+	// enqueued counts the clients ever queued (the next enq).
+	qHead, qTail *Client
+	qLen         int
+	enqueued     uint64
+	// fetches are the fetches in flight by key; fetchKey is the last key.
+	fetches  map[uint64]*fetch
+	fetchKey uint64
+	// holding counts the clients whose held is not nil.
+	holding int
 
 	heartbeat *Chunk
 
@@ -80,6 +106,7 @@ type Hub struct {
 	dropped    uint64
 	gaps       uint64
 	catchups   uint64
+	fetched    uint64
 }
 
 // NewHub returns a hub whose replay ring holds ringSize events and whose
@@ -88,6 +115,7 @@ func NewHub(c *topic.Compiler, ringSize int) *Hub {
 	return &Hub{
 		compiler:  c,
 		clients:   make(map[uint64]*Client),
+		fetches:   make(map[uint64]*fetch),
 		ring:      NewRing(ringSize),
 		heartbeat: &Chunk{Bytes: []byte(":\n\n")},
 	}
@@ -101,19 +129,28 @@ func (h *Hub) NextID() uint64 {
 	return h.nextID
 }
 
-// Catchup asks the owner of the hub to fetch, from the origin's history,
-// the events after After up to and including Until for one client, then to
-// call FinishCatchup.
-type Catchup struct {
-	ClientID     uint64
+// Fetch asks the owner of the hub to fetch from the origin's history the
+// events after After up to and including Until, then to call FinishFetch
+// with Key, or FailFetch with Key when the origin could not be asked. One
+// fetch serves every client in catch-up whose range it covers.
+type Fetch struct {
+	Key          uint64
 	After, Until string
+}
+
+// fetch is a Fetch in flight; issued is the hub's enqueued count when it
+// was issued: the clients queued before it have their until at or before
+// its Until.
+type fetch struct {
+	Fetch
+	issued uint64
 }
 
 // Add registers c and writes what it missed since lastEventID. Events the
 // ring holds are replayed at once, under the same lock as the live fan-out,
 // so the client sees no gap and no duplicate at the switch. An id older than
 // the ring puts the client in catch-up: live events are held for it while
-// the hub's OnCatchup callback fetches the missing range from the origin.
+// it waits for a fetch of the missing range from the origin (see FinishFetch).
 // Add returns false if the client's sink refused a write (it is then not
 // added).
 func (h *Hub) Add(c *Client, lastEventID string) bool {
@@ -128,26 +165,29 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 	}
 	c.after = lastEventID
 	c.held = []*Chunk{} // non-nil: held until resumed
+	h.holding++
 	if h.anchored {
 		return h.resumeLocked(c)
 	}
 	return true // resumed when the feed's Hello anchors the ring
 }
 
-// resumeLocked serves a held client from the ring or starts its catch-up.
+// resumeLocked serves a held client from the ring or queues it for catch-up.
 func (h *Hub) resumeLocked(c *Client) bool {
 	events, ok := h.ring.After(c.after)
-	if !ok {
-		if h.ring.Newest() == "" || h.OnCatchup == nil {
-			// The origin held nothing when this feed began: the id is unknown.
-			h.gaps++
-			return h.releaseLocked(c, mercure.AppendMissed(nil, mercure.ReasonUnknownID), nil)
-		}
-		h.catchups++
-		h.OnCatchup(Catchup{ClientID: c.ID, After: c.after, Until: h.ring.Newest()})
-		return true
+	if ok {
+		return h.releaseLocked(c, nil, events)
 	}
-	return h.releaseLocked(c, nil, events)
+	if h.ring.Newest() == "" || h.OnFetch == nil {
+		// The origin held nothing when this feed began: the id is unknown.
+		h.gaps++
+		return h.releaseLocked(c, mercure.AppendMissed(nil, mercure.ReasonUnknownID), nil)
+	}
+	h.catchups++
+	c.until = h.ring.Newest()
+	h.enqueueLocked(c)
+	h.issueLocked(c)
+	return true
 }
 
 // releaseLocked writes prefix, the events c matches and the chunks held for
@@ -162,32 +202,204 @@ func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
 	for _, ch := range c.held {
 		out = append(out, ch.Bytes...)
 	}
-	c.held = nil
+	if c.held != nil {
+		c.held = nil
+		h.holding--
+	}
 	if len(out) > 0 && !c.Sink.Write(&Chunk{Bytes: out}) {
-		delete(h.clients, c.ID)
 		h.dropped++
+		h.forgetLocked(c)
 		c.Sink.Close()
 		return false
 	}
 	return true
 }
 
-// FinishCatchup completes a client's catch-up with the events the origin
-// returned for its range (in order), or with a missed-events notice when the
-// origin did not hold its id (gap).
-func (h *Hub) FinishCatchup(id uint64, events []*Event, gap bool) {
+// forgetLocked removes c from every structure of the hub.
+func (h *Hub) forgetLocked(c *Client) {
+	delete(h.clients, c.ID)
+	if c.waiting {
+		h.unlinkLocked(c)
+	}
+	if c.held != nil {
+		c.held = nil
+		h.holding--
+	}
+}
+
+// enqueueLocked appends c to the catch-up queue.
+func (h *Hub) enqueueLocked(c *Client) {
+	c.waiting, c.enq = true, h.enqueued
+	h.enqueued++
+	c.prev, c.next = h.qTail, nil
+	if h.qTail != nil {
+		h.qTail.next = c
+	} else {
+		h.qHead = c
+	}
+	h.qTail = c
+	h.qLen++
+}
+
+// unlinkLocked takes c out of the catch-up queue.
+func (h *Hub) unlinkLocked(c *Client) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		h.qHead = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		h.qTail = c.prev
+	}
+	c.prev, c.next, c.waiting = nil, nil, false
+	h.qLen--
+}
+
+// issueLocked issues fetches, while fewer than MaxFetches are in flight,
+// for the oldest waiting clients from c on that no fetch in flight may
+// serve, each from the client's id to the ring's newest. A fetch in flight
+// may serve a client when it starts at the client's id (never two in
+// flight from the same id), or when the client was already waiting when it
+// was issued or came with the same ring newest: the client's range may lie
+// inside the fetch's (ids are opaque; only the answer tells). Such a client
+// waits for that answer rather than cost the origin a second, overlapping
+// request. The queue is looked at again from its start whenever a fetch
+// ends, so while clients wait a fetch is in flight, and each fetch ends
+// the wait of the client it was issued for (served, told of a gap, or
+// disconnected).
+func (h *Hub) issueLocked(c *Client) {
+	limit := h.MaxFetches
+	if limit <= 0 {
+		limit = DefaultMaxFetches
+	}
+next:
+	for ; c != nil && len(h.fetches) < limit; c = c.next {
+		for _, f := range h.fetches {
+			if c.after == f.After || c.enq < f.issued || c.until == f.Until {
+				continue next
+			}
+		}
+		until := h.ring.Newest()
+		if until == "" { // the ring was reset by a feed gap
+			until = c.until
+		}
+		h.fetchKey++
+		f := &fetch{Fetch: Fetch{Key: h.fetchKey, After: c.after, Until: until}, issued: h.enqueued}
+		h.fetches[f.Key] = f
+		h.fetched++
+		h.OnFetch(f.Fetch)
+	}
+}
+
+// FinishFetch completes the fetch with this key with the events the origin
+// returned after its After up to its Until, in order, or with gap when the
+// origin no longer holds its After.
+//
+// Without a gap, every waiting client whose range the events cover (its id
+// is the fetch's After or one of the events, and its until is that or a
+// later one of the events) gets the events after its id up to its until
+// that it matches, then its held chunks, and goes live. Events after its
+// until are not written: its held chunks already carry them. With a gap,
+// the clients resuming from the fetch's After get the missed-events notice
+// then their held chunks. The other clients keep waiting for a later fetch.
+func (h *Hub) FinishFetch(key uint64, events []*Event, gap bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c, ok := h.clients[id]
-	if !ok || c.held == nil {
+	f, ok := h.fetches[key]
+	if !ok {
 		return
 	}
-	var prefix []byte
+	delete(h.fetches, key)
 	if gap {
-		h.gaps++
-		prefix = mercure.AppendMissed(nil, mercure.ReasonUnknownID)
+		for c, next := h.qHead, (*Client)(nil); c != nil; c = next {
+			next = c.next
+			if c.after == f.After {
+				h.unlinkLocked(c)
+				h.gaps++
+				h.releaseLocked(c, mercure.AppendMissed(nil, mercure.ReasonUnknownID), nil)
+			}
+		}
+		h.issueLocked(h.qHead)
+		return
 	}
-	h.releaseLocked(c, prefix, events)
+	pos := make(map[string]int, len(events))
+	for i, e := range events {
+		pos[e.ID] = i
+	}
+	at := func(id string) (int, bool) {
+		if id == f.After {
+			return -1, true
+		}
+		i, ok := pos[id]
+		return i, ok
+	}
+	for c, next := h.qHead, (*Client)(nil); c != nil; c = next {
+		next = c.next
+		from, ok := at(c.after)
+		if !ok {
+			continue
+		}
+		to, ok := at(c.until)
+		if !ok || to < from {
+			if c.after == f.After && c.enq < f.issued {
+				// The answer should reach c.until (it was the ring's newest
+				// before the fetch was issued) and does not: rather than
+				// ask the origin again and again, let the client resume later.
+				h.forgetLocked(c)
+				c.Sink.Close()
+			}
+			continue
+		}
+		h.unlinkLocked(c)
+		h.releaseLocked(c, nil, events[from+1:to+1])
+	}
+	h.issueLocked(h.qHead)
+}
+
+// FailFetch ends the fetch with this key when the origin could not be
+// asked: the clients resuming from its After are disconnected, to resume
+// later, rather than told anything false. The other waiting clients get
+// later fetches.
+func (h *Hub) FailFetch(key uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.fetches[key]
+	if !ok {
+		return
+	}
+	delete(h.fetches, key)
+	for c, next := h.qHead, (*Client)(nil); c != nil; c = next {
+		next = c.next
+		if c.after == f.After {
+			h.forgetLocked(c)
+			c.Sink.Close()
+		}
+	}
+	h.issueLocked(h.qHead)
+}
+
+// CatchingUp returns the number of clients whose replay is not written yet:
+// those waiting for the origin and those waiting for the feed's first Hello.
+func (h *Hub) CatchingUp() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.holding
+}
+
+// InRing reports whether a client resuming after id is, as far as the hub
+// knows, served without a fetch from the origin: id is empty, or the ring
+// holds it or starts right after it. Before the feed's first Hello the ring
+// knows nothing yet, and InRing reports true.
+func (h *Hub) InRing(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id == "" || !h.anchored || id == h.ring.base {
+		return true
+	}
+	_, ok := h.ring.index[id] // Ring.After without building the slice
+	return ok
 }
 
 // Kick removes the client with this id and closes its stream, for example
@@ -197,7 +409,7 @@ func (h *Hub) Kick(id uint64) bool {
 	defer h.mu.Unlock()
 	c, ok := h.clients[id]
 	if ok {
-		delete(h.clients, id)
+		h.forgetLocked(c)
 		c.Sink.Close()
 	}
 	return ok
@@ -210,8 +422,10 @@ func (h *Hub) Compiler() *topic.Compiler { return h.compiler }
 func (h *Hub) Remove(id uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	_, ok := h.clients[id]
-	delete(h.clients, id)
+	c, ok := h.clients[id]
+	if ok {
+		h.forgetLocked(c)
+	}
 	return ok
 }
 
@@ -288,7 +502,7 @@ func (h *Hub) deliverBatchLocked(events []*Event) {
 		return
 	}
 	chunks := make(map[uint64]*Chunk)
-	for id, cl := range h.clients {
+	for _, cl := range h.clients {
 		var mask uint64
 		for i, e := range events {
 			if cl.Match(e) {
@@ -309,7 +523,7 @@ func (h *Hub) deliverBatchLocked(events []*Event) {
 			continue
 		}
 		h.dropped++
-		delete(h.clients, id)
+		h.forgetLocked(cl)
 		cl.Sink.Close()
 	}
 }
@@ -365,7 +579,7 @@ func (h *Hub) Heartbeat() {
 }
 
 func (h *Hub) fanoutLocked(c *Chunk, match func(*Client) bool) {
-	for id, cl := range h.clients {
+	for _, cl := range h.clients {
 		if match != nil && !match(cl) {
 			continue
 		}
@@ -375,7 +589,7 @@ func (h *Hub) fanoutLocked(c *Chunk, match func(*Client) bool) {
 			continue
 		}
 		h.dropped++
-		delete(h.clients, id)
+		h.forgetLocked(cl)
 		cl.Sink.Close()
 	}
 }
@@ -390,43 +604,47 @@ func (h *Hub) LastEventID() string {
 // Stats is a snapshot of the hub's counters.
 type Stats struct {
 	Subscribers int `json:"subscribers"`
-	// CatchingUp counts the subscribers whose replay is still being fetched.
-	CatchingUp int    `json:"catchingUp"`
-	Events     uint64 `json:"events"`
+	// CatchingUp counts the subscribers whose replay is not written yet;
+	// CatchupQueue those of them waiting for a fetch from the origin, and
+	// CatchupInFlight the fetches in flight.
+	CatchingUp      int    `json:"catchingUp"`
+	CatchupQueue    int    `json:"catchupQueue"`
+	CatchupInFlight int    `json:"catchupInFlight"`
+	Events          uint64 `json:"events"`
 	// Batches counts the fan-outs of live events (Events/Batches is the
 	// mean number of events written together); Writes the chunks written
 	// or held for clients, heartbeats included.
-	Batches     uint64 `json:"batches"`
-	Writes      uint64 `json:"writes"`
-	Deliveries  uint64 `json:"deliveries"`
-	Dropped     uint64 `json:"dropped"`
-	Gaps        uint64 `json:"gaps"`
-	Catchups    uint64 `json:"catchups"`
-	RingLen     int    `json:"ringLen"`
-	LastEventID string `json:"lastEventID"`
+	Batches    uint64 `json:"batches"`
+	Writes     uint64 `json:"writes"`
+	Deliveries uint64 `json:"deliveries"`
+	Dropped    uint64 `json:"dropped"`
+	Gaps       uint64 `json:"gaps"`
+	// Catchups counts the subscribers that needed the origin's history,
+	// CatchupFetches the fetches issued for them (one serves many).
+	Catchups       uint64 `json:"catchups"`
+	CatchupFetches uint64 `json:"catchupFetches"`
+	RingLen        int    `json:"ringLen"`
+	LastEventID    string `json:"lastEventID"`
 }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	held := 0
-	for _, c := range h.clients {
-		if c.held != nil {
-			held++
-		}
-	}
 	return Stats{
-		Subscribers: len(h.clients),
-		CatchingUp:  held,
-		Events:      h.events,
-		Batches:     h.batches,
-		Writes:      h.writes,
-		Deliveries:  h.deliveries,
-		Dropped:     h.dropped,
-		Gaps:        h.gaps,
-		Catchups:    h.catchups,
-		RingLen:     h.ring.Len(),
-		LastEventID: h.ring.Newest(),
+		Subscribers:     len(h.clients),
+		CatchingUp:      h.holding,
+		CatchupQueue:    h.qLen,
+		CatchupInFlight: len(h.fetches),
+		Events:          h.events,
+		Batches:         h.batches,
+		Writes:          h.writes,
+		Deliveries:      h.deliveries,
+		Dropped:         h.dropped,
+		Gaps:            h.gaps,
+		Catchups:        h.catchups,
+		CatchupFetches:  h.fetched,
+		RingLen:         h.ring.Len(),
+		LastEventID:     h.ring.Newest(),
 	}
 }
