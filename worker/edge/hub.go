@@ -418,13 +418,17 @@ func (h *Hub) Kick(id uint64) bool {
 // Compiler returns the topic compiler the hub prepares events with.
 func (h *Hub) Compiler() *topic.Compiler { return h.compiler }
 
-// Remove drops the client with this id, if held, and reports whether it was.
+// Remove drops the client with this id, if held, when its stream was
+// cancelled, and reports whether it was. It closes the client's sink too,
+// which lets the sink release what it holds (Close must not fail on a
+// cancelled stream).
 func (h *Hub) Remove(id uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c, ok := h.clients[id]
 	if ok {
 		h.forgetLocked(c)
+		c.Sink.Close()
 	}
 	return ok
 }

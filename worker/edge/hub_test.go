@@ -179,6 +179,9 @@ func TestHubRemove(t *testing.T) {
 	if !h.Remove(id) || h.Remove(id) {
 		t.Fatal("Remove should report true once")
 	}
+	if !s.closed {
+		t.Fatal("Remove did not close the client's sink")
+	}
 	h.Deliver([]*edge.Event{event("e1", "a", false)})
 	if s.writes != 1 { // only the connect comment
 		t.Fatalf("removed client got %d writes", s.writes)
