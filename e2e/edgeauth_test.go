@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
 // TestEdgeChromiumPrivate opens two tabs on the demo page; only the first has
@@ -76,5 +78,53 @@ func TestEdgeTokenExpiryClosesStream(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("stream still open 20 s after its token expired")
+	}
+}
+
+// TestEdgeTokenAudienceIssuer runs a worker with JWT_AUDIENCE and
+// JWT_ISSUER: a subscriber token with a wrong or missing aud or iss is
+// refused with 401 naming the claim, and the right one is served events.
+func TestEdgeTokenAudienceIssuer(t *testing.T) {
+	const (
+		aud = "https://hub.example.test/.well-known/mercure"
+		iss = "https://issuer.example.test"
+	)
+	origin, _ := startOwnOrigin(t, "origin-edge-aud")
+	edge := startOwnWorker(t, "wrangler-aud", origin, "JWT_AUDIENCE:"+aud, "JWT_ISSUER:"+iss, "ALLOW_ANONYMOUS:false")
+	topic := uniqueTopic(t, "edge-aud")
+	u := edge + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
+	grant := []auth.Matcher{{Match: topic, Type: auth.MatchExact}}
+	token := func(aud []string, iss string) string {
+		return mustToken(auth.Claims{Form: auth.FormDetails, Subscribe: grant, Audience: aud, Issuer: iss}, time.Hour)
+	}
+	const audReason, issReason = "aud does not name this hub", "iss is not this hub's trusted issuer"
+	for _, tc := range []struct {
+		name, token, want string
+	}{
+		{"no token", "", "token"},
+		{"wrong aud", token([]string{"https://evil.example/.well-known/mercure"}, iss), audReason},
+		{"missing aud", token(nil, iss), audReason},
+		{"aud with a trailing slash", token([]string{aud + "/"}, iss), audReason},
+		{"wrong iss", token([]string{aud}, "https://evil.example"), issReason},
+		{"missing iss", token([]string{aud}, ""), issReason},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(strings.ToLower(string(body)), tc.want) {
+			t.Errorf("%s: got %s %q, want 401 mentioning %q", tc.name, resp.Status, body, tc.want)
+		}
+	}
+	c := subscribeSSE(t, u, http.Header{"Authorization": {"Bearer " + token([]string{"https://other.example", aud}, iss)}})
+	id := publish(t, origin, url.Values{"topic": {topic}, "data": {"for the right audience"}})
+	if e := c.next(t, 10*time.Second); e.ID != id {
+		t.Fatalf("subscriber with the right aud and iss got %+v, want %s", e, id)
 	}
 }

@@ -78,6 +78,10 @@ type config struct {
 	// public keys (var JWT_JWKS). Either may be empty; with neither, only
 	// anonymous subscribers can connect.
 	JWTKey, JWTJWKS string
+	// JWTAudience, when set, must be in a subscriber token's aud claim (var
+	// JWT_AUDIENCE, the hub's public URL as the origin's --jwt-audience);
+	// JWTIssuer, when set, must equal its iss claim (var JWT_ISSUER).
+	JWTAudience, JWTIssuer string
 	// AllowAnonymous lets clients without a token subscribe to public
 	// updates (var ALLOW_ANONYMOUS, "true" or "false", default "false").
 	AllowAnonymous bool
@@ -114,6 +118,8 @@ func envConfig() config {
 		CORSOrigins:     envString("CORS_ORIGINS", "*"),
 		JWTKey:          envString("JWT_KEY", ""),
 		JWTJWKS:         envString("JWT_JWKS", ""),
+		JWTAudience:     envString("JWT_AUDIENCE", ""),
+		JWTIssuer:       envString("JWT_ISSUER", ""),
 		AllowAnonymous:  envString("ALLOW_ANONYMOUS", "false") == "true",
 		PublicURL:       envString("PUBLIC_URL", ""),
 		Retry:           time.Duration(envInt("RETRY_MS", 2000)) * time.Millisecond,
@@ -186,5 +192,5 @@ func (c config) verifier() (*auth.Verifier, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return auth.NewVerifier(auth.Config{Keys: keys, Leeway: 5 * time.Second})
+	return auth.NewVerifier(auth.Config{Keys: keys, Audience: c.JWTAudience, Issuer: c.JWTIssuer, Leeway: 5 * time.Second})
 }
