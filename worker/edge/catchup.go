@@ -107,11 +107,10 @@ next:
 func (h *Hub) FinishFetch(key uint64, events []*Event, gap bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	f, ok := h.fetches[key]
-	if !ok {
+	f := h.endFetchLocked(key)
+	if f == nil {
 		return
 	}
-	delete(h.fetches, key)
 	if gap {
 		for c, next := h.qHead, (*Client)(nil); c != nil; c = next {
 			next = c.next
@@ -165,11 +164,10 @@ func (h *Hub) FinishFetch(key uint64, events []*Event, gap bool) {
 func (h *Hub) FailFetch(key uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	f, ok := h.fetches[key]
-	if !ok {
+	f := h.endFetchLocked(key)
+	if f == nil {
 		return
 	}
-	delete(h.fetches, key)
 	for c, next := h.qHead, (*Client)(nil); c != nil; c = next {
 		next = c.next
 		if c.after == f.After {
@@ -200,4 +198,12 @@ func (h *Hub) InRing(id string) bool {
 	}
 	_, ok := h.ring.index[id] // Ring.After without building the slice
 	return ok
+}
+
+// endFetchLocked takes the fetch with this key out of the fetches in
+// flight and returns it, or nil when there is none (ended already).
+func (h *Hub) endFetchLocked(key uint64) *fetch {
+	f := h.fetches[key]
+	delete(h.fetches, key)
+	return f
 }
