@@ -59,11 +59,10 @@ type streamSink struct {
 //
 // Besides a failed write and more than limit chunks waiting, a client is
 // dropped when an earlier chunk has still been waiting at every write for
-// stallLimit: nobody reads its stream. (Under wrangler dev, workerd
-// sometimes neither cancels nor errors the stream of a client that went
-// away; heartbeats then pile up unread, and without this the hub would
-// hold such a stream until limit heartbeats had accumulated: hours with
-// the production defaults.)
+// stallLimit: nobody reads its stream (a client whose connection stalls,
+// or a stream workerd stopped reading without cancelling it). Without
+// this the hub would hold such a stream until limit heartbeats had
+// accumulated: hours with the production defaults.
 func (s *streamSink) Write(c *edge.Chunk) bool {
 	u, ok := c.Native.(js.Value)
 	if !ok {
