@@ -32,7 +32,8 @@ func TestEdgeCatchupShared(t *testing.T) {
 	t.Cleanup(proxy.close)
 	gate := startGate(t, originAddr)
 	const maxCatchup = 20
-	edge := startOwnWorker(t, "wrangler-catchup", proxy.url(), "RING_SIZE:4", fmt.Sprintf("MAX_CATCHUP:%d", maxCatchup))
+	edge := startOwnWorker(t, "wrangler-catchup", proxy.url(), "RING_SIZE:4", fmt.Sprintf("MAX_CATCHUP:%d", maxCatchup),
+		"FEED_TIMEOUT_MS:5000") // the origin's heartbeat is 2 s
 	topic := uniqueTopic(t, "catchup")
 	sub := edge + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
 	pub := func(i int) string {
@@ -148,6 +149,33 @@ func TestEdgeCatchupShared(t *testing.T) {
 	if st["catchupFetches"] != 1 || st["catchingUp"] != 0 || st["catchups"] != maxCatchup {
 		t.Fatalf("after the catch-up: stats %v, want 1 fetch, 0 catching up, %d catch-ups", st, maxCatchup)
 	}
+
+	// A fetch the origin never answers: after FEED_TIMEOUT_MS the client
+	// waiting for it is disconnected (to resume later), told nothing false,
+	// and the next resume is served.
+	proxy.setTarget(startGate(t, originAddr).addr()) // never opened
+	stuck := subscribeSSE(t, sub, http.Header{"Last-Event-ID": {ids[2]}})
+	asked := time.Now()
+	select {
+	case <-stuck.done:
+		if d := time.Since(asked); d < 4*time.Second {
+			t.Fatalf("client waiting for an unanswered fetch was closed after %s, before FEED_TIMEOUT_MS (5 s)", d)
+		}
+	case e := <-stuck.events:
+		t.Fatalf("client waiting for an unanswered fetch got %+v", e)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("client waiting for an unanswered fetch still open 20 s later (FEED_TIMEOUT_MS 5 s): %v", stats(t, edge))
+	}
+	if st := stats(t, edge); st["catchingUp"] != 0 || st["catchupInFlight"] != 0 {
+		t.Fatalf("after the fetch timed out: stats %v, want nothing catching up or in flight", st)
+	}
+	proxy.setTarget(originAddr)
+	again := subscribeSSE(t, sub, http.Header{"Last-Event-ID": {ids[2]}})
+	for i := 3; i <= 13; i++ {
+		if e := again.next(t, 10*time.Second); e.ID != ids[i] {
+			t.Fatalf("resume after the timed-out fetch got %q, want event %d (%s)", e.ID, i, ids[i])
+		}
+	}
 }
 
 // stats reads the edge hub's counters (numbers only; strings as "").
@@ -171,8 +199,12 @@ type gate struct {
 	opened chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
 }
 
+// startGate starts a gate; the test's end closes it and every connection
+// through it.
 func startGate(t *testing.T, target string) *gate {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -188,13 +220,19 @@ func startGate(t *testing.T, target string) *gate {
 			if err != nil {
 				return
 			}
+			g.track(c)
 			g.wg.Add(1)
 			go g.relay(c)
 		}
 	}()
 	t.Cleanup(func() {
-		g.open()
 		ln.Close()
+		g.mu.Lock()
+		for _, c := range g.conns {
+			c.Close()
+		}
+		g.mu.Unlock()
+		g.open()
 		g.wg.Wait()
 	})
 	return g
@@ -204,6 +242,12 @@ func (g *gate) addr() string { return g.ln.Addr().String() }
 
 func (g *gate) open() { g.once.Do(func() { close(g.opened) }) }
 
+func (g *gate) track(c net.Conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.conns = append(g.conns, c)
+}
+
 func (g *gate) relay(c net.Conn) {
 	defer g.wg.Done()
 	defer c.Close()
@@ -212,6 +256,7 @@ func (g *gate) relay(c net.Conn) {
 	if err != nil {
 		return
 	}
+	g.track(o)
 	defer o.Close()
 	go func() {
 		io.Copy(o, c)

@@ -51,7 +51,8 @@ type streamSink struct {
 	// end, when set, closes the stream at the end of its lifetime; Close
 	// stops it, so a client that left holds no timer for the rest of
 	// MAX_STREAM_MS (at 450 new streams/s that was ~800k timers).
-	end atomic.Pointer[time.Timer]
+	end    atomic.Pointer[time.Timer]
+	closed atomic.Bool
 }
 
 // Write implements edge.Sink. The event's bytes become a Uint8Array once,
@@ -86,10 +87,24 @@ func (s *streamSink) Write(c *edge.Chunk) bool {
 
 // Close implements edge.Sink.
 func (s *streamSink) Close() {
+	s.closed.Store(true)
+	s.stopEnd()
+	jsClose.Invoke(s.controller)
+}
+
+// setEnd arms the stream's lifetime timer, unless the stream was closed
+// meanwhile.
+func (s *streamSink) setEnd(t *time.Timer) {
+	s.end.Store(t)
+	if s.closed.Load() {
+		s.stopEnd()
+	}
+}
+
+func (s *streamSink) stopEnd() {
 	if t := s.end.Swap(nil); t != nil {
 		t.Stop()
 	}
-	jsClose.Invoke(s.controller)
 }
 
 // pendingClient is a client that open accepted and attach has not yet bound
@@ -290,7 +305,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		}
 	}
 	if end != 0 {
-		sink.end.Store(time.AfterFunc(end, func() { h.hub.Kick(id) }))
+		sink.setEnd(time.AfterFunc(end, func() { h.hub.Kick(id) }))
 	}
 	return nil
 }

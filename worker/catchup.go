@@ -8,6 +8,8 @@ import (
 	"log"
 	"net/http"
 	"net/url"
+	"sync"
+	"time"
 
 	"github.com/syumai/workers/cloudflare/fetch"
 
@@ -25,19 +27,32 @@ var catchupSlots = make(chan struct{}, 4)
 // catchup fetches a range of the origin's history for the clients in
 // catch-up (the feed's bounded mode: after f.After up to and including
 // f.Until) and hands it to the hub, which serves every waiting client the
-// range covers. If the origin cannot be asked, the hub disconnects the
-// clients resuming from f.After, to retry later, rather than tell them
-// anything false.
+// range covers. If the origin cannot be asked, or has not answered within
+// FEED_TIMEOUT_MS, the hub disconnects the clients resuming from f.After,
+// to retry later, rather than tell them anything false, and goes on with
+// the others: every client queued before a fetch waits for its answer, so
+// a fetch that hangs (syumai's fetch cannot be cancelled) must not hold
+// them all. Its slot is given back then too; a late answer is ignored.
 func catchup(cfg config, h *edge.Hub, f edge.Fetch) {
 	catchupSlots <- struct{}{}
-	defer func() { <-catchupSlots }()
-	events, gap, err := fetchRange(cfg, h, f.After, f.Until)
-	if err != nil {
-		log.Printf("edge: catch-up fetch after %q until %q failed: %v", f.After, f.Until, err)
-		h.FailFetch(f.Key)
-		return
+	var once sync.Once
+	end := func(events []*edge.Event, gap bool, err error) {
+		once.Do(func() {
+			defer func() { <-catchupSlots }()
+			if err != nil {
+				log.Printf("edge: catch-up fetch after %q until %q failed: %v", f.After, f.Until, err)
+				h.FailFetch(f.Key)
+				return
+			}
+			h.FinishFetch(f.Key, events, gap)
+		})
 	}
-	h.FinishFetch(f.Key, events, gap)
+	timeout := time.AfterFunc(cfg.FeedTimeout, func() {
+		end(nil, false, fmt.Errorf("no answer within %s (FEED_TIMEOUT_MS)", cfg.FeedTimeout))
+	})
+	events, gap, err := fetchRange(cfg, h, f.After, f.Until)
+	timeout.Stop()
+	end(events, gap, err)
 }
 
 func fetchRange(cfg config, h *edge.Hub, after, until string) ([]*edge.Event, bool, error) {

@@ -23,7 +23,8 @@ type config struct {
 	Heartbeat time.Duration
 	// FeedTimeout is how long the upstream may stay silent, heartbeats
 	// included, before it is reconnected (var FEED_TIMEOUT_MS, default 35000:
-	// twice the origin's 15 s heartbeat plus slack).
+	// twice the origin's 15 s heartbeat plus slack). It also bounds a
+	// catch-up fetch of the origin's history.
 	FeedTimeout time.Duration
 	// UpstreamIdle is how long a hub keeps its upstream feed without any
 	// client (var UPSTREAM_IDLE_MS, default 60000); the next client opens it
@@ -53,8 +54,8 @@ type config struct {
 	// MAX_STREAM_MS, default 1800000: 30 minutes; 0: no bound). Each stream
 	// gets between 3/4 of it and all of it, at random, then the hub closes
 	// it; the client reconnects with Last-Event-ID and resumes from the
-	// ring, losing nothing. It bounds streams whose client left without the
-	// runtime telling the hub.
+	// ring, losing nothing. It is the last bound on a stream whose client
+	// left unnoticed; the front door's pipe and CLIENT_STALL_MS come first.
 	MaxStream time.Duration
 	// MaxClients is the most client streams one hub object holds (var
 	// MAX_CLIENTS, default 10000); past it a subscribe request gets 503

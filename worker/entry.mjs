@@ -1,10 +1,10 @@
 // Worker entry: the JavaScript side of the edge. It is deliberately thin.
 //
 // - The default export is the stateless front door. Subscriptions
-//   (GET /.well-known/mercure) pass straight to an EdgeHub Durable Object
-//   without starting Go, so a held browser stream costs the front door
-//   nothing. Other requests (publish forwarding, the demo page, health) run
-//   in a per-request Go instance through syumai/workers' handler.
+//   (GET /.well-known/mercure) pass to an EdgeHub Durable Object without
+//   starting Go; a held browser stream costs the front door one native pipe
+//   (see subscribe). Other requests (publish forwarding, the demo page,
+//   health) run in a per-request Go instance through syumai/workers' handler.
 // - EdgeHub is the Durable Object: ONE resident Go instance per object holds
 //   every client stream of that object and the single upstream feed. Client
 //   streams are ReadableStreams whose controllers Go writes to directly

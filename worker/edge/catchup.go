@@ -21,7 +21,8 @@ type Fetch struct {
 
 // fetch is a Fetch in flight; issued is the hub's enqueued count when it
 // was issued: the clients queued before it have their until at or before
-// its Until.
+// its Until (unless a feed Gap emptied the ring, when Until falls back to
+// the client's own).
 type fetch struct {
 	Fetch
 	issued uint64
@@ -186,14 +187,21 @@ func (h *Hub) CatchingUp() int {
 	return h.holding
 }
 
-// InRing reports whether a client resuming after id is, as far as the hub
-// knows, served without a fetch from the origin: id is empty, or the ring
-// holds it or starts right after it. Before the feed's first Hello the ring
-// knows nothing yet, and InRing reports true.
+// InRing reports whether a client resuming after id is served without a
+// fetch from the origin: id is empty, the ring holds it or starts right
+// after it, or the origin held nothing when the feed began (the client is
+// told at once that its id is unknown). Before the feed's first Hello the
+// ring knows nothing yet, and a client with an id is counted as one that
+// may need a fetch.
 func (h *Hub) InRing(id string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if id == "" || !h.anchored || id == h.ring.base {
+	switch {
+	case id == "":
+		return true
+	case !h.anchored:
+		return false
+	case id == h.ring.base || h.ring.Newest() == "":
 		return true
 	}
 	_, ok := h.ring.index[id] // Ring.After without building the slice

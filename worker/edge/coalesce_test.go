@@ -432,8 +432,15 @@ func TestCatchupMaxFetches(t *testing.T) {
 
 func TestHubInRing(t *testing.T) {
 	h := edge.NewHub(testCompiler, 2)
-	if !h.InRing("") || !h.InRing("e1") {
-		t.Fatal("before the feed's Hello nothing is known to need catch-up")
+	if !h.InRing("") || h.InRing("e1") {
+		t.Fatal("before the feed's Hello: InRing(\"\") must be true, and an id may need catch-up (false)")
+	}
+	// The origin held nothing when the feed began: an id is answered at
+	// once (unknown), without a fetch.
+	empty := edge.NewHub(testCompiler, 2)
+	hello(empty, "")
+	if !empty.InRing("e1") {
+		t.Error("InRing on a hub whose origin held nothing must be true: no fetch is needed")
 	}
 	hello(h, "e0")
 	h.Deliver([]*edge.Event{event("e1", "a", false), event("e2", "a", false), event("e3", "a", false)})

@@ -44,7 +44,8 @@ type Client struct {
 	after string
 	held  []*Chunk
 	// until is the ring's newest id when the client went into catch-up:
-	// held starts right after it, so its replay ends with it. While the
+	// held starts right after it (or, after a feed Gap, with the missed
+	// notice), so its replay ends with it. While the
 	// client waits for the origin, waiting is set, prev and next link it
 	// into the hub's catch-up queue, and enq is its place in that queue.
 	until      string
