@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,8 +19,8 @@ import (
 // exactly what it missed, then the live events, with no gap or duplicate.
 //
 // The worker reaches its origin through a TCP proxy; once the feed is up,
-// the proxy sends new connections (the catch-up fetches) to a gate that
-// holds them until the test opens it, so the test sees the clients wait.
+// the proxy holds new connections (the catch-up fetches) until the test
+// releases them, so the test sees the clients wait.
 func TestEdgeCatchupShared(t *testing.T) {
 	origin, _ := startOwnOrigin(t, "origin-catchup")
 	originAddr := strings.TrimPrefix(origin, "http://")
@@ -30,7 +29,6 @@ func TestEdgeCatchupShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(proxy.close)
-	gate := startGate(t, originAddr)
 	const maxCatchup = 20
 	edge := startOwnWorker(t, "wrangler-catchup", proxy.url(), "RING_SIZE:4", fmt.Sprintf("MAX_CATCHUP:%d", maxCatchup),
 		"FEED_TIMEOUT_MS:5000") // the origin's heartbeat is 2 s
@@ -58,7 +56,7 @@ func TestEdgeCatchupShared(t *testing.T) {
 			t.Fatalf("live client got %q, want %s (event %d)", e.ID, ids[i], i)
 		}
 	}
-	proxy.setTarget(gate.addr()) // from now on catch-up fetches wait at the gate
+	proxy.hold() // from now on catch-up fetches wait at the proxy
 
 	// The first resume from event 1 (older than the ring) issues the fetch;
 	// then 19 more from events 1 and 4 wait for it.
@@ -131,7 +129,7 @@ func TestEdgeCatchupShared(t *testing.T) {
 	}
 	// A live event while they wait is held for them, then the fetch answers.
 	ids = append(ids, pub(12))
-	gate.open()
+	proxy.release()
 	for _, r := range resumers {
 		for i := r.from + 1; i <= 12; i++ {
 			if e := r.c.next(t, 20*time.Second); e.ID != ids[i] {
@@ -153,7 +151,7 @@ func TestEdgeCatchupShared(t *testing.T) {
 	// A fetch the origin never answers: after FEED_TIMEOUT_MS the client
 	// waiting for it is disconnected (to resume later), told nothing false,
 	// and the next resume is served.
-	proxy.setTarget(startGate(t, originAddr).addr()) // never opened
+	proxy.hold() // released only after the fetch timed out
 	stuck := subscribeSSE(t, sub, http.Header{"Last-Event-ID": {ids[2]}})
 	asked := time.Now()
 	select {
@@ -169,7 +167,7 @@ func TestEdgeCatchupShared(t *testing.T) {
 	if st := stats(t, edge); st["catchingUp"] != 0 || st["catchupInFlight"] != 0 {
 		t.Fatalf("after the fetch timed out: stats %v, want nothing catching up or in flight", st)
 	}
-	proxy.setTarget(originAddr)
+	proxy.release() // the late answer is ignored
 	again := subscribeSSE(t, sub, http.Header{"Last-Event-ID": {ids[2]}})
 	for i := 3; i <= 13; i++ {
 		if e := again.next(t, 10*time.Second); e.ID != ids[i] {
@@ -189,78 +187,4 @@ func stats(t testing.TB, edge string) map[string]any {
 		}
 	}
 	return m
-}
-
-// gate is a TCP relay to target that holds every connection it accepts
-// until open is called.
-type gate struct {
-	ln     net.Listener
-	target string
-	opened chan struct{}
-	once   sync.Once
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-// startGate starts a gate; the test's end closes it and every connection
-// through it.
-func startGate(t *testing.T, target string) *gate {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gate{ln: ln, target: target, opened: make(chan struct{})}
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			g.track(c)
-			g.wg.Add(1)
-			go g.relay(c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		g.mu.Lock()
-		for _, c := range g.conns {
-			c.Close()
-		}
-		g.mu.Unlock()
-		g.open()
-		g.wg.Wait()
-	})
-	return g
-}
-
-func (g *gate) addr() string { return g.ln.Addr().String() }
-
-func (g *gate) open() { g.once.Do(func() { close(g.opened) }) }
-
-func (g *gate) track(c net.Conn) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.conns = append(g.conns, c)
-}
-
-func (g *gate) relay(c net.Conn) {
-	defer g.wg.Done()
-	defer c.Close()
-	<-g.opened
-	o, err := net.DialTimeout("tcp", g.target, 5*time.Second)
-	if err != nil {
-		return
-	}
-	g.track(o)
-	defer o.Close()
-	go func() {
-		io.Copy(o, c)
-		o.Close()
-	}()
-	io.Copy(c, o)
 }

@@ -210,7 +210,9 @@ type feedProxy struct {
 	ln     net.Listener
 	target atomic.Pointer[string] // the origin's host:port
 	cuts   atomic.Int64           // connections ended by cutMidFrame
-	wg     sync.WaitGroup
+	// gate, while set, holds new connections until it is closed (see hold).
+	gate atomic.Pointer[chan struct{}]
+	wg   sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[*proxyConn]struct{} // nil once closed
@@ -256,6 +258,9 @@ func (p *feedProxy) serve() {
 // handle copies both ways until either side ends, then closes both.
 func (p *feedProxy) handle(worker net.Conn) {
 	defer p.wg.Done()
+	if g := p.gate.Load(); g != nil {
+		<-*g
+	}
 	origin, err := net.DialTimeout("tcp", *p.target.Load(), 5*time.Second)
 	if err != nil {
 		worker.Close()
@@ -341,9 +346,25 @@ func (p *feedProxy) freeze() int {
 	return len(p.conns)
 }
 
+// hold makes the proxy keep every connection it accepts from now on
+// waiting, not yet dialled to the origin, until release; open connections
+// are not affected.
+func (p *feedProxy) hold() {
+	g := make(chan struct{})
+	p.gate.Store(&g)
+}
+
+// release lets the held connections, and new ones, through.
+func (p *feedProxy) release() {
+	if g := p.gate.Swap(nil); g != nil {
+		close(*g)
+	}
+}
+
 // close stops accepting, ends every open connection and waits for the
 // copying goroutines.
 func (p *feedProxy) close() {
+	p.release()
 	p.ln.Close()
 	p.mu.Lock()
 	for pc := range p.conns {
