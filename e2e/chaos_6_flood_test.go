@@ -344,8 +344,10 @@ func TestChaosFloodEdge(t *testing.T) {
 	report.ran = append(report.ran, "FloodEdge")
 	report.Unlock()
 	n := chaosEnvInt("CHAOS_FLOOD_EDGE_CONNS", 1000)
-	// Bounds per stream: DESIGN.md measured ≈80 KB of workerd RSS per held
-	// stream; the Go side in Wasm holds a client and its matcher.
+	// Bounds per stream: workerd's worker process holds ≈ 80 KB of RSS per
+	// stream written from Go, ≈ 245 KiB with the front door's pipe
+	// (docs/PLATFORM.md, fact 6); the Go side in Wasm holds a client and
+	// its matcher.
 	const perConnKiB, wasmPerConnKiB = 256, 16
 	edge := newEdgeDirect(t)
 	topic := uniqueTopic(t, "chaos-flood-edge")
