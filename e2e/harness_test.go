@@ -122,7 +122,7 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer sys.wrangler.stop()
-	return m.Run(), nil
+	return proc.RunTests(m), nil
 }
 
 func startOrigin(bin string) error {
