@@ -248,17 +248,9 @@ func TestChaosFloodOrigin(t *testing.T) {
 	// goroutine, its buffers and a queue; each refused one is transient).
 	const perConnKiB, perHeldKiB = 32, 192
 
-	addr := freeAddr()
-	p, err := start("origin-flood", sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
+	p := startTestOrigin(t, "origin-flood", "--jwt-key", jwtKey,
 		"--history", "memory", "--heartbeat", "2s", "--feed-secret", "", "--max-subscribers", strconv.Itoa(limit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	base := "http://" + addr
-	if err := waitHTTP(base+"/healthz", 20*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
+	base := p.url
 	topic := uniqueTopic(t, "chaos-flood-origin")
 	steady := startSteady(t, "flood-origin-steady", base, base, nil, topic, 20)
 	time.Sleep(500 * time.Millisecond)
