@@ -53,11 +53,11 @@ test-e2e: build node_modules
 chaos: build node_modules
 	$(GO) test -tags chaos -count=1 -timeout 60m -v -run Chaos ./e2e/
 
-## check: vet, gofmt, and the js/wasm build of the worker
+## check: vet, gofmt, and the js/wasm build of the worker (and of the benchmark's naive baseline worker)
 check:
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./e2e/
-	GOOS=js GOARCH=wasm $(GO) vet ./worker/...
+	GOOS=js GOARCH=wasm $(GO) vet ./worker/... ./e2e/bench/naive
 	@test -z "$$(gofmt -l shared origin worker e2e)" || { gofmt -l shared origin worker e2e; exit 1; }
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./worker
 

@@ -343,7 +343,7 @@ func (bn *bench) setup() error {
 	return errors.Join(errs...)
 }
 
-// buildNaive builds worker/naive the stock way into <dir>/naive/build and
+// buildNaive builds e2e/bench/naive the stock way into <dir>/naive/build and
 // puts a copy of its wrangler.toml (main = "build/worker.mjs") beside it.
 func (bn *bench) buildNaive() error {
 	out := filepath.Join(bn.dir, "naive", "build")
@@ -352,8 +352,8 @@ func (bn *bench) buildNaive() error {
 	}
 	bn.naiveWasm = filepath.Join(out, "app.wasm")
 	// The same flags as the edge's bundle (Makefile), for a fair comparison.
-	if b, err := bn.goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", bn.naiveWasm, "./worker/naive"); err != nil {
-		return fmt.Errorf("build worker/naive: %v\n%s", err, b)
+	if b, err := bn.goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", bn.naiveWasm, "./e2e/bench/naive"); err != nil {
+		return fmt.Errorf("build e2e/bench/naive: %v\n%s", err, b)
 	}
 	toml, err := os.ReadFile(filepath.Join(bn.root, "worker", "naive", "wrangler.toml"))
 	if err != nil {

@@ -16,7 +16,7 @@
 //
 // It builds the origin from ./origin/cmd/origin, or runs E2E_ORIGIN_BIN if
 // set (use that when the tree's origin does not compile), and builds the
-// naive baseline worker (worker/naive) the stock syumai/workers way into a
+// naive baseline worker (e2e/bench/naive) the stock syumai/workers way into a
 // temporary directory. Then it starts, on free ports, with the start-up
 // code the e2e tests use (e2e/internal/proc):
 //
@@ -61,7 +61,7 @@
 // "worker" part is the one to compare with the 128 MB limit (and even it
 // includes workerd's per-request machinery, not only JS heap).
 //
-// 2. The naive relay (worker/naive): syumai/workers' stock entry starts a
+// 2. The naive relay (e2e/bench/naive): syumai/workers' stock entry starts a
 // Go instance per request, and each subscription fetches the origin's
 // GET /.well-known/mercure through cloudflare/fetch and copies the body to
 // the client. It holds N=100 streams (each costs megabytes, so 5,000 would

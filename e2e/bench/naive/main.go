@@ -13,8 +13,8 @@
 // hand:
 //
 //	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o /tmp/naive/build
-//	GOOS=js GOARCH=wasm go build -o /tmp/naive/build/app.wasm ./worker/naive
-//	cp worker/naive/wrangler.toml /tmp/naive/
+//	GOOS=js GOARCH=wasm go build -o /tmp/naive/build/app.wasm ./e2e/bench/naive
+//	cp e2e/bench/naive/wrangler.toml /tmp/naive/
 //	node e2e/wrangler-dev.mjs --config /tmp/naive/wrangler.toml --var ORIGIN_URL:http://127.0.0.1:8080
 //
 // Besides the relay it answers GET /healthz and GET /_naive/stats. To let
