@@ -355,7 +355,7 @@ func (bn *bench) buildNaive() error {
 	if b, err := bn.goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", bn.naiveWasm, "./e2e/bench/naive"); err != nil {
 		return fmt.Errorf("build e2e/bench/naive: %v\n%s", err, b)
 	}
-	toml, err := os.ReadFile(filepath.Join(bn.root, "worker", "naive", "wrangler.toml"))
+	toml, err := os.ReadFile(filepath.Join(bn.root, "e2e", "bench", "naive", "wrangler.toml"))
 	if err != nil {
 		return err
 	}
