@@ -74,8 +74,7 @@ func FinishLogs(dir string, failed bool) {
 // Server is a started origin or worker that answered its /healthz.
 type Server struct {
 	*Process
-	Addr string // host:port it listens on
-	URL  string // http://Addr
+	URL string // http://host:port
 }
 
 // Origin is how to start an origin process.
@@ -168,7 +167,7 @@ func (w Worker) Start() (*Server, error) {
 
 // healthy waits for p's /healthz at addr and stops p if it does not answer.
 func healthy(p *Process, addr string, timeout time.Duration) (*Server, error) {
-	s := &Server{Process: p, Addr: addr, URL: "http://" + addr}
+	s := &Server{Process: p, URL: "http://" + addr}
 	if err := WaitHTTP(s.URL+"/healthz", timeout, p); err != nil {
 		p.Stop()
 		return nil, err
