@@ -32,7 +32,7 @@ node_modules: package-lock.json
 test: check test-go test-js test-wasm test-e2e chaos
 
 test-go:
-	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/...
+	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/... ./e2e/internal/...
 
 ## test-js: the worker's JavaScript (the feed pump) under node's test runner
 test-js:
@@ -49,15 +49,15 @@ test-wasm: $(WAZERO)
 test-e2e: build node_modules
 	$(GO) test -count=1 -timeout 20m -v ./e2e/
 
-## chaos: the fault, leak and bad-input suite, short form (CHAOS_EVENTS, CHAOS_RATE, … lengthen it; see e2e/chaos_0_helpers_test.go)
+## chaos: the fault, leak and bad-input suite, short form (CHAOS_EVENTS, CHAOS_RATE, … lengthen it; see e2e/chaos_helpers_test.go; the report prints after the last test)
 chaos: build node_modules
 	$(GO) test -tags chaos -count=1 -timeout 60m -v -run Chaos ./e2e/
 
-## check: vet, gofmt, and the js/wasm build of the worker
+## check: vet, gofmt, and the js/wasm build of the worker (and of the benchmark's naive baseline worker)
 check:
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./e2e/
-	GOOS=js GOARCH=wasm $(GO) vet ./worker/...
+	GOOS=js GOARCH=wasm $(GO) vet ./worker/... ./e2e/bench/naive
 	@test -z "$$(gofmt -l shared origin worker e2e)" || { gofmt -l shared origin worker e2e; exit 1; }
 	GOOS=js GOARCH=wasm $(GO) build -o /dev/null ./worker
 

@@ -68,18 +68,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		code = 1
 	}
-	if sys.logDir != "" {
-		if code == 0 {
-			os.RemoveAll(sys.logDir)
-		} else {
-			fmt.Fprintln(os.Stderr, "e2e: logs kept in", sys.logDir)
-		}
-	}
+	proc.FinishLogs(sys.logDir, code != 0)
 	os.Exit(code)
 }
 
 func run(m *testing.M) (int, error) {
-	root, err := filepath.Abs("..")
+	root, err := proc.Root()
 	if err != nil {
 		return 1, err
 	}
@@ -88,25 +82,16 @@ func run(m *testing.M) (int, error) {
 	// proxies through a second workerd); the load tests need more than the
 	// usual soft limit of 1024. Children inherit the raised limit.
 	proc.RaiseFileLimit()
-	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
-		return 1, fmt.Errorf("wrangler is not installed: run `npm ci` at the repository root (make test does)")
-	}
-	if _, err := os.Stat(filepath.Join(root, "worker", "build", "app.wasm")); err != nil {
-		return 1, fmt.Errorf("worker bundle missing: run `make build` first (make test does)")
+	if err := proc.CheckTree(root); err != nil {
+		return 1, err
 	}
 	sys.logDir, err = os.MkdirTemp("", "edge-sse-e2e-")
 	if err != nil {
 		return 1, err
 	}
-	// E2E_ORIGIN_BIN runs a prebuilt origin instead of building this tree's.
-	originBin := os.Getenv("E2E_ORIGIN_BIN")
-	if originBin == "" {
-		originBin = filepath.Join(sys.logDir, "origin")
-		build := exec.Command("go", "build", "-o", originBin, "./origin/cmd/origin")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return 1, fmt.Errorf("build origin: %v\n%s", err, out)
-		}
+	originBin, err := proc.OriginBinary(root, sys.logDir)
+	if err != nil {
+		return 1, err
 	}
 
 	if err := startOrigin(originBin); err != nil {
@@ -122,63 +107,87 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer sys.wrangler.stop()
-	return m.Run(), nil
+	return proc.RunTests(m), nil
 }
 
 func startOrigin(bin string) error {
 	sys.originBin = bin
-	addr := freeAddr()
-	if sys.originURL != "" { // a restart keeps the address and the history file
-		addr = strings.TrimPrefix(sys.originURL, "http://")
-	}
-	sys.originURL = "http://" + addr
-	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
+	// A restart keeps the address and the history file.
+	p, err := startOriginAt("origin", strings.TrimPrefix(sys.originURL, "http://"),
+		"--heartbeat", originHeartbeat,
 		"--jwt-key", jwtKey, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
 	if err != nil {
 		return err
 	}
-	sys.origin = p
+	sys.origin, sys.originURL = p, p.url
 	if sys.feed != nil {
-		sys.feed.setTarget(addr)
+		sys.feed.setTarget(strings.TrimPrefix(p.url, "http://"))
 	}
-	return waitHTTP(sys.originURL+"/healthz", 20*time.Second, p)
+	return nil
 }
 
 func startWrangler() error {
-	addr := freeAddr()
-	if sys.edgeURL != "" { // a restart keeps the address
-		addr = strings.TrimPrefix(sys.edgeURL, "http://")
-	}
-	host, port, _ := net.SplitHostPort(addr)
-	sys.edgeURL = "http://" + addr
 	originURL := sys.originURL
 	if sys.feed != nil {
 		originURL = sys.feed.url()
 	}
-	p, err := start("wrangler", "node",
-		[]string{"WRANGLER_SEND_METRICS=false"},
-		filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
+	// A restart keeps the address and the state.
+	p, err := startWorkerAt("wrangler", strings.TrimPrefix(sys.edgeURL, "http://"),
 		// The bundle as it was when the run began, also after a restart:
 		// a `make build` meanwhile must not change the worker under test.
-		"--snapshot", filepath.Join(sys.logDir, "bundle"),
-		"--ip", host, "--port", port,
-		"--persist-to", filepath.Join(sys.logDir, "wrangler-state"),
-		"--var", "ORIGIN_URL:"+originURL,
-		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
-		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
-		"--var", "JWT_KEY:"+jwtKey,
-		"--var", "ALLOW_ANONYMOUS:true",
-		"--var", "RING_SIZE:"+ringSize,
-		"--var", "UPSTREAM_IDLE_MS:"+upstreamIdleMS,
-		"--var", "CLIENT_QUEUE:"+clientQueue,
-		"--var", "CLIENT_STALL_MS:"+clientStallMS,
-		"--var", "MAX_STREAM_MS:"+maxStreamMS,
+		filepath.Join(sys.logDir, "bundle"),
+		"ORIGIN_URL:"+originURL,
+		"CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
+		"FEED_TIMEOUT_MS:"+feedTimeoutMS,
+		"JWT_KEY:"+jwtKey,
+		"ALLOW_ANONYMOUS:true",
+		"RING_SIZE:"+ringSize,
+		"UPSTREAM_IDLE_MS:"+upstreamIdleMS,
+		"CLIENT_QUEUE:"+clientQueue,
+		"CLIENT_STALL_MS:"+clientStallMS,
+		"MAX_STREAM_MS:"+maxStreamMS,
 	)
 	if err != nil {
 		return err
 	}
-	sys.wrangler = p
-	return waitHTTP(sys.edgeURL+"/healthz", 90*time.Second, p)
+	sys.wrangler, sys.edgeURL = p, p.url
+	return nil
+}
+
+// startOriginAt starts this tree's origin, logging to name.log, on addr
+// ("" for a free port) with flags after `serve --addr`, and waits until it
+// is healthy.
+func startOriginAt(name, addr string, flags ...string) (*process, error) {
+	s, err := proc.Origin{Bin: sys.originBin, Dir: sys.root, LogDir: sys.logDir, Name: name, Addr: addr, Flags: flags}.Start()
+	if err != nil {
+		return nil, err
+	}
+	return wrap(s), nil
+}
+
+// startTestOrigin starts this tree's origin for one test on a free port
+// with flags after `serve --addr`, and stops it when the test ends.
+func startTestOrigin(t testing.TB, name string, flags ...string) *process {
+	t.Helper()
+	p, err := startOriginAt(name, "", flags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.stop)
+	return p
+}
+
+// startWorkerAt starts the worker bundle snapshotted to snapshot under
+// wrangler's dev server, logging to name.log, on addr ("" for a free
+// port) with its state in name-state and the given vars ("NAME:VALUE"),
+// and waits until it is healthy.
+func startWorkerAt(name, addr, snapshot string, vars ...string) (*process, error) {
+	s, err := proc.Worker{Root: sys.root, LogDir: sys.logDir, Name: name, Addr: addr,
+		Snapshot: snapshot, Persist: filepath.Join(sys.logDir, name+"-state"), Vars: vars}.Start()
+	if err != nil {
+		return nil, err
+	}
+	return wrap(s), nil
 }
 
 // restartOrigin stops the origin (SIGTERM, a graceful shutdown) and starts
@@ -375,23 +384,20 @@ func (p *feedProxy) close() {
 	p.wg.Wait()
 }
 
-// process is a child process started through e2e/internal/proc (own
-// process group, log file, killed with the test binary); the fields are
-// the ones the tests read.
+// process is a server started through e2e/internal/proc (own process
+// group, log file, killed with the test binary, healthy when returned);
+// the fields are the ones the tests read.
 type process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
+	url  string // http://host:port
 	p    *proc.Process
 }
 
-func start(name, bin string, env []string, args ...string) (*process, error) {
-	p, err := proc.Start(sys.root, sys.logDir, name, bin, env, args...)
-	if err != nil {
-		return nil, err
-	}
-	return &process{name: p.Name, cmd: p.Cmd, log: p.Log, done: p.Done, p: p}, nil
+func wrap(s *proc.Server) *process {
+	return &process{name: s.Name, cmd: s.Cmd, log: s.Log, done: s.Done, url: s.URL, p: s.Process}
 }
 
 // stop ends the whole process group: SIGTERM, then SIGKILL after 5 s.
@@ -399,10 +405,6 @@ func (p *process) stop() { p.p.Stop() }
 
 // tail returns the end of the process's log, for failure messages.
 func (p *process) tail() string { return p.p.Tail() }
-
-func waitHTTP(u string, timeout time.Duration, p *process) error {
-	return proc.WaitHTTP(u, timeout, p.p)
-}
 
 func freeAddr() string { return proc.FreeAddr() }
 

@@ -16,18 +16,10 @@ import (
 // fan-out under prefix, and returns its base URL.
 func startRedisOrigin(t *testing.T, name, prefix string) string {
 	t.Helper()
-	addr := freeAddr()
-	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
+	p := startTestOrigin(t, name, "--jwt-key", jwtKey,
 		"--feed-secret", "redis-test-secret",
 		"--redis", "redis://127.0.0.1:6379/0", "--redis-prefix", prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	if err := waitHTTP("http://"+addr+"/healthz", 20*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + addr
+	return p.url
 }
 
 // TestOriginsShareRedis runs two origin processes on one real Redis: an

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -216,17 +215,8 @@ func TestEdgeStreamLifetime(t *testing.T) {
 // returns its URL and a function counting the edge feeds it serves.
 func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 	t.Helper()
-	addr := freeAddr()
-	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	origin := "http://" + addr
-	if err := waitHTTP(origin+"/healthz", 20*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
+	origin := startTestOrigin(t, name, "--heartbeat", originHeartbeat,
+		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret").url
 	return origin, func() int {
 		var m map[string]any
 		getJSON(t, origin+"/healthz", &m)
@@ -239,27 +229,14 @@ func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 // access and the test key, and returns its URL.
 func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
 	t.Helper()
-	addr := freeAddr()
-	host, port, _ := net.SplitHostPort(addr)
-	args := []string{filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
-		"--snapshot", filepath.Join(sys.logDir, "bundle-"+name),
-		"--ip", host, "--port", port,
-		"--persist-to", filepath.Join(sys.logDir, name+"-state"),
-		"--var", "ORIGIN_URL:" + origin,
-		"--var", "ALLOW_ANONYMOUS:true",
-		"--var", "JWT_KEY:" + jwtKey,
-	}
-	for _, v := range vars {
-		args = append(args, "--var", v)
-	}
-	p, err := start(name, "node", []string{"WRANGLER_SEND_METRICS=false"}, args...)
+	p, err := startWorkerAt(name, "", filepath.Join(sys.logDir, "bundle-"+name), append([]string{
+		"ORIGIN_URL:" + origin,
+		"ALLOW_ANONYMOUS:true",
+		"JWT_KEY:" + jwtKey,
+	}, vars...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.stop)
-	edge := "http://" + addr
-	if err := waitHTTP(edge+"/healthz", 90*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
-	return edge
+	return p.url
 }

@@ -3,9 +3,9 @@ package bench
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -239,16 +239,13 @@ func (bn *bench) phase(fn func() error) (err error) {
 
 func (bn *bench) setup() error {
 	proc.RaiseFileLimit()
-	root, err := filepath.Abs("../..")
+	root, err := proc.Root()
 	if err != nil {
 		return err
 	}
 	bn.root = root
-	if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
-		return fmt.Errorf("wrangler is not installed: run `npm ci` at the repository root")
-	}
-	if _, err := os.Stat(filepath.Join(root, "worker", "build", "app.wasm")); err != nil {
-		return fmt.Errorf("worker bundle missing: run `make build` first")
+	if err := proc.CheckTree(root); err != nil {
+		return err
 	}
 	if bn.dir, err = os.MkdirTemp("", "edge-sse-bench-"); err != nil {
 		return err
@@ -270,13 +267,7 @@ func (bn *bench) setup() error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if originBin = os.Getenv("E2E_ORIGIN_BIN"); originBin != "" {
-			return
-		}
-		originBin = filepath.Join(bn.dir, "origin")
-		if out, err := bn.goCmd(nil, "build", "-o", originBin, "./origin/cmd/origin"); err != nil {
-			originErr = fmt.Errorf("build origin: %v\n%s\n(set E2E_ORIGIN_BIN to a prebuilt origin to bench with it)", err, out)
-		}
+		originBin, originErr = proc.OriginBinary(root, bn.dir)
 	}()
 	go func() {
 		defer wg.Done()
@@ -290,119 +281,69 @@ func (bn *bench) setup() error {
 		return naiveErr
 	}
 
-	// Origin.
+	// Origin, with the flags that E2E_ORIGIN_BIN (maybe an older origin)
+	// offers.
 	help, _ := exec.Command(originBin, "serve", "-h").CombinedOutput()
-	args := []string{"serve", "--addr", proc.FreeAddr()}
+	var flags []string
 	if bytes.Contains(help, []byte("-jwt-key")) {
-		args = append(args, "--jwt-key", jwtKey)
+		flags = append(flags, "--jwt-key", jwtKey)
 	}
 	// The history store is not what this measures: keep it in memory
 	// (no fsync per publish) when the origin offers the choice.
 	if bytes.Contains(help, []byte("-history string")) {
-		args = append(args, "--history", "memory")
+		flags = append(flags, "--history", "memory")
 	}
-	bn.originURL = "http://" + args[2]
 	// The origin runs in the temporary directory: whatever it writes
 	// there (a history file) goes away with it.
-	if bn.origin, err = proc.Start(bn.dir, bn.dir, "origin", originBin, nil, args...); err != nil {
+	origin, err := proc.Origin{Bin: originBin, Dir: bn.dir, LogDir: bn.dir, Name: "origin", Flags: flags}.Start()
+	if err != nil {
 		return err
 	}
-	if err := proc.WaitHTTP(bn.originURL+"/healthz", 20*time.Second, bn.origin); err != nil {
-		return err
-	}
+	bn.origin, bn.originURL = origin.Process, origin.URL
 
-	// The edge, from a copy of worker/build (a concurrent `make build`
+	// The edge, from a snapshot of worker/build (a concurrent `make build`
 	// must not reload the worker under the benchmark), and the naive
-	// worker, both with the e2e launcher (e2e/wrangler-dev.mjs --config).
-	if err := bn.snapshotEdge(); err != nil {
-		return err
-	}
-	edgeAddr, naiveAddr := proc.FreeAddr(), proc.FreeAddr()
-	bn.edgeURL, bn.naiveURL = "http://"+edgeAddr, "http://"+naiveAddr
-	env := []string{"WRANGLER_SEND_METRICS=false"}
-	launcher := filepath.Join(root, "e2e", "wrangler-dev.mjs")
-	host, port, _ := net.SplitHostPort(edgeAddr)
+	// worker, side by side.
 	// EDGE_BENCH_VARS="NAME:VALUE,…" sets more worker vars (for example
 	// FEED_COLLECT_MS:0 to compare).
-	var extra []string
+	vars := []string{
+		"ORIGIN_URL:" + bn.originURL,
+		"JWT_KEY:" + jwtKey,
+		"ALLOW_ANONYMOUS:true",
+		"CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
+	}
 	for _, v := range strings.Split(os.Getenv("EDGE_BENCH_VARS"), ",") {
 		if v = strings.TrimSpace(v); v != "" {
-			extra = append(extra, "--var", v)
+			vars = append(vars, v)
 		}
 	}
-	bn.edge, err = proc.Start(bn.dir, bn.dir, "edge", "node", env, append([]string{launcher,
-		"--config", filepath.Join(bn.dir, "edge", "wrangler.toml"),
-		"--ip", host, "--port", port,
-		"--persist-to", filepath.Join(bn.dir, "edge-state"),
-		"--var", "ORIGIN_URL:" + bn.originURL,
-		"--var", "JWT_KEY:" + jwtKey,
-		"--var", "ALLOW_ANONYMOUS:true",
-		"--var", "CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
-	}, extra...)...)
-	if err != nil {
-		return err
+	workers := []proc.Worker{
+		{Name: "edge", Snapshot: filepath.Join(bn.dir, "edge"), Vars: vars},
+		{Name: "naive", Config: filepath.Join(bn.dir, "naive", "wrangler.toml"), Vars: []string{"ORIGIN_URL:" + bn.originURL}},
 	}
-	host, port, _ = net.SplitHostPort(naiveAddr)
-	bn.naive, err = proc.Start(bn.dir, bn.dir, "naive", "node", env, launcher,
-		"--config", filepath.Join(bn.dir, "naive", "wrangler.toml"),
-		"--ip", host, "--port", port,
-		"--persist-to", filepath.Join(bn.dir, "naive-state"),
-		"--var", "ORIGIN_URL:"+bn.originURL,
-	)
-	if err != nil {
-		return err
+	started := make([]*proc.Server, len(workers))
+	errs := make([]error, len(workers))
+	for i, w := range workers {
+		w.Root, w.Dir, w.LogDir = root, bn.dir, bn.dir
+		w.Persist = filepath.Join(bn.dir, w.Name+"-state")
+		w.Timeout = 150 * time.Second
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started[i], errs[i] = w.Start()
+		}()
 	}
-	if err := proc.WaitHTTP(bn.edgeURL+"/healthz", 150*time.Second, bn.edge); err != nil {
-		return err
+	wg.Wait()
+	if started[0] != nil {
+		bn.edge, bn.edgeURL = started[0].Process, started[0].URL
 	}
-	return proc.WaitHTTP(bn.naiveURL+"/healthz", 150*time.Second, bn.naive)
+	if started[1] != nil {
+		bn.naive, bn.naiveURL = started[1].Process, started[1].URL
+	}
+	return errors.Join(errs...)
 }
 
-// snapshotEdge copies worker/build to <dir>/edge/build and the
-// repository's wrangler.toml beside it, its main pointed at the copy.
-func (bn *bench) snapshotEdge() error {
-	src := filepath.Join(bn.root, "worker", "build")
-	dst := filepath.Join(bn.dir, "edge", "build")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			return err
-		}
-	}
-	toml, err := os.ReadFile(filepath.Join(bn.root, "wrangler.toml"))
-	if err != nil {
-		return err
-	}
-	lines := strings.Split(string(toml), "\n")
-	found := false
-	for i, l := range lines {
-		if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == "main" {
-			main := strings.Trim(strings.TrimSpace(v), `"'`)
-			lines[i] = fmt.Sprintf("main = %q", "build/"+filepath.Base(main))
-			found = true
-			break
-		}
-	}
-	if !found {
-		return fmt.Errorf("wrangler.toml has no main")
-	}
-	return os.WriteFile(filepath.Join(bn.dir, "edge", "wrangler.toml"), []byte(strings.Join(lines, "\n")), 0o644)
-}
-
-// buildNaive builds worker/naive the stock way into <dir>/naive/build and
+// buildNaive builds e2e/bench/naive the stock way into <dir>/naive/build and
 // puts a copy of its wrangler.toml (main = "build/worker.mjs") beside it.
 func (bn *bench) buildNaive() error {
 	out := filepath.Join(bn.dir, "naive", "build")
@@ -411,10 +352,10 @@ func (bn *bench) buildNaive() error {
 	}
 	bn.naiveWasm = filepath.Join(out, "app.wasm")
 	// The same flags as the edge's bundle (Makefile), for a fair comparison.
-	if b, err := bn.goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", bn.naiveWasm, "./worker/naive"); err != nil {
-		return fmt.Errorf("build worker/naive: %v\n%s", err, b)
+	if b, err := bn.goCmd([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", bn.naiveWasm, "./e2e/bench/naive"); err != nil {
+		return fmt.Errorf("build e2e/bench/naive: %v\n%s", err, b)
 	}
-	toml, err := os.ReadFile(filepath.Join(bn.root, "worker", "naive", "wrangler.toml"))
+	toml, err := os.ReadFile(filepath.Join(bn.root, "e2e", "bench", "naive", "wrangler.toml"))
 	if err != nil {
 		return err
 	}
@@ -441,9 +382,7 @@ func (bn *bench) cleanup() {
 		}
 	}
 	wg.Wait()
-	if bn.dir != "" && !bn.tb.Failed() {
-		os.RemoveAll(bn.dir)
-	}
+	proc.FinishLogs(bn.dir, bn.tb.Failed())
 }
 
 func (bn *bench) mercure(base, topic string) string {
@@ -995,7 +934,7 @@ func (bn *bench) naiveMemory() error {
 // Workers size limit, with the small JS files) and of the naive worker's.
 func (bn *bench) bundle() error {
 	var err error
-	build := filepath.Join(bn.dir, "edge", "build") // the snapshot under test
+	build := filepath.Join(bn.dir, "edge", "worker", "build") // the snapshot under test
 	if bn.res.edgeRaw, bn.res.edgeGz, err = gzipSize(filepath.Join(build, "app.wasm")); err != nil {
 		return err
 	}

@@ -16,17 +16,17 @@
 //
 // It builds the origin from ./origin/cmd/origin, or runs E2E_ORIGIN_BIN if
 // set (use that when the tree's origin does not compile), and builds the
-// naive baseline worker (worker/naive) the stock syumai/workers way into a
-// temporary directory. It copies worker/build and wrangler.toml there too,
-// so that a `make build` during the run cannot reload the worker under it.
-// Then it starts, on free ports:
+// naive baseline worker (e2e/bench/naive) the stock syumai/workers way into a
+// temporary directory. Then it starts, on free ports, with the start-up
+// code the e2e tests use (e2e/internal/proc):
 //
 //   - the origin, in the temporary directory, with `--jwt-key` and
 //     `--history memory` when `origin serve -h` lists them;
-//   - the edge: node e2e/wrangler-dev.mjs --config <tmp>/edge/wrangler.toml
-//     with JWT_KEY,
+//   - the edge: node e2e/wrangler-dev.mjs --snapshot <tmp>/edge (a copy of
+//     wrangler.toml and worker/build, so that a `make build` during the run
+//     cannot reload the worker under it) with JWT_KEY,
 //     ALLOW_ANONYMOUS=true and CLIENT_HEARTBEAT_MS=5000;
-//   - the naive worker, the same way with <tmp>/naive/wrangler.toml.
+//   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml.
 //
 // The load generator is this Go process: raw net/http clients, one TCP
 // connection per held stream, each reading its body with a minimal SSE
@@ -61,7 +61,7 @@
 // "worker" part is the one to compare with the 128 MB limit (and even it
 // includes workerd's per-request machinery, not only JS heap).
 //
-// 2. The naive relay (worker/naive): syumai/workers' stock entry starts a
+// 2. The naive relay (e2e/bench/naive): syumai/workers' stock entry starts a
 // Go instance per request, and each subscription fetches the origin's
 // GET /.well-known/mercure through cloudflare/fetch and copies the body to
 // the client. It holds N=100 streams (each costs megabytes, so 5,000 would

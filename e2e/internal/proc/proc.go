@@ -1,7 +1,18 @@
-// Package proc runs the servers of the end-to-end tests and benchmarks:
-// each child in its own process group (so stopping it ends workerd too),
-// logging to a file, and killed with its parent (Pdeathsig), so that a
-// test binary killed by `go test -timeout` leaves nothing behind.
+// Package proc is the start-up code of the end-to-end tests (e2e), the
+// chaos suite (e2e, -tags chaos) and the edge benchmark (e2e/bench), kept
+// in one place:
+//
+//   - the children: each in its own process group (so stopping it ends
+//     workerd too), logging to a file, and killed with its parent
+//     (Pdeathsig), so that a test binary killed by `go test -timeout`
+//     leaves nothing behind (Start, Process);
+//   - the servers: the repository and what it must provide (Root,
+//     CheckTree), the origin binary (OriginBinary), an origin on a free
+//     port (Origin) and the worker under wrangler's dev server (Worker),
+//     each returned once its /healthz answers; log directories kept only
+//     when a run fails (FinishLogs);
+//   - the test binary's frame: functions that run after every test
+//     (AfterTests, RunTests), such as the chaos suite's report.
 package proc
 
 import (

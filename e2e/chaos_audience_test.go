@@ -34,17 +34,9 @@ func TestChaosTokenAudienceIssuer(t *testing.T) {
 		aud = "https://hub.example.test/.well-known/mercure"
 		iss = "https://issuer.example.test"
 	)
-	addr := freeAddr()
-	p, err := start("origin-audience", sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
+	p := startTestOrigin(t, "origin-audience", "--jwt-key", jwtKey,
 		"--jwt-audience", aud, "--jwt-issuer", iss, "--history", "memory", "--feed-secret", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	base := "http://" + addr
-	if err := waitHTTP(base+"/healthz", 20*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
+	base := p.url
 	topic := uniqueTopic(t, "chaos-aud")
 	// Grants: "*" in the legacy form; the topic itself in
 	// authorization_details, which has no "*" selector.

@@ -6,7 +6,7 @@ package e2e
 // subscriber that behaves like EventSource (and can stall, or fail over
 // between origins sharing a history), the check that subscribers got
 // exactly a numbered sequence, a kill -9 restart of the origin, a memory
-// sampler and the report printed by TestChaosReport.
+// sampler and the report printed after the last test.
 
 import (
 	"context"
@@ -41,8 +41,13 @@ func chaosEnvInt(name string, def int) int {
 // chaosRun names this run in event ids.
 var chaosRun = strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 
-// report collects the numbers every chaos test adds to the final table.
-var report = struct {
+// report collects the numbers every chaos test adds to the final table,
+// printed once every test has run (chaos_report_test.go).
+var report = &chaosReport{faults: map[string]int{}}
+
+// chaosReport is what the chaos tests count; ran names the tests that
+// added to it.
+type chaosReport struct {
 	sync.Mutex
 	faults                        map[string]int
 	published, delivered          int
@@ -54,7 +59,7 @@ var report = struct {
 	peakOriginRSS, peakWorkerdRSS int64 // KiB
 	ran                           []string
 	extra                         []reportLine // rows added by other tests, in order
-}{faults: map[string]int{}}
+}
 
 type reportLine struct {
 	name  string

@@ -248,17 +248,9 @@ func TestChaosFloodOrigin(t *testing.T) {
 	// goroutine, its buffers and a queue; each refused one is transient).
 	const perConnKiB, perHeldKiB = 32, 192
 
-	addr := freeAddr()
-	p, err := start("origin-flood", sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
+	p := startTestOrigin(t, "origin-flood", "--jwt-key", jwtKey,
 		"--history", "memory", "--heartbeat", "2s", "--feed-secret", "", "--max-subscribers", strconv.Itoa(limit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	base := "http://" + addr
-	if err := waitHTTP(base+"/healthz", 20*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
+	base := p.url
 	topic := uniqueTopic(t, "chaos-flood-origin")
 	steady := startSteady(t, "flood-origin-steady", base, base, nil, topic, 20)
 	time.Sleep(500 * time.Millisecond)
@@ -344,8 +336,10 @@ func TestChaosFloodEdge(t *testing.T) {
 	report.ran = append(report.ran, "FloodEdge")
 	report.Unlock()
 	n := chaosEnvInt("CHAOS_FLOOD_EDGE_CONNS", 1000)
-	// Bounds per stream: DESIGN.md measured ≈80 KB of workerd RSS per held
-	// stream; the Go side in Wasm holds a client and its matcher.
+	// Bounds per stream: workerd's worker process holds ≈ 80 KB of RSS per
+	// stream written from Go, ≈ 245 KiB with the front door's pipe
+	// (docs/PLATFORM.md, fact 6); the Go side in Wasm holds a client and
+	// its matcher.
 	const perConnKiB, wasmPerConnKiB = 256, 16
 	edge := newEdgeDirect(t)
 	topic := uniqueTopic(t, "chaos-flood-edge")
