@@ -6,6 +6,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,17 @@ import (
 	"github.com/edge-sse/edge-sse/e2e/internal/proc"
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
+
+// feedSecret authenticates the worker on the origin's edge feed, generated
+// for this run as `make dev` does: there is no well-known default.
+var feedSecret = randomSecret()
+
+// randomSecret returns 32 random bytes, hex-encoded.
+func randomSecret() string {
+	b := make([]byte, 32)
+	crand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // sys is the system under test, started once by TestMain.
 var sys struct {
@@ -133,7 +146,7 @@ func startOrigin(bin string) error {
 	}
 	sys.originURL = "http://" + addr
 	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
+		"--jwt-key", jwtKey, "--feed-secret", feedSecret, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
 	if err != nil {
 		return err
 	}
@@ -164,6 +177,7 @@ func startWrangler() error {
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(sys.logDir, "wrangler-state"),
 		"--var", "ORIGIN_URL:"+originURL,
+		"--var", "FEED_SECRET:"+feedSecret,
 		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
 		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
 		"--var", "JWT_KEY:"+jwtKey,

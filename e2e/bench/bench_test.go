@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"compress/gzip"
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -296,6 +298,12 @@ func (bn *bench) setup() error {
 	if bytes.Contains(help, []byte("-jwt-key")) {
 		args = append(args, "--jwt-key", jwtKey)
 	}
+	// The feed secret is generated for this run (newer origins have no
+	// default; older ones take the flag too).
+	feedSecret := make([]byte, 32)
+	crand.Read(feedSecret)
+	secret := hex.EncodeToString(feedSecret)
+	args = append(args, "--feed-secret", secret)
 	// The history store is not what this measures: keep it in memory
 	// (no fsync per publish) when the origin offers the choice.
 	if bytes.Contains(help, []byte("-history string")) {
@@ -335,6 +343,7 @@ func (bn *bench) setup() error {
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(bn.dir, "edge-state"),
 		"--var", "ORIGIN_URL:" + bn.originURL,
+		"--var", "FEED_SECRET:" + secret,
 		"--var", "JWT_KEY:" + jwtKey,
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
