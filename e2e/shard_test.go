@@ -218,7 +218,7 @@ func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 	t.Helper()
 	addr := freeAddr()
 	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret")
+		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", feedSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +239,17 @@ func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 // access and the test key, and returns its URL.
 func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
 	t.Helper()
+	edge, p := launchOwnWorker(t, name, origin, vars...)
+	if err := waitHTTP(edge+"/healthz", 90*time.Second, p); err != nil {
+		t.Fatal(err)
+	}
+	return edge
+}
+
+// launchOwnWorker is startOwnWorker without the wait for a healthy
+// /healthz: it returns the worker's URL and process at once.
+func launchOwnWorker(t *testing.T, name, origin string, vars ...string) (string, *process) {
+	t.Helper()
 	addr := freeAddr()
 	host, port, _ := net.SplitHostPort(addr)
 	args := []string{filepath.Join(sys.root, "e2e", "wrangler-dev.mjs"),
@@ -246,6 +257,7 @@ func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
 		"--ip", host, "--port", port,
 		"--persist-to", filepath.Join(sys.logDir, name+"-state"),
 		"--var", "ORIGIN_URL:" + origin,
+		"--var", "FEED_SECRET:" + feedSecret,
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "JWT_KEY:" + jwtKey,
 	}
@@ -257,9 +269,5 @@ func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.stop)
-	edge := "http://" + addr
-	if err := waitHTTP(edge+"/healthz", 90*time.Second, p); err != nil {
-		t.Fatal(err)
-	}
-	return edge
+	return "http://" + addr, p
 }

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
+	"strings"
 
 	"github.com/syumai/workers/cloudflare/fetch"
 )
@@ -29,8 +31,7 @@ func newFrontDoor(cfg config) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		health(cfg, w)
 	})
 	// The demo page gets the development publisher token, if configured,
 	// JSON-escaped into its script.
@@ -95,4 +96,29 @@ func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, resp.Body)
+}
+
+// health answers 200 "ok" when the configuration lets the edge work, and
+// otherwise 503 with one line per problem, each naming its variable: a
+// feed the hub objects would refuse to open (FEED_SECRET, ORIGIN_URL) or
+// a value that did not parse. It logs the same lines.
+func health(cfg config, w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	var problems []string
+	if err := cfg.FeedProblem(); err != nil {
+		problems = append(problems, "no origin feed: "+err.Error())
+	}
+	for _, err := range cfg.Problems() {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 {
+		io.WriteString(w, "ok\n")
+		return
+	}
+	for _, p := range problems {
+		log.Printf("edge: misconfigured: %s", p)
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	io.WriteString(w, "misconfigured:\n- "+strings.Join(problems, "\n- ")+"\n")
 }
