@@ -33,6 +33,11 @@ import (
 // for this run as `make dev` does: there is no well-known default.
 var feedSecret = randomSecret()
 
+// operatorToken is the operator credential of the worker's /_edge/stats
+// (STATS_TOKEN) and of the origin's /metrics and /healthz detail
+// (--metrics-token), generated for this run.
+var operatorToken = randomSecret()
+
 // randomSecret returns 32 random bytes, hex-encoded.
 func randomSecret() string {
 	b := make([]byte, 32)
@@ -178,6 +183,7 @@ func startWrangler() error {
 		"--persist-to", filepath.Join(sys.logDir, "wrangler-state"),
 		"--var", "ORIGIN_URL:"+originURL,
 		"--var", "FEED_SECRET:"+feedSecret,
+		"--var", "STATS_TOKEN:"+operatorToken,
 		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
 		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
 		"--var", "JWT_KEY:"+jwtKey,
@@ -485,9 +491,11 @@ func hubStats(t testing.TB) map[string]any {
 	return m
 }
 
+// getJSON decodes the answer to a GET of u that carries the operator
+// token (the endpoints that answer JSON are the operators').
 func getJSON(t testing.TB, u string, v any) {
 	t.Helper()
-	resp, err := http.Get(u)
+	resp, err := operatorGet(http.DefaultClient, u)
 	if err != nil {
 		t.Fatalf("get %s: %v", u, err)
 	}
@@ -495,6 +503,16 @@ func getJSON(t testing.TB, u string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("get %s: %v", u, err)
 	}
+}
+
+// operatorGet GETs u with c, presenting operatorToken.
+func operatorGet(c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	return c.Do(req)
 }
 
 func subscribers(t testing.TB) int {

@@ -44,6 +44,7 @@ func TestEdgeSharding(t *testing.T) {
 	hubOf := func(ip string) (name string, subscribers int) {
 		req, _ := http.NewRequest(http.MethodGet, edge+"/_edge/stats", nil)
 		req.Header.Set("CF-Connecting-IP", ip)
+		req.Header.Set("Authorization", "Bearer "+operatorToken)
 		var m map[string]any
 		getJSONReq(t, req, &m)
 		return m["hub"].(string), int(m["subscribers"].(float64))
@@ -258,6 +259,7 @@ func launchOwnWorker(t *testing.T, name, origin string, vars ...string) (string,
 		"--persist-to", filepath.Join(sys.logDir, name+"-state"),
 		"--var", "ORIGIN_URL:" + origin,
 		"--var", "FEED_SECRET:" + feedSecret,
+		"--var", "STATS_TOKEN:" + operatorToken,
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "JWT_KEY:" + jwtKey,
 	}

@@ -26,6 +26,13 @@ import (
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
+// statsToken is the worker's STATS_TOKEN: /_edge/stats needs it.
+var statsToken = func() string {
+	b := make([]byte, 32)
+	crand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
 // jwtKey signs the benchmark's tokens; the origin (when it takes a key) and
 // the worker both trust it.
 const jwtKey = "edge-bench-key-0123456789abcdef0123456789"
@@ -344,6 +351,7 @@ func (bn *bench) setup() error {
 		"--persist-to", filepath.Join(bn.dir, "edge-state"),
 		"--var", "ORIGIN_URL:" + bn.originURL,
 		"--var", "FEED_SECRET:" + secret,
+		"--var", "STATS_TOKEN:" + statsToken,
 		"--var", "JWT_KEY:" + jwtKey,
 		"--var", "ALLOW_ANONYMOUS:true",
 		"--var", "CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
