@@ -46,7 +46,7 @@ type badReq struct {
 
 // metricValue reads one unlabelled metric from the origin's /metrics.
 func metricValue(t testing.TB, name string) string {
-	resp, err := http.Get(sys.originURL + "/metrics")
+	resp, err := operatorGet(http.DefaultClient, sys.originURL+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

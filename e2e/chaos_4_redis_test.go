@@ -34,8 +34,8 @@ func startRedisOriginAt(t *testing.T, name, addr, prefix string) *redisOrigin {
 func (o *redisOrigin) url() string { return "http://" + o.addr }
 
 func (o *redisOrigin) start() error {
-	p, err := start(o.name, sys.originBin, nil, "serve", "--addr", o.addr, "--jwt-key", jwtKey,
-		"--heartbeat", originHeartbeat, "--feed-secret", "redis-test-secret",
+	p, err := start(o.name, sys.originBin, nil, "serve", "--addr", o.addr, "--metrics-token", operatorToken, "--jwt-key", jwtKey,
+		"--heartbeat", originHeartbeat, "--feed-secret", feedSecret,
 		"--redis", "redis://127.0.0.1:6379/0", "--redis-prefix", o.prefix)
 	if err != nil {
 		return err

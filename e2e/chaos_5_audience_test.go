@@ -35,7 +35,7 @@ func TestChaosTokenAudienceIssuer(t *testing.T) {
 		iss = "https://issuer.example.test"
 	)
 	addr := freeAddr()
-	p, err := start("origin-audience", sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
+	p, err := start("origin-audience", sys.originBin, nil, "serve", "--addr", addr, "--metrics-token", operatorToken, "--jwt-key", jwtKey,
 		"--jwt-audience", aud, "--jwt-issuer", iss, "--history", "memory", "--feed-secret", "")
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ var metricsClient = http.Client{Timeout: 10 * time.Second}
 
 // scrapeMetrics reads the unlabelled samples of an origin's /metrics.
 func scrapeMetrics(base string) (map[string]float64, error) {
-	resp, err := metricsClient.Get(base + "/metrics")
+	resp, err := operatorGet(&metricsClient, base+"/metrics")
 	if err != nil {
 		return nil, err
 	}

@@ -249,7 +249,7 @@ func TestChaosFloodOrigin(t *testing.T) {
 	const perConnKiB, perHeldKiB = 32, 192
 
 	addr := freeAddr()
-	p, err := start("origin-flood", sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
+	p, err := start("origin-flood", sys.originBin, nil, "serve", "--addr", addr, "--metrics-token", operatorToken, "--jwt-key", jwtKey,
 		"--history", "memory", "--heartbeat", "2s", "--feed-secret", "", "--max-subscribers", strconv.Itoa(limit))
 	if err != nil {
 		t.Fatal(err)

@@ -151,7 +151,7 @@ func startOrigin(bin string) error {
 	}
 	sys.originURL = "http://" + addr
 	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--feed-secret", feedSecret, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
+		"--jwt-key", jwtKey, "--feed-secret", feedSecret, "--metrics-token", operatorToken, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
 	if err != nil {
 		return err
 	}

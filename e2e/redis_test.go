@@ -17,8 +17,8 @@ import (
 func startRedisOrigin(t *testing.T, name, prefix string) string {
 	t.Helper()
 	addr := freeAddr()
-	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--jwt-key", jwtKey,
-		"--feed-secret", "redis-test-secret",
+	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--metrics-token", operatorToken, "--jwt-key", jwtKey,
+		"--feed-secret", feedSecret,
 		"--redis", "redis://127.0.0.1:6379/0", "--redis-prefix", prefix)
 	if err != nil {
 		t.Fatal(err)

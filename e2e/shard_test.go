@@ -219,7 +219,7 @@ func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 	t.Helper()
 	addr := freeAddr()
 	p, err := start(name, sys.originBin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", feedSecret)
+		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", feedSecret, "--metrics-token", operatorToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ import (
 // serveFlags is the configuration of "origin serve".
 type serveFlags struct {
 	addr, hubURL    string
+	metricsAddr     string
+	metricsToken    string
 	production      bool
 	allowAnonymous  bool
 	feedSecret      string
@@ -35,6 +37,8 @@ type serveFlags struct {
 // defineServeFlags defines every flag of "origin serve" on fs.
 func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "operator listen address serving "+server.MetricsPath+" and the detail of "+server.HealthPath+" without a token, e.g. 127.0.0.1:9090 (keep it private; default: none)")
+	fs.StringVar(&f.metricsToken, "metrics-token", "", "token (Authorization: Bearer) that unlocks "+server.MetricsPath+" and the detail of "+server.HealthPath+" on --addr (default: none: --addr serves no metrics and only the health status)")
 	fs.StringVar(&f.hubURL, "hub-url", "", "public URL of the hub endpoint, e.g. https://hub.example.com/.well-known/mercure: discovery Link target and base URL of relative topics and URL patterns (default: the path alone)")
 	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key")
 	fs.BoolVar(&f.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates (default: on in dev mode, off with --production)")
@@ -132,10 +136,20 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	httpSrv.RegisterOnShutdown(srv.Drain)
+	opSrv, err := f.serveOperator(srv, logger)
+	if err != nil {
+		ln.Close()
+		h.Close()
+		return err
+	}
+	if opSrv != nil {
+		defer opSrv.Close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	logger.Info("origin listening", "addr", ln.Addr().String(), "history", storeName,
-		"production", f.production, "anonymous", f.allowAnonymous, "feed", f.feedSecret != "")
+		"production", f.production, "anonymous", f.allowAnonymous, "feed", f.feedSecret != "",
+		"metrics", f.metricsAddr != "" || f.metricsToken != "")
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -157,6 +171,22 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		err = nil
 	}
 	return err
+}
+
+// serveOperator starts the --metrics-addr listener, if configured, with
+// the server's OperatorHandler; nil when not configured.
+func (f *serveFlags) serveOperator(srv *server.Server, logger *slog.Logger) (*http.Server, error) {
+	if f.metricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", f.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	op := &http.Server{Handler: srv.OperatorHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go op.Serve(ln)
+	logger.Info("operator endpoints listening", "addr", ln.Addr().String(), "paths", server.MetricsPath+" "+server.HealthPath)
+	return op, nil
 }
 
 // devLoopback reports whether the origin runs in development mode on
@@ -235,6 +265,7 @@ func (f *serveFlags) serverConfig(logger *slog.Logger) (server.Config, error) {
 	cfg.HubURL = f.hubURL
 	cfg.AllowAnonymous = f.allowAnonymous
 	cfg.FeedSecret = f.feedSecret
+	cfg.MetricsToken = f.metricsToken
 	cfg.CORSOrigins = f.cors
 	cfg.PublishOrigins = f.pubOrigin
 	cfg.Logger = logger

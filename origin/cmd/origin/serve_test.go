@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -182,6 +183,51 @@ func TestDevModeFeedSecret(t *testing.T) {
 	}
 	if got := feed("dev-feed-secret"); got != http.StatusUnauthorized {
 		t.Errorf("feed with the old default secret: %d, want 401", got)
+	}
+}
+
+// TestServeMetricsAddr: --metrics-addr serves /metrics and the health
+// detail on its own listener without a token; --addr then serves no
+// metrics and the health status alone, unless --metrics-token is
+// presented.
+func TestServeMetricsAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opAddr := ln.Addr().String()
+	ln.Close()
+	o := startServe(t, noEnv, "--history", "memory", "--metrics-addr", opAddr, "--metrics-token", metricsToken)
+	get := func(u, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("http://"+opAddr+server.MetricsPath, ""); code != http.StatusOK || !strings.Contains(body, "edge_sse_origin_subscribers") {
+		t.Errorf("--metrics-addr /metrics: %d", code)
+	}
+	if code, body := get("http://"+opAddr+server.HealthPath, ""); code != http.StatusOK || !strings.Contains(body, "lastEventID") {
+		t.Errorf("--metrics-addr /healthz: %d %q", code, body)
+	}
+	if code, _ := get(o.url+server.MetricsPath, ""); code != http.StatusUnauthorized {
+		t.Errorf("--addr /metrics without the token: %d, want 401", code)
+	}
+	if code, body := get(o.url+server.MetricsPath, metricsToken); code != http.StatusOK || !strings.Contains(body, "edge_sse_origin_subscribers") {
+		t.Errorf("--addr /metrics with the token: %d", code)
+	}
+	if code, body := get(o.url+server.HealthPath, ""); code != http.StatusOK || strings.Contains(body, "lastEventID") || !strings.Contains(body, `"ok"`) {
+		t.Errorf("--addr /healthz without the token: %d %q, want the status alone", code, body)
+	}
+	if code, _ := get("http://"+opAddr+server.MercurePath+"?topic=*", ""); code != http.StatusNotFound {
+		t.Errorf("--metrics-addr serves the hub: %d", code)
 	}
 }
 
