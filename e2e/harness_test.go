@@ -127,6 +127,10 @@ func run(m *testing.M) (int, error) {
 		}
 	}
 
+	// The worker's address is chosen first: the origin accepts
+	// cookie-authorized publishes forwarded from its pages
+	// (--publish-origins).
+	sys.edgeURL = "http://" + freeAddr()
 	if err := startOrigin(originBin); err != nil {
 		return 1, err
 	}
@@ -151,7 +155,8 @@ func startOrigin(bin string) error {
 	}
 	sys.originURL = "http://" + addr
 	p, err := start("origin", bin, nil, "serve", "--addr", addr, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--feed-secret", feedSecret, "--metrics-token", operatorToken, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
+		"--jwt-key", jwtKey, "--feed-secret", feedSecret, "--metrics-token", operatorToken,
+		"--publish-origins", sys.edgeURL, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
 	if err != nil {
 		return err
 	}
@@ -184,6 +189,7 @@ func startWrangler() error {
 		"--var", "ORIGIN_URL:"+originURL,
 		"--var", "FEED_SECRET:"+feedSecret,
 		"--var", "STATS_TOKEN:"+operatorToken,
+		"--var", "DEV_PUBLISH_TOKEN:"+publisherToken,
 		"--var", "CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
 		"--var", "FEED_TIMEOUT_MS:"+feedTimeoutMS,
 		"--var", "JWT_KEY:"+jwtKey,
