@@ -237,7 +237,8 @@ func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 
 // startOwnWorker starts the worker under wrangler's dev server for one
 // test, against origin, with vars ("NAME:VALUE") on top of anonymous
-// access and the test key, and returns its URL.
+// access, the test key, the run's feed secret and stats token, and returns
+// its URL.
 func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
 	t.Helper()
 	edge, p := launchOwnWorker(t, name, origin, vars...)
