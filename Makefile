@@ -13,7 +13,7 @@ build: origin
 	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD) >/dev/null
 	rm -f $(BUILD)/worker.mjs
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/app.wasm ./worker
-	cp worker/entry.mjs worker/feedpump.mjs $(BUILD)/
+	cp worker/entry.mjs worker/feedpump.mjs worker/routing.mjs $(BUILD)/
 	@echo "app.wasm: $$(wc -c < $(BUILD)/app.wasm) bytes, $$(gzip -9 < $(BUILD)/app.wasm | wc -c) gzipped"
 
 origin:
@@ -32,7 +32,7 @@ node_modules: package-lock.json
 test: check test-go test-js test-wasm test-e2e chaos
 
 test-go:
-	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/... ./e2e/internal/...
+	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/... ./worker/settings/... ./worker/front/... ./e2e/internal/...
 
 ## test-js: the worker's JavaScript (the feed pump) under node's test runner
 test-js:

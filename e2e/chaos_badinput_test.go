@@ -46,7 +46,7 @@ type badReq struct {
 
 // metricValue reads one unlabelled metric from the origin's /metrics.
 func metricValue(t testing.TB, name string) string {
-	resp, err := http.Get(sys.originURL + "/metrics")
+	resp, err := operatorGet(http.DefaultClient, sys.originURL+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +195,12 @@ func TestChaosBadInput(t *testing.T) {
 	}
 	// Through the worker, even the RIGHT secret must not reach the origin's feed.
 	workerOnly := []badReq{
-		{name: "worker /edge/feed with the real secret", method: "GET", path: "/edge/feed", header: map[string]string{"Authorization": "Bearer dev-feed-secret"}, want4xx: true},
-		{name: "worker /edge/feed catch-up", method: "GET", path: "/edge/feed?lastEventID=" + startID + "&until=" + startID, header: map[string]string{"Authorization": "Bearer dev-feed-secret"}, want4xx: true},
-		{name: "worker //edge/feed", method: "GET", path: "//edge/feed", header: map[string]string{"Authorization": "Bearer dev-feed-secret"}, want4xx: true},
-		{name: "worker /edge/feed/", method: "GET", path: "/edge/feed/", header: map[string]string{"Authorization": "Bearer dev-feed-secret"}, want4xx: true},
-		{name: "worker /edge/../edge/feed", method: "GET", path: "/edge/%2e%2e/edge/feed", header: map[string]string{"Authorization": "Bearer dev-feed-secret"}, want4xx: true},
-		{name: "worker /Edge/Feed", method: "GET", path: "/Edge/Feed", header: map[string]string{"Authorization": "Bearer dev-feed-secret"}, want4xx: true},
+		{name: "worker /edge/feed with the real secret", method: "GET", path: "/edge/feed", header: map[string]string{"Authorization": "Bearer " + feedSecret}, want4xx: true},
+		{name: "worker /edge/feed catch-up", method: "GET", path: "/edge/feed?lastEventID=" + startID + "&until=" + startID, header: map[string]string{"Authorization": "Bearer " + feedSecret}, want4xx: true},
+		{name: "worker //edge/feed", method: "GET", path: "//edge/feed", header: map[string]string{"Authorization": "Bearer " + feedSecret}, want4xx: true},
+		{name: "worker /edge/feed/", method: "GET", path: "/edge/feed/", header: map[string]string{"Authorization": "Bearer " + feedSecret}, want4xx: true},
+		{name: "worker /edge/../edge/feed", method: "GET", path: "/edge/%2e%2e/edge/feed", header: map[string]string{"Authorization": "Bearer " + feedSecret}, want4xx: true},
+		{name: "worker /Edge/Feed", method: "GET", path: "/Edge/Feed", header: map[string]string{"Authorization": "Bearer " + feedSecret}, want4xx: true},
 	}
 
 	// Random publishes: one field of a valid form gets a character a hub

@@ -398,7 +398,7 @@ func (s *chaosSub) resume() {
 // edgeDrops reads the edge hub's count of dropped clients.
 func edgeDrops(edgeURL string) (int64, bool) {
 	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(edgeURL + "/_edge/stats")
+	resp, err := operatorGet(&c, edgeURL+"/_edge/stats")
 	if err != nil {
 		return 0, false
 	}
@@ -415,7 +415,7 @@ func edgeDrops(edgeURL string) (int64, bool) {
 // originDrops reads the origin's count of slow consumers disconnected.
 func originDrops(originURL string) (int64, bool) {
 	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(originURL + "/metrics")
+	resp, err := operatorGet(&c, originURL+"/metrics")
 	if err != nil {
 		return 0, false
 	}

@@ -35,7 +35,7 @@ func (o *redisOrigin) url() string { return "http://" + o.addr }
 
 func (o *redisOrigin) start() error {
 	p, err := startOriginAt(o.name, o.addr, "--jwt-key", jwtKey,
-		"--heartbeat", originHeartbeat, "--feed-secret", "redis-test-secret",
+		"--heartbeat", originHeartbeat, "--feed-secret", feedSecret,
 		"--redis", "redis://127.0.0.1:6379/0", "--redis-prefix", o.prefix)
 	if err != nil {
 		return err

@@ -61,7 +61,7 @@ var metricsClient = http.Client{Timeout: 10 * time.Second}
 
 // scrapeMetrics reads the unlabelled samples of an origin's /metrics.
 func scrapeMetrics(base string) (map[string]float64, error) {
-	resp, err := metricsClient.Get(base + "/metrics")
+	resp, err := operatorGet(&metricsClient, base+"/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func mustScrape(t testing.TB, base string) map[string]float64 {
 
 // edgeStats reads the numbers of the edge hub's /_edge/stats.
 func edgeStats(base string) (map[string]float64, error) {
-	resp, err := metricsClient.Get(base + "/_edge/stats")
+	resp, err := operatorGet(&metricsClient, base+"/_edge/stats")
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func findEdgeDirect() (string, []string) {
 		if u == sys.edgeURL {
 			continue
 		}
-		resp, err := c.Get(u + "/_edge/stats")
+		resp, err := operatorGet(&c, u+"/_edge/stats")
 		if err != nil {
 			continue
 		}

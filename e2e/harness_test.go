@@ -6,6 +6,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,22 @@ import (
 	"github.com/edge-sse/edge-sse/e2e/internal/proc"
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
+
+// feedSecret authenticates the worker on the origin's edge feed, generated
+// for this run as `make dev` does: there is no well-known default.
+var feedSecret = randomSecret()
+
+// operatorToken is the operator credential of the worker's /_edge/stats
+// (STATS_TOKEN) and of the origin's /metrics and /healthz detail
+// (--metrics-token), generated for this run.
+var operatorToken = randomSecret()
+
+// randomSecret returns 32 random bytes, hex-encoded.
+func randomSecret() string {
+	b := make([]byte, 32)
+	crand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // sys is the system under test, started once by TestMain.
 var sys struct {
@@ -94,6 +112,10 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 
+	// The worker's address is chosen first: the origin accepts
+	// cookie-authorized publishes forwarded from its pages
+	// (--publish-origins).
+	sys.edgeURL = "http://" + freeAddr()
 	if err := startOrigin(originBin); err != nil {
 		return 1, err
 	}
@@ -115,7 +137,8 @@ func startOrigin(bin string) error {
 	// A restart keeps the address and the history file.
 	p, err := startOriginAt("origin", strings.TrimPrefix(sys.originURL, "http://"),
 		"--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
+		"--jwt-key", jwtKey, "--feed-secret", feedSecret,
+		"--publish-origins", sys.edgeURL, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
 	if err != nil {
 		return err
 	}
@@ -137,6 +160,9 @@ func startWrangler() error {
 		// a `make build` meanwhile must not change the worker under test.
 		filepath.Join(sys.logDir, "bundle"),
 		"ORIGIN_URL:"+originURL,
+		"FEED_SECRET:"+feedSecret,
+		"STATS_TOKEN:"+operatorToken,
+		"DEV_PUBLISH_TOKEN:"+publisherToken,
 		"CLIENT_HEARTBEAT_MS:"+clientHeartbeatMS,
 		"FEED_TIMEOUT_MS:"+feedTimeoutMS,
 		"JWT_KEY:"+jwtKey,
@@ -158,6 +184,8 @@ func startWrangler() error {
 // ("" for a free port) with flags after `serve --addr`, and waits until it
 // is healthy.
 func startOriginAt(name, addr string, flags ...string) (*process, error) {
+	// Every origin of the run answers /metrics to the run's operator token.
+	flags = append([]string{"--metrics-token", operatorToken}, flags...)
 	s, err := proc.Origin{Bin: sys.originBin, Dir: sys.root, LogDir: sys.logDir, Name: name, Addr: addr, Flags: flags}.Start()
 	if err != nil {
 		return nil, err
@@ -473,9 +501,11 @@ func hubStats(t testing.TB) map[string]any {
 	return m
 }
 
+// getJSON decodes the answer to a GET of u that carries the operator
+// token (the endpoints that answer JSON are the operators').
 func getJSON(t testing.TB, u string, v any) {
 	t.Helper()
-	resp, err := http.Get(u)
+	resp, err := operatorGet(http.DefaultClient, u)
 	if err != nil {
 		t.Fatalf("get %s: %v", u, err)
 	}
@@ -483,6 +513,16 @@ func getJSON(t testing.TB, u string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("get %s: %v", u, err)
 	}
+}
+
+// operatorGet GETs u with c, presenting operatorToken.
+func operatorGet(c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	return c.Do(req)
 }
 
 func subscribers(t testing.TB) int {

@@ -17,7 +17,7 @@ import (
 func startRedisOrigin(t *testing.T, name, prefix string) string {
 	t.Helper()
 	p := startTestOrigin(t, name, "--jwt-key", jwtKey,
-		"--feed-secret", "redis-test-secret",
+		"--feed-secret", feedSecret,
 		"--redis", "redis://127.0.0.1:6379/0", "--redis-prefix", prefix)
 	return p.url
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edge-sse/edge-sse/e2e/internal/proc"
 )
 
 // TestEdgeSharding runs a second worker with HUB_SHARDS=3, MAX_CLIENTS=2
@@ -43,6 +45,7 @@ func TestEdgeSharding(t *testing.T) {
 	hubOf := func(ip string) (name string, subscribers int) {
 		req, _ := http.NewRequest(http.MethodGet, edge+"/_edge/stats", nil)
 		req.Header.Set("CF-Connecting-IP", ip)
+		req.Header.Set("Authorization", "Bearer "+operatorToken)
 		var m map[string]any
 		getJSONReq(t, req, &m)
 		return m["hub"].(string), int(m["subscribers"].(float64))
@@ -216,7 +219,7 @@ func TestEdgeStreamLifetime(t *testing.T) {
 func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 	t.Helper()
 	origin := startTestOrigin(t, name, "--heartbeat", originHeartbeat,
-		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", "dev-feed-secret").url
+		"--jwt-key", jwtKey, "--history", "memory", "--feed-secret", feedSecret).url
 	return origin, func() int {
 		var m map[string]any
 		getJSON(t, origin+"/healthz", &m)
@@ -226,17 +229,34 @@ func startOwnOrigin(t *testing.T, name string) (string, func() int) {
 
 // startOwnWorker starts the worker under wrangler's dev server for one
 // test, against origin, with vars ("NAME:VALUE") on top of anonymous
-// access and the test key, and returns its URL.
+// access, the test key, the run's feed secret and stats token, and returns
+// its URL.
 func startOwnWorker(t *testing.T, name, origin string, vars ...string) string {
 	t.Helper()
-	p, err := startWorkerAt(name, "", filepath.Join(sys.logDir, "bundle-"+name), append([]string{
-		"ORIGIN_URL:" + origin,
-		"ALLOW_ANONYMOUS:true",
-		"JWT_KEY:" + jwtKey,
-	}, vars...)...)
+	edge, p := launchOwnWorker(t, name, origin, vars...)
+	if err := proc.WaitHTTP(edge+"/healthz", 90*time.Second, p.p); err != nil {
+		t.Fatal(err)
+	}
+	return edge
+}
+
+// launchOwnWorker is startOwnWorker without the wait for a healthy
+// /healthz: it returns the worker's URL and process at once.
+func launchOwnWorker(t *testing.T, name, origin string, vars ...string) (string, *process) {
+	t.Helper()
+	s, err := proc.Worker{Root: sys.root, LogDir: sys.logDir, Name: name,
+		Snapshot: filepath.Join(sys.logDir, "bundle-"+name), Persist: filepath.Join(sys.logDir, name+"-state"),
+		Vars: append([]string{
+			"ORIGIN_URL:" + origin,
+			"FEED_SECRET:" + feedSecret,
+			"STATS_TOKEN:" + operatorToken,
+			"ALLOW_ANONYMOUS:true",
+			"JWT_KEY:" + jwtKey,
+		}, vars...)}.Launch()
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := wrap(s)
 	t.Cleanup(p.stop)
-	return p.url
+	return p.url, p
 }

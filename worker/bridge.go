@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -148,6 +149,11 @@ func runHub() {
 // the heartbeat.
 func (h *hubInstance) setup(u *url.URL) error {
 	h.init.Do(func() {
+		if err := h.cfg.FeedProblem(); err != nil {
+			log.Printf("edge: refusing to open the origin feed: %v", err)
+			h.initErr = err
+			return
+		}
 		hubURL := h.cfg.PublicURL
 		if hubURL == "" {
 			hubURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: mercure.Path}).String()

@@ -13,6 +13,7 @@ import "./wasm_exec.js";
 import mod from "./app.wasm";
 import { DurableObject } from "cloudflare:workers";
 import { feeds } from "./feedpump.mjs";
+import { hubName, statsTarget } from "./routing.mjs";
 
 // syumai/workers' Go code calls tryCatch to turn JS exceptions into errors.
 globalThis.tryCatch = (fn) => {
@@ -71,20 +72,6 @@ const streams = {
   },
 };
 
-// hubName picks the EdgeHub object for a request: a shard of the client's
-// region, so clients reach a nearby object and no object holds them all.
-function hubName(request, env) {
-  const shards = Math.max(1, parseInt(env.HUB_SHARDS || "1", 10) || 1);
-  const region = (request.cf && (request.cf.continent || request.cf.colo)) || "local";
-  // Spread clients of one region over its shards by a hash of the connecting address.
-  const who = request.headers.get("cf-connecting-ip") || request.headers.get("x-forwarded-for") || "";
-  let h = 2166136261;
-  for (let i = 0; i < who.length; i++) {
-    h = Math.imul(h ^ who.charCodeAt(i), 16777619) >>> 0;
-  }
-  return `${region}-${h % shards}`;
-}
-
 function hubStub(env, name) {
   return env.EDGE_HUB.get(env.EDGE_HUB.idFromName(name));
 }
@@ -120,8 +107,14 @@ export default {
       return subscribe(request, env);
     }
     if (url.pathname === "/_edge/stats") {
-      // Hub statistics for operators and tests: ?hub=<name> or the caller's hub.
-      const name = url.searchParams.get("hub") || hubName(request, env);
+      // Hub statistics for operators and tests: ?hub=<name> or the caller's
+      // hub, with the STATS_TOKEN; refusals never reach EDGE_HUB.
+      const target = await statsTarget(request, env);
+      if (!target.hub) {
+        const headers = { "content-type": "text/plain; charset=utf-8", ...target.headers };
+        return new Response(target.body, { status: target.status, headers });
+      }
+      const name = target.hub;
       const res = await hubStub(env, name).fetch(request);
       if (res.status !== 200) return res;
       const stats = await res.json();

@@ -5,10 +5,13 @@ package main
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
+	"strings"
+
+	"github.com/edge-sse/edge-sse/worker/front"
 
 	"github.com/syumai/workers/cloudflare/fetch"
 )
@@ -29,22 +32,22 @@ func newFrontDoor(cfg config) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		health(cfg, w)
 	})
-	// The demo page gets the development publisher token, if configured,
-	// JSON-escaped into its script.
-	tokenJSON, _ := json.Marshal(cfg.DevPublishToken)
-	page := bytes.Replace(indexHTML, []byte(`"{{DEV_PUBLISH_TOKEN}}"`), tokenJSON, 1)
+	// The demo page gets the development publisher token only when asked
+	// for on a loopback address (front.Page).
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Write(page)
+		w.Write(front.Page(indexHTML, cfg.DevPublishToken, r.Host))
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Mercure discovery (Mercure §"Discovery") and CORS on every response.
+		// Mercure discovery (Mercure §"Discovery") on every response; CORS
+		// on the hub endpoint only, never on the page.
 		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
-		w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+		if front.CORS(r.URL.Path) {
+			w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -79,20 +82,39 @@ func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot build origin request", http.StatusInternalServerError)
 		return
 	}
-	for _, h := range []string{"Authorization", "Cookie", "Content-Type"} {
-		if v := r.Header.Get(h); v != "" {
-			req.Header.Set(h, v)
-		}
-	}
+	front.ForwardRequestHeaders(req.Header, r)
 	resp, err := fetch.NewClient().Do(req, nil)
 	if err != nil {
 		http.Error(w, "origin unreachable: "+err.Error(), http.StatusBadGateway)
 		return
 	}
 	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		w.Header().Set("Content-Type", ct)
-	}
+	front.RelayResponseHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, resp.Body)
+}
+
+// health answers 200 "ok" when the configuration lets the edge work, and
+// otherwise 503 with one line per problem, each naming its variable: a
+// feed the hub objects would refuse to open (FEED_SECRET, ORIGIN_URL) or
+// a value that did not parse. It logs the same lines.
+func health(cfg config, w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	var problems []string
+	if err := cfg.FeedProblem(); err != nil {
+		problems = append(problems, "no origin feed: "+err.Error())
+	}
+	for _, err := range cfg.Problems() {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 {
+		io.WriteString(w, "ok\n")
+		return
+	}
+	for _, p := range problems {
+		log.Printf("edge: misconfigured: %s", p)
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	io.WriteString(w, "misconfigured:\n- "+strings.Join(problems, "\n- ")+"\n")
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"compress/gzip"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +25,13 @@ import (
 	"github.com/edge-sse/edge-sse/e2e/internal/proc"
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
+
+// statsToken is the worker's STATS_TOKEN: /_edge/stats needs it.
+var statsToken = func() string {
+	b := make([]byte, 32)
+	crand.Read(b)
+	return hex.EncodeToString(b)
+}()
 
 // jwtKey signs the benchmark's tokens; the origin (when it takes a key) and
 // the worker both trust it.
@@ -288,6 +297,12 @@ func (bn *bench) setup() error {
 	if bytes.Contains(help, []byte("-jwt-key")) {
 		flags = append(flags, "--jwt-key", jwtKey)
 	}
+	// The feed secret is generated for this run (newer origins have no
+	// default; older ones take the flag too).
+	feedSecret := make([]byte, 32)
+	crand.Read(feedSecret)
+	secret := hex.EncodeToString(feedSecret)
+	flags = append(flags, "--feed-secret", secret)
 	// The history store is not what this measures: keep it in memory
 	// (no fsync per publish) when the origin offers the choice.
 	if bytes.Contains(help, []byte("-history string")) {
@@ -308,6 +323,8 @@ func (bn *bench) setup() error {
 	// FEED_COLLECT_MS:0 to compare).
 	vars := []string{
 		"ORIGIN_URL:" + bn.originURL,
+		"FEED_SECRET:" + secret,
+		"STATS_TOKEN:" + statsToken,
 		"JWT_KEY:" + jwtKey,
 		"ALLOW_ANONYMOUS:true",
 		"CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),

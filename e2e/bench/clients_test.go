@@ -242,7 +242,12 @@ type stats struct {
 
 func getStats(u string) (stats, error) {
 	var st stats
-	resp, err := apiClient.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return st, err
+	}
+	req.Header.Set("Authorization", "Bearer "+statsToken)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		return st, err
 	}

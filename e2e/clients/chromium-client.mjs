@@ -3,12 +3,18 @@
 // Prints {"ready":true} once the page says its stream is open, then one JSON
 // line per event in window.received, and exits 0 after COUNT events (1 on
 // error or after 60 s).
-// Usage: node chromium-client.mjs PAGE_URL COUNT [TOKEN]
-// With TOKEN, the page's origin gets a mercureAuthorization cookie holding
-// it, as an app would set for its users (EventSource cannot send headers).
+// Usage: node chromium-client.mjs PAGE_URL COUNT [TOKEN] [--publish DATA]
+// With TOKEN (may be ""), the page's origin gets a mercureAuthorization
+// cookie holding it, as an app would set for its users (EventSource cannot
+// send headers). With --publish, once the stream is open the client fills
+// the page's publish form with DATA (topic and type as the page preset
+// them), submits it, and prints {"published": <the page's result line>}.
 import { chromium } from "playwright-core";
 
-const [pageURL, countArg, token] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const at = argv.indexOf("--publish");
+const publishData = at >= 0 ? argv.splice(at, 2)[1] : undefined;
+const [pageURL, countArg, token] = argv;
 const want = parseInt(countArg, 10);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -28,6 +34,12 @@ try {
   await page.goto(pageURL);
   await page.waitForFunction(() => document.getElementById("status").textContent === "open", null, { timeout: 30000 });
   console.log(JSON.stringify({ ready: true }));
+  if (publishData !== undefined) {
+    await page.fill("#pdata", publishData);
+    await page.click("#pub button");
+    await page.waitForFunction(() => /^\d|^published/.test(document.getElementById("pubresult").textContent), null, { timeout: 30000 });
+    console.log(JSON.stringify({ published: await page.textContent("#pubresult") }));
+  }
   await page.waitForFunction((n) => window.received.length >= n, want, { timeout: 60000, polling: 50 });
   for (const ev of await page.evaluate(() => window.received)) console.log(JSON.stringify(ev));
   code = 0;

@@ -239,30 +239,56 @@ func TestSubscribeTokenSources(t *testing.T) {
 }
 
 // TestCookiePublishCSRF: a publish authorized by the cookie must come
-// from the hub's own origin or a configured publish origin.
+// from the hub's own origin (the request's, or the hub URL's) or a
+// configured publish origin, compared as whole origins: scheme, host and
+// port. A refusal is a plain 403 (no insufficient_scope challenge: the
+// token is fine) naming the refused origin.
 func TestCookiePublishCSRF(t *testing.T) {
 	h := newHub(t, nil, func(c *server.Config) { c.PublishOrigins = []string{"https://app.example.com"} })
+	own := strings.TrimPrefix(h.URL, "http://")
 	tok := publisher(t)
 	for _, c := range []struct {
-		origin string
-		status int
+		origin, referer string
+		status          int
 	}{
-		{"", http.StatusForbidden},
-		{"https://evil.example.com", http.StatusForbidden},
-		{"https://app.example.com", http.StatusOK},
-		{h.URL, http.StatusOK},
+		{"", "", http.StatusForbidden},
+		{"https://evil.example.com", "", http.StatusForbidden},
+		{"https://app.example.com", "", http.StatusOK},
+		{"HTTPS://App.Example.COM:443", "", http.StatusOK},
+		{"http://app.example.com", "", http.StatusForbidden},       // scheme differs
+		{"https://app.example.com:8443", "", http.StatusForbidden}, // port differs
+		{"https://hub.test", "", http.StatusOK},                    // the hub URL's origin
+		{"http://hub.test", "", http.StatusForbidden},
+		{h.URL, "", http.StatusOK}, // same-origin
+		{"https://" + own, "", http.StatusForbidden},
+		{"http://" + strings.Split(own, ":")[0] + ":1", "", http.StatusForbidden},
+		{"", "https://app.example.com/page?x=1", http.StatusOK},
+		{"", "http://app.example.com/page", http.StatusForbidden},
+		{"null", "", http.StatusForbidden},
 	} {
 		req := newPublishRequest(t, h, form("topic", bookTopic))
 		req.Header.Set("Cookie", auth.LegacyCookieName+"="+tok)
 		if c.origin != "" {
 			req.Header.Set("Origin", c.origin)
 		}
+		if c.referer != "" {
+			req.Header.Set("Referer", c.referer)
+		}
 		resp, body := do(t, req)
 		if resp.StatusCode != c.status {
-			t.Errorf("Origin %q: %s %q, want %d", c.origin, resp.Status, body, c.status)
+			t.Errorf("Origin %q Referer %q: %s %q, want %d", c.origin, c.referer, resp.Status, body, c.status)
 		}
-		if c.status == http.StatusForbidden && !strings.Contains(body, server.ErrCrossOrigin.Error()) {
-			t.Errorf("Origin %q: body %q does not explain", c.origin, body)
+		if c.status != http.StatusForbidden {
+			continue
+		}
+		if !strings.Contains(body, server.ErrCrossOrigin.Error()) || strings.Contains(body, "does not grant publish") {
+			t.Errorf("Origin %q: body %q does not give the CSRF reason", c.origin, body)
+		}
+		if c.origin != "" && c.origin != "null" && !strings.Contains(body, "https://app.example.com:443") {
+			t.Errorf("Origin %q: body %q does not list the accepted origins", c.origin, body)
+		}
+		if a := resp.Header.Get("WWW-Authenticate"); strings.Contains(a, "insufficient_scope") {
+			t.Errorf("Origin %q: WWW-Authenticate %q blames the token", c.origin, a)
 		}
 	}
 }

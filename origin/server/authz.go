@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -93,24 +94,76 @@ func matcherKind(t auth.MatchType) topic.Kind {
 
 // allowedPublishOrigin is the CSRF check of a publish authorized by cookie
 // (Mercure §"Security Considerations"): the request's Origin, or else the
-// origin of its Referer, must be the hub's own or one of PublishOrigins;
-// a request with neither header is refused.
-func (s *Server) allowedPublishOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
+// origin of its Referer, must be the hub's own or one of PublishOrigins,
+// compared as whole web origins (scheme, host and port; RFC 6454), so
+// that http://hub.example.com or https://hub.example.com:8443 cannot
+// publish as https://hub.example.com. The hub's own origins are HubURL's
+// and the request's (its Host, with the scheme of the connection the
+// origin received): behind a proxy that terminates TLS, or behind the
+// edge, the browser's origin is known only through HubURL or
+// PublishOrigins. A request with
+// neither header is refused. The error says which origin was refused and
+// which are accepted.
+func (s *Server) allowedPublishOrigin(r *http.Request) error {
+	header := "Origin"
+	got := r.Header.Get("Origin")
+	if got == "" {
+		header = "Referer"
 		if ref, err := url.Parse(r.Referer()); err == nil && ref.Host != "" {
-			origin = ref.Scheme + "://" + ref.Host
+			got = ref.Scheme + "://" + ref.Host
 		}
 	}
-	u, err := url.Parse(origin)
-	if origin == "" || err != nil || u.Host == "" {
-		return false
+	if got == "" {
+		return fmt.Errorf("%w: the request has neither an Origin nor a Referer header", ErrCrossOrigin)
 	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
+	origin, ok := webOrigin(got)
+	if !ok {
+		return fmt.Errorf("%w: %s %q is not scheme://host[:port]", ErrCrossOrigin, header, got)
 	}
-	if hub, err := url.Parse(s.cfg.HubURL); err == nil && hub.Host != "" && strings.EqualFold(hub.Scheme+"://"+hub.Host, origin) {
-		return true
+	allowed := s.publishOrigins(r)
+	for _, a := range allowed {
+		if a == origin {
+			return nil
+		}
 	}
-	return slices.Contains(s.cfg.PublishOrigins, origin)
+	return fmt.Errorf("%w: %s %s is not one of %s (the request's own origin, the hub URL's and --publish-origins)", ErrCrossOrigin, header, origin, strings.Join(allowed, ", "))
+}
+
+// publishOrigins returns the normalized origins a cookie-authorized
+// publish may come from: the request's own (same-origin), HubURL's, then
+// PublishOrigins.
+func (s *Server) publishOrigins(r *http.Request) []string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	var out []string
+	for _, o := range append([]string{scheme + "://" + r.Host, s.cfg.HubURL}, s.cfg.PublishOrigins...) {
+		if n, ok := webOrigin(o); ok && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// webOrigin returns the origin of an absolute http(s) URL as
+// scheme://host:port in lower case, with the scheme's default port made
+// explicit, so that equal origins compare equal as strings.
+func webOrigin(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	switch {
+	case port != "":
+	case scheme == "http":
+		port = "80"
+	case scheme == "https":
+		port = "443"
+	default:
+		return "", false
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port), true
 }

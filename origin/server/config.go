@@ -76,6 +76,13 @@ type Config struct {
 	// answers 501.
 	History hub.History
 
+	// MetricsToken, when set, lets a request to the hub's handler that
+	// presents it (Authorization: Bearer) read MetricsPath and the detail
+	// of HealthPath. Without it the hub's handler serves no metrics (404)
+	// and only {"status"} on HealthPath; OperatorHandler serves both
+	// without a token, for a listener only operators can reach.
+	MetricsToken string
+
 	// Heartbeat is the interval of keep-alive comments on idle
 	// subscriptions and of heartbeat frames on idle edge feeds (default
 	// 15s; Cloudflare cuts origin reads after 100s of silence).

@@ -28,6 +28,7 @@ const (
 	testAudience = "https://hub.test/.well-known/mercure"
 	testIssuer   = "https://issuer.test"
 	feedSecret   = "test-feed-secret"
+	metricsToken = "test-metrics-token"
 )
 
 // rsaKey is generated once: RS256 tests share it.
@@ -81,13 +82,14 @@ func newHub(t testing.TB, store hub.History, opts ...func(*server.Config)) *test
 	}
 	v := hmacVerifier(t)
 	cfg := server.Config{
-		HubURL:      testAudience,
-		Publishers:  v,
-		Subscribers: v,
-		FeedSecret:  feedSecret,
-		History:     store,
-		Heartbeat:   time.Hour,
-		Logger:      slog.New(slog.DiscardHandler),
+		HubURL:       testAudience,
+		Publishers:   v,
+		Subscribers:  v,
+		FeedSecret:   feedSecret,
+		MetricsToken: metricsToken,
+		History:      store,
+		Heartbeat:    time.Hour,
+		Logger:       slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		o(&cfg)

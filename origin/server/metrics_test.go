@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +19,9 @@ import (
 // scrape returns the value of every unlabelled sample on MetricsPath.
 func scrape(t *testing.T, h *testHub) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(h.URL + server.MetricsPath)
+	req := must(http.NewRequest(http.MethodGet, h.URL+server.MetricsPath, nil))
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,15 +156,17 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// TestHealth: /healthz reports the fields operators and the e2e tests
-// read.
+// TestHealth: /healthz reports to an operator the fields operators and
+// the e2e tests read.
 func TestHealth(t *testing.T) {
 	h := newHub(t, nil, allowAnonymous)
 	h.subscribe(t, "topic=*", nil)
 	fc, _ := h.openFeed(t, "", feedSecret)
 	fc.next(t, frame.TypeHello)
 	id := h.publish(t, form("topic", bookTopic))
-	resp, body := do(t, must(http.NewRequest(http.MethodGet, h.URL+server.HealthPath, nil)))
+	req := must(http.NewRequest(http.MethodGet, h.URL+server.HealthPath, nil))
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, body := do(t, req)
 	var got struct {
 		Status      string `json:"status"`
 		Subscribers int    `json:"subscribers"`
@@ -175,6 +180,56 @@ func TestHealth(t *testing.T) {
 	}
 	if got.Status != "ok" || got.Subscribers != 1 || got.EdgeFeeds != 1 || got.Published != 1 || got.History != 1 || got.LastEventID != id {
 		t.Fatalf("healthz %+v", got)
+	}
+}
+
+// TestOperatorEndpoints: the hub's handler gives anonymous callers the
+// health status alone and no metrics; the metrics token unlocks both;
+// without a configured token /metrics does not exist there; the operator
+// handler serves both without a token and nothing else.
+func TestOperatorEndpoints(t *testing.T) {
+	get := func(base, path, auth string) (*http.Response, string) {
+		req := must(http.NewRequest(http.MethodGet, base+path, nil))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		return do(t, req)
+	}
+	h := newHub(t, nil)
+	h.publish(t, form("topic", bookTopic))
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + metricsToken + "x", metricsToken, "Basic " + metricsToken} {
+		resp, body := get(h.URL, server.HealthPath, auth)
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != "{\n  \"status\": \"ok\"\n}" {
+			t.Errorf("healthz with %q: %s %q, want the status alone", auth, resp.Status, body)
+		}
+		resp, body = get(h.URL, server.MetricsPath, auth)
+		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, "edge_sse_origin_") || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("metrics with %q: %s %q, want 401 with a challenge", auth, resp.Status, body)
+		}
+	}
+	if resp, body := get(h.URL, server.MetricsPath, "Bearer "+metricsToken); resp.StatusCode != http.StatusOK || !strings.Contains(body, "edge_sse_origin_published_events_total 1") {
+		t.Errorf("metrics with the token: %s", resp.Status)
+	}
+
+	none := newHub(t, nil, func(c *server.Config) { c.MetricsToken = "" })
+	for _, auth := range []string{"", "Bearer ", "Bearer " + metricsToken} {
+		if resp, body := get(none.URL, server.MetricsPath, auth); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "--metrics-addr") {
+			t.Errorf("metrics without a configured token, Authorization %q: %s %q, want 404", auth, resp.Status, body)
+		}
+		if _, body := get(none.URL, server.HealthPath, auth); strings.Contains(body, "lastEventID") {
+			t.Errorf("healthz without a configured token, Authorization %q: %q shows detail", auth, body)
+		}
+	}
+	op := httptest.NewServer(none.srv.OperatorHandler())
+	defer op.Close()
+	if resp, body := get(op.URL, server.MetricsPath, ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "edge_sse_origin_subscribers") {
+		t.Errorf("operator metrics: %s", resp.Status)
+	}
+	if resp, body := get(op.URL, server.HealthPath, ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "lastEventID") {
+		t.Errorf("operator healthz: %s %q", resp.Status, body)
+	}
+	if resp, _ := get(op.URL, server.MercurePath+"?topic=*", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("operator handler serves the hub: %s", resp.Status)
 	}
 }
 

@@ -23,8 +23,13 @@ import (
 // An update refused by any check is neither stored nor delivered.
 func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	cred, err := authenticate(r, s.cfg.Publishers)
-	if err == nil && cred.fromCookie && !s.allowedPublishOrigin(r) {
-		err = fmt.Errorf("%w: %w", auth.ErrPublishForbidden, ErrCrossOrigin)
+	if err == nil && cred.fromCookie {
+		// Not a token problem: a 403 without an insufficient_scope
+		// challenge, saying which origin was refused.
+		if err := s.allowedPublishOrigin(r); err != nil {
+			httpError(w, http.StatusForbidden, err.Error())
+			return
+		}
 	}
 	if err == nil {
 		err = cred.claims.CanPublish()

@@ -27,7 +27,7 @@ var (
 	ErrInvalidRetry  = errors.New("server: invalid retry: send a reconnection time in milliseconds, ASCII digits only")
 	ErrInvalidData   = errors.New("server: invalid data: the data field must be valid UTF-8")
 	ErrDuplicateID   = errors.New("server: an update with this id was already published: send a new id or none")
-	ErrCrossOrigin   = errors.New("server: cookie-authorized publish from a foreign or unknown origin: send the token in the Authorization header, or publish from an allowed origin")
+	ErrCrossOrigin   = errors.New("server: cookie-authorized publish refused by the CSRF check: publish from the hub's origin or one in --publish-origins, or send the token in the Authorization header")
 
 	// Subscribe requests.
 	ErrNoSelector       = mercure.ErrNoSelector

@@ -15,7 +15,9 @@
 package server
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -31,9 +33,11 @@ const (
 	MercurePath = mercure.Path
 	// FeedPath is the edge feed: one authenticated stream of frames per edge hub.
 	FeedPath = mercure.FeedPath
-	// HealthPath answers 200 with a JSON summary while the origin serves.
+	// HealthPath answers 200 with {"status"} while the origin serves, and
+	// with a JSON summary of the hub to operators (see OperatorHandler and
+	// Config.MetricsToken).
 	HealthPath = "/healthz"
-	// MetricsPath serves the Prometheus metrics.
+	// MetricsPath serves the Prometheus metrics to operators.
 	MetricsPath = "/metrics"
 )
 
@@ -49,6 +53,7 @@ type Server struct {
 	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
 	corsAll   bool            // CORSOrigins holds "*"
 	registry  *prometheus.Registry
+	metrics   http.Handler // serves registry
 
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
@@ -81,13 +86,64 @@ func New(h *hub.Hub, cfg Config) *Server {
 		s.corsAll = s.corsAll || o == "*"
 	}
 	s.registry = newRegistry(s)
+	s.metrics = s.metricsHandler()
 	s.mux.HandleFunc("POST "+MercurePath, s.publish)
 	s.mux.HandleFunc("GET "+MercurePath, s.subscribe)
 	s.mux.HandleFunc("OPTIONS "+MercurePath, s.preflight)
 	s.mux.HandleFunc("GET "+FeedPath, s.feed)
-	s.mux.HandleFunc("GET "+HealthPath, s.health)
-	s.mux.Handle("GET "+MetricsPath, s.metricsHandler())
+	s.mux.HandleFunc("GET "+HealthPath, s.publicHealth)
+	s.mux.HandleFunc("GET "+MetricsPath, s.publicMetrics)
 	return s
+}
+
+// OperatorHandler serves MetricsPath and the detailed HealthPath without
+// any token, for a listener only operators can reach (origin serve
+// --metrics-addr). Everything else is 404.
+func (s *Server) OperatorHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+HealthPath, s.health)
+	mux.Handle("GET "+MetricsPath, s.metrics)
+	return mux
+}
+
+// operator reports whether r presents the MetricsToken.
+func (s *Server) operator(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && s.cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) == 1
+}
+
+// publicMetrics serves MetricsPath on the hub's handler: to a request with
+// the MetricsToken only; 404 when none is configured, 401 otherwise.
+func (s *Server) publicMetrics(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case s.cfg.MetricsToken == "":
+		httpError(w, http.StatusNotFound, "server: metrics are not served here: use the operator listener (--metrics-addr) or configure --metrics-token")
+	case !s.operator(r):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		httpError(w, http.StatusUnauthorized, "server: metrics need Authorization: Bearer <metrics token>")
+	default:
+		s.metrics.ServeHTTP(w, r)
+	}
+}
+
+// publicHealth serves HealthPath on the hub's handler: the detail to a
+// request with the MetricsToken, the status alone to anyone else.
+func (s *Server) publicHealth(w http.ResponseWriter, r *http.Request) {
+	if s.operator(r) {
+		s.health(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, map[string]any{"status": s.status()})
+}
+
+// status is "ok", or "draining" once Drain was called.
+func (s *Server) status() string {
+	if s.isDraining() {
+		return "draining"
+	}
+	return "ok"
 }
 
 // ServeHTTP implements http.Handler. Every response of the hub endpoint
@@ -133,14 +189,10 @@ func (s *Server) isDraining() bool {
 // history and the newest event id.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	st := s.hub.Stats()
-	status := "ok"
-	if s.isDraining() {
-		status = "draining"
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, map[string]any{
-		"status":      status,
+		"status":      s.status(),
 		"subscribers": s.streams.Load(),
 		"edgeFeeds":   s.feeds.Load(),
 		"published":   st.Published,

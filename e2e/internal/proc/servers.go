@@ -129,6 +129,24 @@ type Worker struct {
 // Start launches the worker and waits for its /healthz; a worker that
 // does not get healthy is stopped.
 func (w Worker) Start() (*Server, error) {
+	s, err := w.Launch()
+	if err != nil {
+		return nil, err
+	}
+	timeout := w.Timeout
+	if timeout == 0 {
+		timeout = 90 * time.Second
+	}
+	if err := WaitHTTP(s.URL+"/healthz", timeout, s.Process); err != nil {
+		s.Process.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Launch starts the worker without waiting for it: for a test of a worker
+// that is meant never to report healthy.
+func (w Worker) Launch() (*Server, error) {
 	addr := w.Addr
 	if addr == "" {
 		addr = FreeAddr()
@@ -158,11 +176,7 @@ func (w Worker) Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout := w.Timeout
-	if timeout == 0 {
-		timeout = 90 * time.Second
-	}
-	return healthy(p, addr, timeout)
+	return &Server{Process: p, URL: "http://" + addr}, nil
 }
 
 // healthy waits for p's /healthz at addr and stops p if it does not answer.

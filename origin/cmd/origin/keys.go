@@ -12,15 +12,8 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
-
-// knownDefaultKeys are secrets published in documentation and examples;
-// --production refuses to start with any of them.
-var knownDefaultKeys = []string{
-	"!ChangeThisMercureHubJWTSecretKey!", // the Mercure reference hub's documented default
-	"!ChangeMe!",
-	defaultFeedSecret,
-}
 
 // jwtFlags are the token verification settings of origin serve.
 type jwtFlags struct {
@@ -83,7 +76,7 @@ func (f *jwtFlags) productionProblems(feedSecret string) []string {
 		p = append(p, "no JWT key: set --jwt-key (or --publisher-jwt-key and --subscriber-jwt-key, or --jwt-jwks-file)")
 	}
 	for _, k := range []string{f.key, f.publisherKey, f.subscriberKey} {
-		for _, d := range knownDefaultKeys {
+		for _, d := range mercure.KnownSecrets {
 			if k != "" && k == d {
 				p = append(p, fmt.Sprintf("the JWT key %q is a published default: generate a secret (openssl rand -hex 32)", d))
 			}

@@ -90,13 +90,18 @@ commands:
 // devKey returns a random HS256 secret and a token signed with it that
 // grants publish and subscribe on every topic, without expiry, for dev mode.
 func devKey() (key, token string, err error) {
-	var b [32]byte
-	rand.Read(b[:])
-	key = hex.EncodeToString(b[:])
+	key = randomHex(32)
 	token, err = auth.Sign(auth.Claims{
 		Subject:   "origin-dev",
 		Publish:   []auth.Matcher{{Match: "*"}},
 		Subscribe: []auth.Matcher{{Match: "*"}},
 	}, []byte(key), auth.HS256, 0)
 	return key, token, err
+}
+
+// randomHex returns n random bytes, hex-encoded.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24)
+	return hex.EncodeToString(b)
 }

@@ -9,10 +9,18 @@ import (
 	"github.com/edge-sse/edge-sse/origin/server"
 )
 
+// metricsToken unlocks the health detail of the origins these tests start.
+const metricsToken = "cmd-test-metrics-token"
+
 // lastEventID reads the newest id from the origin's health endpoint.
 func lastEventID(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url + server.HealthPath)
+	req, err := http.NewRequest(http.MethodGet, url+server.HealthPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+metricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +35,7 @@ func lastEventID(t *testing.T, url string) string {
 // TestPublish: "origin publish" posts the update with a given token or one
 // it mints from --jwt-key, and prints the id the hub answers.
 func TestPublish(t *testing.T) {
-	o := startServe(t, noEnv, "--history", "memory", "--jwt-key", testKey)
+	o := startServe(t, noEnv, "--history", "memory", "--jwt-key", testKey, "--metrics-token", metricsToken)
 
 	code, stdout, stderr := runCmd(t, noEnv, strings.NewReader("line 1\nline 2"), "publish", "--hub", o.url+server.MercurePath,
 		"--jwt-key", testKey, "--topic", "https://example.com/books/1", "--topic", "https://example.com/users/1/books/1",

@@ -15,15 +15,14 @@ import (
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/origin/server"
 	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
-
-// defaultFeedSecret is the development feed secret, shared with the
-// worker's development configuration; --production refuses it.
-const defaultFeedSecret = "dev-feed-secret"
 
 // serveFlags is the configuration of "origin serve".
 type serveFlags struct {
 	addr, hubURL    string
+	metricsAddr     string
+	metricsToken    string
 	production      bool
 	allowAnonymous  bool
 	feedSecret      string
@@ -38,10 +37,12 @@ type serveFlags struct {
 // defineServeFlags defines every flag of "origin serve" on fs.
 func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "operator listen address serving "+server.MetricsPath+" and the detail of "+server.HealthPath+" without a token, e.g. 127.0.0.1:9090 (keep it private; default: none)")
+	fs.StringVar(&f.metricsToken, "metrics-token", "", "token (Authorization: Bearer) that unlocks "+server.MetricsPath+" and the detail of "+server.HealthPath+" on --addr (default: none: --addr serves no metrics and only the health status)")
 	fs.StringVar(&f.hubURL, "hub-url", "", "public URL of the hub endpoint, e.g. https://hub.example.com/.well-known/mercure: discovery Link target and base URL of relative topics and URL patterns (default: the path alone)")
-	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key or the development feed secret")
+	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key")
 	fs.BoolVar(&f.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates (default: on in dev mode, off with --production)")
-	fs.StringVar(&f.feedSecret, "feed-secret", defaultFeedSecret, "secret edge hubs present on "+server.FeedPath+" (empty: feed disabled)")
+	fs.StringVar(&f.feedSecret, "feed-secret", "", fmt.Sprintf("secret edge hubs present on %s, at least %d bytes and not a published value unless in development mode on loopback (default: generated and printed in development mode on loopback, else none; empty: feed disabled)", server.FeedPath, mercure.MinFeedSecretBytes))
 	fs.Var(&f.cors, "cors-origins", `origins allowed by CORS: "*" (no credentials) or comma-separated origins (with credentials)`)
 	fs.Var(&f.pubOrigin, "publish-origins", "comma-separated origins, besides the hub's own, allowed to publish with the authorization cookie")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -103,6 +104,9 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	if err != nil {
 		return err
 	}
+	if err := f.checkFeedSecret(isSet(fs, "feed-secret"), stdout); err != nil {
+		return err
+	}
 	if err := f.checkMode(stdout); err != nil {
 		return err
 	}
@@ -132,10 +136,20 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	httpSrv.RegisterOnShutdown(srv.Drain)
+	opSrv, err := f.serveOperator(srv, logger)
+	if err != nil {
+		ln.Close()
+		h.Close()
+		return err
+	}
+	if opSrv != nil {
+		defer opSrv.Close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	logger.Info("origin listening", "addr", ln.Addr().String(), "history", storeName,
-		"production", f.production, "anonymous", f.allowAnonymous, "feed", f.feedSecret != "")
+		"production", f.production, "anonymous", f.allowAnonymous, "feed", f.feedSecret != "",
+		"metrics", f.metricsAddr != "" || f.metricsToken != "")
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -159,15 +173,70 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	return err
 }
 
+// serveOperator starts the --metrics-addr listener, if configured, with
+// the server's OperatorHandler; nil when not configured.
+func (f *serveFlags) serveOperator(srv *server.Server, logger *slog.Logger) (*http.Server, error) {
+	if f.metricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", f.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	op := &http.Server{Handler: srv.OperatorHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go op.Serve(ln)
+	logger.Info("operator endpoints listening", "addr", ln.Addr().String(), "paths", server.MetricsPath+" "+server.HealthPath)
+	return op, nil
+}
+
+// devLoopback reports whether the origin runs in development mode on
+// loopback: without --production and listening on a loopback address
+// only (127.0.0.0/8, ::1 or localhost; not 0.0.0.0, not an empty host).
+// Only there can nobody but this machine reach the feed, so only there is
+// a weak or published feed secret tolerated.
+func (f *serveFlags) devLoopback() bool {
+	host, _, err := net.SplitHostPort(f.addr)
+	return !f.production && err == nil && mercure.IsLoopbackHost(host)
+}
+
+// checkFeedSecret decides the edge feed's secret. Without --feed-secret,
+// development mode on loopback generates one for this run and prints it
+// (give it to the worker as FEED_SECRET), and elsewhere the feed stays
+// disabled. A secret that is short or published (mercure.FeedSecretProblem)
+// is refused, with the reason, outside development mode on loopback; an
+// explicitly empty one disables the feed.
+func (f *serveFlags) checkFeedSecret(given bool, stdout io.Writer) error {
+	if !given {
+		if !f.devLoopback() {
+			return nil // no secret: the feed is disabled, and serverConfig logs it
+		}
+		secret := randomHex(32)
+		f.feedSecret = secret
+		_, err := fmt.Fprintf(stdout, `origin: dev mode on loopback, no feed secret configured: generated one for this run.
+  feed secret (give it to the worker as FEED_SECRET; pass --feed-secret or ORIGIN_FEED_SECRET to keep it):
+    %s
+`, secret)
+		return err
+	}
+	if f.feedSecret == "" {
+		return nil
+	}
+	if err := mercure.FeedSecretProblem(f.feedSecret); err != nil && !f.devLoopback() && !f.production { // checkMode lists it with --production
+		return fmt.Errorf("refusing to open the edge feed: --feed-secret (ORIGIN_FEED_SECRET): %w; generate one (openssl rand -hex 32), or set it to \"\" to disable the feed (only development mode on loopback, without --production and with --addr on 127.0.0.1, ::1 or localhost, accepts such a secret)", err)
+	}
+	return nil
+}
+
 // checkMode enforces --production, or in dev mode generates the JWT key
 // when none is configured and prints it once, with a token for every topic.
 func (f *serveFlags) checkMode(stdout io.Writer) error {
 	if f.production {
-		var problems []string
-		if f.feedSecret == defaultFeedSecret {
-			problems = append(problems, "the feed secret is the development default: set --feed-secret (or ORIGIN_FEED_SECRET) to a generated secret, or to \"\" to disable the feed")
+		problems := f.jwt.productionProblems(f.feedSecret)
+		if f.feedSecret != "" {
+			if err := mercure.FeedSecretProblem(f.feedSecret); err != nil {
+				problems = append(problems, fmt.Sprintf("--feed-secret (ORIGIN_FEED_SECRET): %v: generate one (openssl rand -hex 32), or set it to \"\" to disable the feed", err))
+			}
 		}
-		problems = append(problems, f.jwt.productionProblems(f.feedSecret)...)
 		if len(problems) > 0 {
 			return fmt.Errorf("refusing to start in production mode:\n  - %s", strings.Join(problems, "\n  - "))
 		}
@@ -196,6 +265,7 @@ func (f *serveFlags) serverConfig(logger *slog.Logger) (server.Config, error) {
 	cfg.HubURL = f.hubURL
 	cfg.AllowAnonymous = f.allowAnonymous
 	cfg.FeedSecret = f.feedSecret
+	cfg.MetricsToken = f.metricsToken
 	cfg.CORSOrigins = f.cors
 	cfg.PublishOrigins = f.pubOrigin
 	cfg.Logger = logger
@@ -207,7 +277,9 @@ func (f *serveFlags) serverConfig(logger *slog.Logger) (server.Config, error) {
 		logger.Warn("no publisher key: every publish will be refused")
 	}
 	if cfg.FeedSecret == "" {
-		logger.Warn("no feed secret: the edge feed is disabled")
+		logger.Warn("no feed secret: the edge feed is disabled (set --feed-secret; only development mode on loopback generates one)")
+	} else if err := mercure.FeedSecretProblem(cfg.FeedSecret); err != nil {
+		logger.Warn("weak feed secret accepted in development mode on loopback only", "reason", err)
 	}
 	return cfg, cfg.Validate()
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -72,8 +73,8 @@ func startServe(t *testing.T, env func(string) (string, bool), args ...string) *
 }
 
 // TestProductionRefusesDefaults: --production does not start with a
-// generated key, a published default key or the development feed secret,
-// and says what to change.
+// generated key, a published default key or a weak feed secret, and says
+// what to change.
 func TestProductionRefusesDefaults(t *testing.T) {
 	good := "prod-secret-0123456789abcdef-0123456789"
 	cases := []struct {
@@ -82,14 +83,14 @@ func TestProductionRefusesDefaults(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"no key, default feed secret", nil, []string{"--production"},
-			[]string{"no JWT key", "feed secret is the development default"}},
+		{"no key, the old development feed secret", nil, []string{"--production", "--feed-secret", "dev-feed-secret"},
+			[]string{"no JWT key", "feed secret is a published value"}},
 		{"published default key", nil, []string{"--production", "--feed-secret", "feed-" + good, "--jwt-key", "!ChangeThisMercureHubJWTSecretKey!"},
 			[]string{"published default"}},
 		{"JWT key equals feed secret", nil, []string{"--production", "--feed-secret", good, "--publisher-jwt-key", good},
 			[]string{"equals the feed secret"}},
-		{"from the environment", map[string]string{"ORIGIN_PRODUCTION": "true", "ORIGIN_JWT_KEY": good}, nil,
-			[]string{"feed secret is the development default"}},
+		{"from the environment", map[string]string{"ORIGIN_PRODUCTION": "true", "ORIGIN_JWT_KEY": good, "ORIGIN_FEED_SECRET": "short-secret"}, nil,
+			[]string{"feed secret is shorter than 32 bytes (it has 12)"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -107,6 +108,126 @@ func TestProductionRefusesDefaults(t *testing.T) {
 				t.Errorf("production mode printed a token: %q", stdout)
 			}
 		})
+	}
+}
+
+// TestFeedSecretPolicy: there is no default feed secret. Without
+// --feed-secret, development mode on loopback generates one per run and
+// prints it; elsewhere the feed stays disabled. A short or published
+// secret is accepted only in development mode on loopback (no
+// --production, --addr on a loopback address); elsewhere serve refuses to
+// start and says why.
+func TestFeedSecretPolicy(t *testing.T) {
+	strong := "0123456789abcdef0123456789abcdef"
+	for _, c := range []struct {
+		addr       string
+		production bool
+		given      bool
+		secret     string
+		want       string // error text; "" accepted
+		generated  bool
+	}{
+		{"127.0.0.1:8080", false, false, "", "", true},
+		{"localhost:8080", false, false, "", "", true},
+		{"[::1]:8080", false, false, "", "", true},
+		{"0.0.0.0:8080", false, false, "", "", false},
+		{":8080", false, false, "", "", false},
+		{"127.0.0.1:8080", true, false, "", "", false},
+		{"127.0.0.1:8080", false, true, "dev-feed-secret", "", false},
+		{"127.0.0.1:8080", false, true, "short", "", false},
+		{"0.0.0.0:8080", false, true, "dev-feed-secret", "published value", false},
+		{":8080", false, true, "short", "shorter than 32 bytes", false},
+		{"10.1.2.3:8080", false, true, "!ChangeMe!", "published value", false},
+		{"0.0.0.0:8080", false, true, strong, "", false},
+		{"0.0.0.0:8080", false, true, "", "", false}, // explicitly disabled
+	} {
+		f := serveFlags{addr: c.addr, production: c.production, feedSecret: c.secret}
+		var out bytes.Buffer
+		err := f.checkFeedSecret(c.given, &out)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v: refused: %v", c, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "development mode on loopback")):
+			t.Errorf("%+v: error %v, want one saying %q and when such a secret is accepted", c, err, c.want)
+		}
+		if gen := f.feedSecret != c.secret; gen != c.generated {
+			t.Errorf("%+v: generated a secret: %v, want %v", c, gen, c.generated)
+		}
+		if c.generated && (len(f.feedSecret) != 64 || !strings.Contains(out.String(), f.feedSecret) || !strings.Contains(out.String(), "FEED_SECRET")) {
+			t.Errorf("%+v: generated secret %q not printed for the worker: %q", c, f.feedSecret, out.String())
+		}
+	}
+}
+
+// TestDevModeFeedSecret: "origin serve" on loopback without --feed-secret
+// opens its feed with the secret it printed only; the old default
+// "dev-feed-secret" no longer opens it.
+func TestDevModeFeedSecret(t *testing.T) {
+	o := startServe(t, noEnv, "--history", "memory")
+	m := regexp.MustCompile(`feed secret .*\n\s+([0-9a-f]{64})\n`).FindStringSubmatch(o.stdout.String())
+	if m == nil {
+		t.Fatalf("no generated feed secret in %q", o.stdout.String())
+	}
+	feed := func(secret string) int {
+		req, _ := http.NewRequest(http.MethodGet, o.url+server.FeedPath, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := feed(m[1]); got != http.StatusOK {
+		t.Errorf("feed with the printed secret: %d", got)
+	}
+	if got := feed("dev-feed-secret"); got != http.StatusUnauthorized {
+		t.Errorf("feed with the old default secret: %d, want 401", got)
+	}
+}
+
+// TestServeMetricsAddr: --metrics-addr serves /metrics and the health
+// detail on its own listener without a token; --addr then serves no
+// metrics and the health status alone, unless --metrics-token is
+// presented.
+func TestServeMetricsAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opAddr := ln.Addr().String()
+	ln.Close()
+	o := startServe(t, noEnv, "--history", "memory", "--metrics-addr", opAddr, "--metrics-token", metricsToken)
+	get := func(u, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("http://"+opAddr+server.MetricsPath, ""); code != http.StatusOK || !strings.Contains(body, "edge_sse_origin_subscribers") {
+		t.Errorf("--metrics-addr /metrics: %d", code)
+	}
+	if code, body := get("http://"+opAddr+server.HealthPath, ""); code != http.StatusOK || !strings.Contains(body, "lastEventID") {
+		t.Errorf("--metrics-addr /healthz: %d %q", code, body)
+	}
+	if code, _ := get(o.url+server.MetricsPath, ""); code != http.StatusUnauthorized {
+		t.Errorf("--addr /metrics without the token: %d, want 401", code)
+	}
+	if code, body := get(o.url+server.MetricsPath, metricsToken); code != http.StatusOK || !strings.Contains(body, "edge_sse_origin_subscribers") {
+		t.Errorf("--addr /metrics with the token: %d", code)
+	}
+	if code, body := get(o.url+server.HealthPath, ""); code != http.StatusOK || strings.Contains(body, "lastEventID") || !strings.Contains(body, `"ok"`) {
+		t.Errorf("--addr /healthz without the token: %d %q, want the status alone", code, body)
+	}
+	if code, _ := get("http://"+opAddr+server.MercurePath+"?topic=*", ""); code != http.StatusNotFound {
+		t.Errorf("--metrics-addr serves the hub: %d", code)
 	}
 }
 

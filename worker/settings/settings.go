@@ -1,0 +1,336 @@
+// Package settings is the worker's configuration: one table of every
+// wrangler var and secret the worker reads, with its default, its meaning
+// and how it is parsed. The table is the single source of truth:
+// wrangler.toml's [vars] and the README's configuration table are checked
+// against it by this package's tests, and /_edge/stats shows the numeric
+// limits straight from it. The package is pure Go, so it is tested natively;
+// the worker supplies only the function that reads the environment.
+package settings
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/mercure"
+)
+
+// Kinds of setting, as the README names where each is set.
+const (
+	// Var is a plain wrangler var ([vars] in wrangler.toml).
+	Var = "wrangler var"
+	// Secret is set with `wrangler secret put NAME` and never written
+	// into wrangler.toml.
+	Secret = "wrangler secret"
+)
+
+// Setting is one row of the table.
+type Setting struct {
+	// Name is the variable's name.
+	Name string
+	// Kind is Var or Secret.
+	Kind string
+	// Default is the value used when the variable is unset or empty, as
+	// written in wrangler.toml; "" means none.
+	Default string
+	// Doc is the meaning, as the README's configuration table gives it.
+	Doc string
+	// Limit marks a numeric setting that /_edge/stats shows.
+	Limit bool
+	// apply parses a value into the configuration; nil for settings read
+	// only by entry.mjs (the table still documents and checks them).
+	apply func(c *Config, v string) error
+}
+
+// Config is the parsed configuration. Every field has a default that suits
+// `wrangler dev` except FeedSecret, which has none.
+type Config struct {
+	// OriginURL is the origin hub's base URL.
+	OriginURL string
+	// FeedSecret authenticates this edge on the origin's feed.
+	FeedSecret string
+	// HubShards is the number of EdgeHub objects per region (entry.mjs
+	// routes by it; Go only checks it).
+	HubShards int
+	// Heartbeat is the interval of comments sent to clients.
+	Heartbeat time.Duration
+	// FeedTimeout is how long the upstream may stay silent, heartbeats
+	// included, before it is reconnected (default: twice the origin's
+	// 15 s heartbeat plus slack). It also bounds a catch-up fetch of the
+	// origin's history.
+	FeedTimeout time.Duration
+	// UpstreamIdle is how long a hub keeps its upstream feed without any
+	// client; the next client opens it again and the hub resumes after the
+	// newest id it holds.
+	UpstreamIdle time.Duration
+	// FeedCollect is how long the hub keeps reading the origin's feed after
+	// data arrives, when its last fan-out wrote to many streams, before it
+	// writes what it has to clients (0 turns it off). A fan-out to
+	// thousands of streams takes tens of milliseconds; events that arrive
+	// meanwhile then go out together, one write per client, instead of
+	// one fan-out each.
+	FeedCollect time.Duration
+	// FeedBuffer is how many bytes of the feed the hub reads ahead of its
+	// fan-out; past it, it stops reading and TCP pushes back to the origin.
+	FeedBuffer int
+	// RingSize is the number of events each hub keeps for resume.
+	RingSize int
+	// ClientQueue is how many chunks may wait for a client before it is
+	// dropped as too slow.
+	ClientQueue int
+	// ClientStall is how long a client may read nothing while chunks wait
+	// for it before it is dropped (0 turns it off). Heartbeats make sure
+	// something waits.
+	ClientStall time.Duration
+	// MaxStream bounds how long the hub keeps one client stream (0: no
+	// bound). Each stream gets between 3/4 of it and all of it, at random,
+	// then the hub closes it; the client reconnects with Last-Event-ID and
+	// resumes from the ring, losing nothing. It is the last bound on a
+	// stream whose client left unnoticed; the front door's pipe and
+	// ClientStall come first.
+	MaxStream time.Duration
+	// MaxClients is the most client streams one hub object holds; past it
+	// a subscribe request gets 503 with Retry-After. Raise HUB_SHARDS to
+	// spread a region over more objects instead.
+	MaxClients int
+	// MaxCatchup is the most client streams one hub object catches up from
+	// the origin's history at once: a subscribe request whose Last-Event-ID
+	// is older than the ring, when that many wait, gets 503 with
+	// Retry-After. Each waits, its live events held in memory, for a fetch
+	// from the origin.
+	MaxCatchup int
+	// MaxPublishBytes is the largest publish body the front door forwards
+	// (the origin's default --max-body-bytes); a larger one gets 413
+	// without reaching the origin.
+	MaxPublishBytes int64
+	// CORSOrigins is the Access-Control-Allow-Origin value of the hub
+	// endpoint.
+	CORSOrigins string
+	// JWTKey is the HS256 secret subscriber tokens are signed with (at
+	// least 32 bytes); JWTJWKS a JWKS document of RS256/ES256 public keys.
+	// Either may be empty; with neither, only anonymous subscribers can
+	// connect.
+	JWTKey, JWTJWKS string
+	// JWTAudience, when set, must be in a subscriber token's aud claim (the
+	// hub's public URL, as the origin's --jwt-audience); JWTIssuer, when
+	// set, must equal its iss claim.
+	JWTAudience, JWTIssuer string
+	// AllowAnonymous lets clients without a token subscribe to public
+	// updates.
+	AllowAnonymous bool
+	// PublicURL is the hub URL relative URL patterns are resolved against
+	// (default: taken from the first request).
+	PublicURL string
+	// Retry is the base reconnection delay advised to clients; each client
+	// gets Retry plus a random share of RetryJitter, so that a restart does
+	// not bring every client back in the same second.
+	Retry, RetryJitter time.Duration
+	// DevPublishToken is put into the demo page, for requests to a
+	// loopback address only, so that its publish form works in
+	// development (make dev sets it). Leave it unset in production.
+	DevPublishToken string
+	// StatsToken is the operator credential of /_edge/stats (entry.mjs
+	// checks it; Go only documents it).
+	StatsToken string
+
+	// limits are the values of the Limit settings, as configured.
+	limits map[string]int64
+	// problems are the values that did not parse (their default is used).
+	problems []error
+}
+
+// Table is every setting of the worker, in the README's order.
+var Table = []Setting{
+	{Name: "ORIGIN_URL", Kind: Var, Default: "http://127.0.0.1:8080", Doc: "origin base URL",
+		apply: str(func(c *Config) *string { return &c.OriginURL })},
+	{Name: "FEED_SECRET", Kind: Secret, Doc: "the origin's `--feed-secret` (`wrangler secret put FEED_SECRET`); required: without it no feed opens, and when `ORIGIN_URL` is not loopback a secret shorter than 32 bytes or a published one (`dev-feed-secret`, …) is refused too (`/healthz` answers 503 naming `FEED_SECRET`)",
+		apply: str(func(c *Config) *string { return &c.FeedSecret })},
+	{Name: "STATS_TOKEN", Kind: Secret, Doc: "operator credential of `GET /_edge/stats` (`Authorization: Bearer`); without it the stats answer 404"},
+	{Name: "JWT_KEY", Kind: Secret, Doc: "HS256 secret (≥ 32 bytes) of subscriber tokens",
+		apply: str(func(c *Config) *string { return &c.JWTKey })},
+	{Name: "JWT_JWKS", Kind: Var, Doc: "JWKS document (RS256/ES256 public keys) of subscriber tokens",
+		apply: str(func(c *Config) *string { return &c.JWTJWKS })},
+	{Name: "JWT_AUDIENCE", Kind: Var, Doc: "when set, a subscriber token's `aud` must include it (401 naming the claim otherwise); use the origin's `--jwt-audience` value",
+		apply: str(func(c *Config) *string { return &c.JWTAudience })},
+	{Name: "JWT_ISSUER", Kind: Var, Doc: "when set, a subscriber token's `iss` must equal it (401 naming the claim otherwise); use the origin's `--jwt-issuer` value",
+		apply: str(func(c *Config) *string { return &c.JWTIssuer })},
+	{Name: "ALLOW_ANONYMOUS", Kind: Var, Default: "false", Doc: "let clients without a token receive public updates (`true` or `false`)",
+		apply: boolean(func(c *Config) *bool { return &c.AllowAnonymous })},
+	{Name: "PUBLIC_URL", Kind: Var, Doc: "hub URL that relative URL patterns resolve against (none: taken from the first request)",
+		apply: str(func(c *Config) *string { return &c.PublicURL })},
+	{Name: "HUB_SHARDS", Kind: Var, Default: "1", Doc: "EdgeHub objects per region",
+		apply: integer(1, func(c *Config, n int) { c.HubShards = n })},
+	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "comment interval to clients",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.Heartbeat })},
+	{Name: "FEED_TIMEOUT_MS", Kind: Var, Default: "35000", Limit: true, Doc: "upstream silence (heartbeats included) before reconnecting; also how long a catch-up fetch of the origin's history may take",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.FeedTimeout })},
+	{Name: "UPSTREAM_IDLE_MS", Kind: Var, Default: "60000", Limit: true, Doc: "how long a hub without clients keeps its feed",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.UpstreamIdle })},
+	{Name: "RING_SIZE", Kind: Var, Default: "4096", Limit: true, Doc: "events each hub keeps for resume",
+		apply: integer(1, func(c *Config, n int) { c.RingSize = n })},
+	{Name: "CLIENT_QUEUE", Kind: Var, Default: "1024", Limit: true, Doc: "chunks waiting for a client before it is dropped as slow",
+		apply: integer(1, func(c *Config, n int) { c.ClientQueue = n })},
+	{Name: "MAX_PUBLISH_BYTES", Kind: Var, Default: "1048576", Limit: true, Doc: "largest publish body the front door forwards (413 past it)",
+		apply: integer(1, func(c *Config, n int) { c.MaxPublishBytes = int64(n) })},
+	{Name: "CLIENT_STALL_MS", Kind: Var, Default: "60000", Limit: true, Doc: "a client that reads nothing for this long while chunks wait for it is dropped (0: off)",
+		apply: millis(0, func(c *Config) *time.Duration { return &c.ClientStall })},
+	{Name: "MAX_STREAM_MS", Kind: Var, Default: "1800000", Limit: true, Doc: "a client stream is closed after ¾ to all of this (random); the client resumes with `Last-Event-ID` (0: no bound)",
+		apply: millis(0, func(c *Config) *time.Duration { return &c.MaxStream })},
+	{Name: "MAX_CLIENTS", Kind: Var, Default: "10000", Limit: true, Doc: "streams one hub object holds; past it 503 + `Retry-After`",
+		apply: integer(1, func(c *Config, n int) { c.MaxClients = n })},
+	{Name: "MAX_CATCHUP", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object catches up from the origin's history at once (`Last-Event-ID` older than the ring); past it such a resume gets 503 + `Retry-After`",
+		apply: integer(1, func(c *Config, n int) { c.MaxCatchup = n })},
+	{Name: "FEED_BUFFER_KB", Kind: Var, Default: "4096", Limit: true, Doc: "feed bytes a hub reads ahead of its fan-out; past it, it stops reading (TCP pushes back to the origin)",
+		apply: integer(1, func(c *Config, n int) { c.FeedBuffer = n * 1024 })},
+	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out, how long the hub keeps reading the feed before the next one (0: off)",
+		apply: millis(0, func(c *Config) *time.Duration { return &c.FeedCollect })},
+	{Name: "RETRY_MS", Kind: Var, Default: "2000", Limit: true, Doc: "reconnection advice: base delay",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.Retry })},
+	{Name: "RETRY_JITTER_MS", Kind: Var, Default: "8000", Limit: true, Doc: "reconnection advice: random jitter added to `RETRY_MS`",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.RetryJitter })},
+	{Name: "CORS_ORIGINS", Kind: Var, Default: "*", Doc: "`Access-Control-Allow-Origin` of the hub endpoint (not of the demo page)",
+		apply: str(func(c *Config) *string { return &c.CORSOrigins })},
+	{Name: "DEV_PUBLISH_TOKEN", Kind: Var, Doc: "publisher token put into the demo page's form, for requests to a loopback address only; dev only (`make dev` sets it)",
+		apply: str(func(c *Config) *string { return &c.DevPublishToken })},
+}
+
+// Load reads every setting with getenv (the worker passes
+// cloudflare.Getenv). An unset or empty variable takes its default; a
+// value that does not parse takes its default too and is reported by
+// Problems.
+func Load(getenv func(string) string) Config {
+	c := Config{limits: map[string]int64{}}
+	for _, s := range Table {
+		if s.apply == nil {
+			continue
+		}
+		v := getenv(s.Name)
+		if v != "" {
+			if err := s.apply(&c, v); err == nil {
+				c.limit(s, v)
+				continue
+			} else {
+				c.problems = append(c.problems, fmt.Errorf("%s=%q: %w; using the default %q", s.Name, v, err, s.Default))
+			}
+		}
+		if err := s.apply(&c, s.Default); err != nil && s.Default != "" {
+			panic(fmt.Sprintf("settings: default of %s: %v", s.Name, err)) // a bug in the table; the tests load every default
+		}
+		c.limit(s, s.Default)
+	}
+	return c
+}
+
+// limit records the value of a Limit setting.
+func (c *Config) limit(s Setting, v string) {
+	if s.Limit {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		c.limits[s.Name] = n
+	}
+}
+
+// Limits returns the configured value of every Limit setting, by name, as
+// /_edge/stats shows them.
+func (c Config) Limits() map[string]int64 {
+	m := make(map[string]int64, len(c.limits))
+	for k, v := range c.limits {
+		m[k] = v
+	}
+	return m
+}
+
+// Problems returns the values Load could not parse.
+func (c Config) Problems() []error { return c.problems }
+
+// FeedProblem returns why this edge may not open the origin's feed, or nil.
+// FEED_SECRET must be set; and unless ORIGIN_URL is loopback (the origin
+// on this machine, as under `make dev`), it must also pass
+// mercure.FeedSecretProblem: at least 32 bytes, not a published value.
+// The error names FEED_SECRET and says what to do.
+func (c Config) FeedProblem() error {
+	u, err := url.Parse(c.OriginURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("ORIGIN_URL %q is not an absolute http(s) URL", c.OriginURL)
+	}
+	err = mercure.FeedSecretProblem(c.FeedSecret)
+	switch {
+	case errors.Is(err, mercure.ErrNoFeedSecret):
+		return errors.New("FEED_SECRET is not set: set it to the origin's --feed-secret (wrangler secret put FEED_SECRET)")
+	case err != nil && !mercure.IsLoopbackHost(u.Hostname()):
+		return fmt.Errorf("FEED_SECRET refused: %w, and ORIGIN_URL %s is not loopback: generate one (openssl rand -hex 32), give it to the origin as --feed-secret and to the worker with wrangler secret put FEED_SECRET", err, c.OriginURL)
+	}
+	return nil
+}
+
+// Verifier builds the subscriber token verifier from the configured keys,
+// or returns nil when no key is configured.
+func (c Config) Verifier() (*auth.Verifier, error) {
+	var keys []auth.Key
+	if c.JWTKey != "" {
+		k, err := auth.HMACKey([]byte(c.JWTKey))
+		if err != nil {
+			return nil, fmt.Errorf("JWT_KEY: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if c.JWTJWKS != "" {
+		ks, err := auth.KeysFromJWKS([]byte(c.JWTJWKS))
+		if err != nil {
+			return nil, fmt.Errorf("JWT_JWKS: %w", err)
+		}
+		keys = append(keys, ks...)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return auth.NewVerifier(auth.Config{Keys: keys, Audience: c.JWTAudience, Issuer: c.JWTIssuer, Leeway: 5 * time.Second})
+}
+
+// str sets a string field.
+func str(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		return nil
+	}
+}
+
+// boolean sets a bool field from "true" or "false".
+func boolean(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch v {
+		case "true", "false":
+			*field(c) = v == "true"
+			return nil
+		}
+		return errors.New(`want "true" or "false"`)
+	}
+}
+
+// integer sets an integer of at least min.
+func integer(min int, set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			return fmt.Errorf("want an integer ≥ %d", min)
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+// millis sets a duration given in milliseconds, at least min.
+func millis(min int, field func(*Config) *time.Duration) func(*Config, string) error {
+	return integer(min, func(c *Config, n int) { *field(c) = time.Duration(n) * time.Millisecond })
+}
+
+// Row is the setting's row of the README's configuration table.
+func (s Setting) Row() string {
+	def := "none"
+	if s.Default != "" {
+		def = "`" + s.Default + "`"
+	}
+	return "| " + s.Kind + " | `" + s.Name + "` | " + def + " | " + s.Doc + " |"
+}
