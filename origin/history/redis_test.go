@@ -187,6 +187,10 @@ func TestRedisTrimmed(t *testing.T) {
 	if err != nil || fmt.Sprint(ids(replay)) != "[e18 e19 e20]" {
 		t.Fatalf("resume from e17 = %v, %v; want [e18 e19 e20]", ids(replay), err)
 	}
+	replay, err = h.Subscribe(hub.NewSubscriber(4, nil), hub.Earliest)
+	if err != nil || fmt.Sprint(ids(replay)) != "[e16 e17 e18 e19 e20]" {
+		t.Fatalf("resume from earliest = %v, %v; want the 5 held events e16..e20", ids(replay), err)
+	}
 }
 
 // TestRedisTailReportsLost tails from an entry that was trimmed together
