@@ -1,8 +1,8 @@
 package hub_test
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
