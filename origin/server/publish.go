@@ -30,7 +30,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		err = cred.claims.CanPublish()
 	}
 	if err != nil {
-		writeAuthError(w, err)
+		s.writeAuthError(w, r, err)
 		return
 	}
 	e, err := s.readUpdate(w, r)
@@ -39,7 +39,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.checkPublishGrants(cred.claims, e.Topics); err != nil {
-		writeAuthError(w, err)
+		s.writeAuthError(w, r, err)
 		return
 	}
 	if err := s.hub.Publish(e); err != nil {

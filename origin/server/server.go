@@ -47,6 +47,7 @@ type Server struct {
 	mux       *http.ServeMux
 	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
 	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
+	policy    mercure.SubscribePolicy
 	corsAll   bool            // CORSOrigins holds "*"
 	registry  *prometheus.Registry
 
@@ -71,11 +72,18 @@ func New(h *hub.Hub, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux(), draining: make(chan struct{})}
 	var err error
-	if s.selectors, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: cfg.MaxSelectors}); err != nil {
+	if s.selectors, err = topic.NewCompiler(cfg.topicConfig(cfg.MaxSelectors)); err != nil {
 		panic(err) // Validate compiled the same URL
 	}
-	if s.grants, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: maxGrants}); err != nil {
+	if s.grants, err = topic.NewCompiler(cfg.topicConfig(maxGrants)); err != nil {
 		panic(err)
+	}
+	s.policy = mercure.SubscribePolicy{
+		Selectors:      s.selectors,
+		Grants:         s.grants,
+		Verifier:       cfg.Subscribers,
+		AllowAnonymous: cfg.AllowAnonymous,
+		MaxLastEventID: cfg.MaxFieldBytes,
 	}
 	for _, o := range cfg.CORSOrigins {
 		s.corsAll = s.corsAll || o == "*"
@@ -85,6 +93,7 @@ func New(h *hub.Hub, cfg Config) *Server {
 	s.mux.HandleFunc("GET "+MercurePath, s.subscribe)
 	s.mux.HandleFunc("OPTIONS "+MercurePath, s.preflight)
 	s.mux.HandleFunc("GET "+FeedPath, s.feed)
+	s.mux.HandleFunc("GET "+MetadataPath, s.metadata)
 	s.mux.HandleFunc("GET "+HealthPath, s.health)
 	s.mux.Handle("GET "+MetricsPath, s.metricsHandler())
 	return s
