@@ -48,7 +48,7 @@ type Server struct {
 	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
 	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
 	policy    mercure.SubscribePolicy
-	corsAll   bool            // CORSOrigins holds "*"
+	corsAll   bool // CORSOrigins holds "*"
 	registry  *prometheus.Registry
 
 	draining  chan struct{} // closed by Drain
