@@ -45,10 +45,10 @@ type Server struct {
 	cfg       Config
 	hub       *hub.Hub
 	mux       *http.ServeMux
-	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
-	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
-	policy    mercure.SubscribePolicy
-	corsAll   bool // CORSOrigins holds "*"
+	selectors *topic.Compiler         // subscribe query selectors, bounded by MaxSelectors
+	grants    *topic.Compiler         // token grants, bounded by auth.MaxMatchers
+	policy    mercure.SubscribePolicy // subscribe admission, shared with the edge
+	corsAll   bool                    // CORSOrigins holds "*"
 	registry  *prometheus.Registry
 
 	draining  chan struct{} // closed by Drain
