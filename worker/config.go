@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/topic"
 
 	"github.com/syumai/workers/cloudflare"
 )
@@ -68,6 +70,15 @@ type config struct {
 	// that many wait, gets 503 with Retry-After. Each waits, its live
 	// events held in memory, for a fetch from the origin.
 	MaxCatchup int
+	// MaxSelectors bounds the topic selectors of one subscribe request
+	// (var MAX_SELECTORS, default 100, the origin's --max-selectors); more
+	// are refused with 400.
+	MaxSelectors int
+	// MaxLastEventID bounds a subscribe request's Last-Event-ID (or
+	// last_event_id) in bytes (var MAX_LAST_EVENT_ID_BYTES, default 4096,
+	// the origin's --max-field-bytes bound on event ids); a longer one is
+	// refused with 400.
+	MaxLastEventID int
 	// MaxPublishBytes is the largest publish body the front door forwards
 	// (var MAX_PUBLISH_BYTES, default 1048576, the origin's default
 	// --max-body-bytes); a larger one gets 413 without reaching the origin.
@@ -86,8 +97,11 @@ type config struct {
 	// AllowAnonymous lets clients without a token subscribe to public
 	// updates (var ALLOW_ANONYMOUS, "true" or "false", default "false").
 	AllowAnonymous bool
-	// PublicURL is the hub URL relative URL patterns are resolved against
-	// (var PUBLIC_URL; default: taken from the first request).
+	// PublicURL is the hub's public URL (var PUBLIC_URL): the base of
+	// relative URL patterns in selectors and grants, and the resource
+	// identifier of the protected resource metadata. Unset: relative URL
+	// patterns are refused with 400 (401 in a token), and the metadata
+	// names the requested host, for that request only.
 	PublicURL string
 	// Retry is the base reconnection delay advised to clients; each client
 	// gets Retry plus a random share of RetryJitter, so that a restart does
@@ -115,6 +129,8 @@ func envConfig() config {
 		MaxStream:       time.Duration(envIntZero("MAX_STREAM_MS", 1800000)) * time.Millisecond,
 		MaxClients:      envInt("MAX_CLIENTS", 10000),
 		MaxCatchup:      envInt("MAX_CATCHUP", 1000),
+		MaxSelectors:    envInt("MAX_SELECTORS", topic.DefaultMaxSelectors),
+		MaxLastEventID:  envInt("MAX_LAST_EVENT_ID_BYTES", mercure.DefaultMaxLastEventID),
 		MaxPublishBytes: int64(envInt("MAX_PUBLISH_BYTES", 1<<20)),
 		CORSOrigins:     envString("CORS_ORIGINS", "*"),
 		JWTKey:          envString("JWT_KEY", ""),
@@ -169,6 +185,10 @@ func (c config) limits() map[string]int64 {
 		"MAX_PUBLISH_BYTES":   c.MaxPublishBytes,
 		"RETRY_MS":            ms(c.Retry),
 		"RETRY_JITTER_MS":     ms(c.RetryJitter),
+
+		// Subscribe request bounds.
+		"MAX_SELECTORS":           int64(c.MaxSelectors),
+		"MAX_LAST_EVENT_ID_BYTES": int64(c.MaxLastEventID),
 	}
 }
 

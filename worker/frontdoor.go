@@ -11,6 +11,8 @@ import (
 	"net/http"
 
 	"github.com/syumai/workers/cloudflare/fetch"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 //go:embed static/index.html
@@ -27,6 +29,9 @@ func newFrontDoor(cfg config) http.Handler {
 		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
 		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Last-Event-ID, Content-Type")
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET "+mercure.MetadataPath, func(w http.ResponseWriter, r *http.Request) {
+		serveMetadata(cfg, w, r)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

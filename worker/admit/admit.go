@@ -167,28 +167,24 @@ func (g *Gate) Open(req Request, hub Hub) Answer {
 	return Answer{Status: http.StatusOK, Header: h, Sub: sub}
 }
 
-// Metadata answers the protected resource metadata request whose URL is
-// rawURL: the document of this hub (PUBLIC_URL, else the request's own
-// origin with mercure.Path).
-func (g *Gate) Metadata(rawURL string) (mercure.Metadata, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return mercure.Metadata{}, err
-	}
-	return mercure.NewMetadata(g.resource(u)), nil
-}
-
-// resource is the hub's resource identifier for a request to u: the
-// configured public URL, else one derived from u for this request only.
-func (g *Gate) resource(u *url.URL) string {
-	if g.cfg.PublicURL != "" {
-		return g.cfg.PublicURL
+// Resource returns the hub's resource identifier for a request to u: the
+// configured public URL, else the URL of the hub endpoint on u's origin,
+// for this request only (the Host is the client's, so it is never kept).
+func Resource(publicURL string, u *url.URL) string {
+	if publicURL != "" {
+		return publicURL
 	}
 	return mercure.RequestResource(u.Scheme, u.Host)
 }
 
+// Metadata returns the protected resource metadata document (RFC 9728)
+// the edge serves at mercure.MetadataPath for a request to u.
+func Metadata(publicURL string, u *url.URL) mercure.Metadata {
+	return mercure.NewMetadata(Resource(publicURL, u))
+}
+
 func (g *Gate) metadataURL(u *url.URL) string {
-	m, err := mercure.MetadataURL(g.resource(u))
+	m, err := mercure.MetadataURL(Resource(g.cfg.PublicURL, u))
 	if err != nil {
 		return ""
 	}
