@@ -38,7 +38,7 @@ type serveFlags struct {
 // defineServeFlags defines every flag of "origin serve" on fs.
 func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&f.hubURL, "hub-url", "", "public URL of the hub endpoint, e.g. https://hub.example.com/.well-known/mercure: discovery Link target and base URL of relative topics and URL patterns (default: the path alone)")
+	fs.StringVar(&f.hubURL, "hub-url", "", "public URL of the hub endpoint, e.g. https://hub.example.com/.well-known/mercure: discovery Link target, base URL of relative topics and URL patterns, and the metadata's resource (default: none; relative URL patterns are then refused)")
 	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key or the development feed secret")
 	fs.BoolVar(&f.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates (default: on in dev mode, off with --production)")
 	fs.StringVar(&f.feedSecret, "feed-secret", defaultFeedSecret, "secret edge hubs present on "+server.FeedPath+" (empty: feed disabled)")
