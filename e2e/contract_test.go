@@ -194,3 +194,40 @@ func (a *hubAnswer) eventsUntil(t *testing.T, last string) []string {
 		}
 	}
 }
+
+// TestEdgeHostDoesNotSetBaseURL: a hub object used to take the base URL of
+// relative URL patterns from the first request it saw and keep it. After a
+// restart, the fresh object's first request names Host evil.example; later
+// clients must match as if it never came: without PUBLIC_URL a relative
+// URL pattern is refused naming PUBLIC_URL, and a relative topic reaches no
+// client whose absolute pattern names evil.example.
+func TestEdgeHostDoesNotSetBaseURL(t *testing.T) {
+	restartWrangler(t)
+	req, err := http.NewRequest(http.MethodGet, sys.edgeURL+mercure.Path+"?topic=*", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("first request with Host evil.example: %s", resp.Status)
+	}
+
+	path := fmt.Sprintf("/e2e-host/%d", time.Now().UnixNano())
+	watcher := subscribeSSE(t, sys.edgeURL+mercure.Path+"?match_urlpattern="+url.QueryEscape("http://evil.example"+path+"/*"), nil)
+	rel := askHub(t, sys.edgeURL, mercuretest.Case{Query: "match_urlpattern=" + url.QueryEscape(path+"/:id")})
+	if rel.status != http.StatusBadRequest || !strings.Contains(rel.body, "PUBLIC_URL") {
+		t.Errorf("relative URL pattern after a request with Host evil.example: %d %q, want 400 naming PUBLIC_URL", rel.status, rel.body)
+	}
+	publish(t, sys.originURL, url.Values{"topic": {path + "/relative"}})
+	marker := publish(t, sys.originURL, url.Values{"topic": {"http://evil.example" + path + "/marker"}})
+	if e := watcher.next(t, 20*time.Second); e.ID != marker {
+		t.Fatalf("the client of http://evil.example%s/* got %+v first: the relative topic resolved against the Host of another client's request", path, e)
+	}
+}
