@@ -186,3 +186,37 @@ func check(t *testing.T, side string, c mercuretest.Case, a answer) {
 		}
 	}
 }
+
+// TestContractNoKey: a hub with no key to verify subscriber tokens refuses
+// every token, whatever its kid, with the same 401 at the origin and the
+// edge, and still admits anonymous subscribers.
+func TestContractNoKey(t *testing.T) {
+	h := hub.New(hub.NewMemoryHistory(10))
+	defer h.Close()
+	origin := httptest.NewServer(server.New(h, server.Config{AllowAnonymous: true, Logger: slog.New(slog.DiscardHandler)}))
+	defer origin.Close()
+	gate, err := admit.New(admit.Config{AllowAnonymous: true, MaxClients: 10, MaxCatchup: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := signer(t)
+	for _, c := range []mercuretest.Case{
+		{Name: "anonymous", Query: "topic=*", Status: 200},
+		{Name: "token without kid", Query: "topic=*", Header: []mercuretest.Header{{Name: "Authorization", Value: "Bearer " + sign(auth.Claims{}, "", time.Hour)}},
+			Status: 401, Body: mercure.ErrNoSubscriberKey.Error(), Challenge: `Bearer error="invalid_token"`},
+		{Name: "token with a kid", Query: "topic=*", Header: []mercuretest.Header{{Name: "Cookie", Value: auth.CookieName + "=" + sign(auth.Claims{}, "k1", time.Hour)}},
+			Status: 401, Body: mercure.ErrNoSubscriberKey.Error(), Challenge: `Bearer error="invalid_token"`},
+	} {
+		t.Run(c.Name, func(t *testing.T) {
+			o := askOrigin(t, origin.URL, c)
+			a := gate.Open(admit.Request{URL: "http://" + host + mercure.Path + "?" + c.Query,
+				Authorization: c.Combined("Authorization"), Cookie: c.Combined("Cookie")}, fakeHub{})
+			e := answer{status: a.Status, body: a.Body, header: a.Header}
+			check(t, "origin", c, o)
+			check(t, "edge", c, e)
+			if o.status != e.status || o.body != e.body || o.header.Get("WWW-Authenticate") != e.header.Get("WWW-Authenticate") {
+				t.Errorf("origin %d %q %q, edge %d %q %q", o.status, o.body, o.header.Get("WWW-Authenticate"), e.status, e.body, e.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
