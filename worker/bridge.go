@@ -14,6 +14,7 @@ import (
 	"github.com/syumai/workers"
 
 	"github.com/edge-sse/edge-sse/shared/sse"
+	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/admit"
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
@@ -152,7 +153,7 @@ func (h *hubInstance) setup() error {
 			PublicURL:      h.cfg.PublicURL,
 			Verifier:       verifier,
 			AllowAnonymous: h.cfg.AllowAnonymous,
-			MaxSelectors:   h.cfg.MaxSelectors,
+			Limits:         topic.Config{MaxSelectors: h.cfg.MaxSelectors},
 			MaxLastEventID: h.cfg.MaxLastEventID,
 			MaxClients:     h.cfg.MaxClients,
 			MaxCatchup:     h.cfg.MaxCatchup,

@@ -136,10 +136,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// topicConfig is the compiler configuration for Sets of up to max
-// selectors.
-func (c *Config) topicConfig(max int) topic.Config {
-	return topic.Config{HubURL: c.matchURL(), NoBase: c.HubURL == "", MaxSelectors: max}
+// topicConfig returns the selector compiler's configuration; without a
+// HubURL, relative URL patterns are refused (topic.Config.NoBase).
+func (c *Config) topicConfig() topic.Config {
+	return topic.Config{
+		HubURL:       c.matchURL(),
+		NoBase:       c.HubURL == "",
+		MaxSelectors: c.MaxSelectors,
+	}
 }
 
 // matchURL returns the base URL of topic resolution.

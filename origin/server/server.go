@@ -72,10 +72,12 @@ func New(h *hub.Hub, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux(), draining: make(chan struct{})}
 	var err error
-	if s.selectors, err = topic.NewCompiler(cfg.topicConfig(cfg.MaxSelectors)); err != nil {
+	limits := cfg.topicConfig()
+	if s.selectors, err = topic.NewCompiler(limits); err != nil {
 		panic(err) // Validate compiled the same URL
 	}
-	if s.grants, err = topic.NewCompiler(cfg.topicConfig(maxGrants)); err != nil {
+	limits.MaxSelectors = maxGrants
+	if s.grants, err = topic.NewCompiler(limits); err != nil {
 		panic(err)
 	}
 	s.policy = mercure.SubscribePolicy{

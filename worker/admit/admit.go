@@ -34,9 +34,11 @@ type Config struct {
 	Verifier *auth.Verifier
 	// AllowAnonymous admits subscribers without a token (ALLOW_ANONYMOUS).
 	AllowAnonymous bool
-	// MaxSelectors bounds the selectors of one request (MAX_SELECTORS;
-	// zero: topic.DefaultMaxSelectors).
-	MaxSelectors int
+	// Limits are the selector compiler's limits (MaxSelectors is
+	// MAX_SELECTORS); New sets HubURL and NoBase from PublicURL, and
+	// compiles grants with the same limits but mercure.GrantLimit
+	// selectors.
+	Limits topic.Config
 	// MaxLastEventID bounds the resume id in bytes (MAX_LAST_EVENT_ID_BYTES;
 	// zero: mercure.DefaultMaxLastEventID).
 	MaxLastEventID int
@@ -62,21 +64,19 @@ type Gate struct {
 // New returns the gate for cfg. It fails when PublicURL is set but is not
 // an absolute http(s) URL.
 func New(cfg Config) (*Gate, error) {
-	base := topic.Config{HubURL: cfg.PublicURL, NoBase: cfg.PublicURL == ""}
-	if base.NoBase {
-		base.HubURL = standInURL
+	limits := cfg.Limits
+	limits.HubURL, limits.NoBase = cfg.PublicURL, cfg.PublicURL == ""
+	if limits.NoBase {
+		limits.HubURL = standInURL
 	} else if _, err := mercure.MetadataURL(cfg.PublicURL); err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
 	}
-	sc := base
-	sc.MaxSelectors = cfg.MaxSelectors
-	sel, err := topic.NewCompiler(sc)
+	sel, err := topic.NewCompiler(limits)
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
 	}
-	gc := base
-	gc.MaxSelectors = mercure.GrantLimit
-	grants, err := topic.NewCompiler(gc)
+	limits.MaxSelectors = mercure.GrantLimit
+	grants, err := topic.NewCompiler(limits)
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
 	}

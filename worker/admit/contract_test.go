@@ -15,6 +15,7 @@ import (
 	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/mercure/mercuretest"
+	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/admit"
 )
 
@@ -90,7 +91,7 @@ func TestContractOriginAndEdge(t *testing.T) {
 	defer origin.Close()
 	gate, err := admit.New(admit.Config{
 		Verifier: v, AllowAnonymous: true,
-		MaxSelectors: mercuretest.MaxSelectors, MaxLastEventID: mercuretest.MaxLastEventID,
+		Limits: topic.Config{MaxSelectors: mercuretest.MaxSelectors}, MaxLastEventID: mercuretest.MaxLastEventID,
 		MaxClients: 10, MaxCatchup: 10, CORSOrigins: "*",
 	})
 	if err != nil {
