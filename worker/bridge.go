@@ -184,7 +184,10 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	if err := h.setup(); err != nil {
 		res.Set("status", http.StatusInternalServerError)
 		res.Set("body", "edge hub misconfigured: "+err.Error()+"\n")
-		res.Set("headers", headerJSON(http.Header{"Content-Type": {"text/plain; charset=utf-8"}}))
+		res.Set("headers", headerJSON(http.Header{
+			"Content-Type":                {"text/plain; charset=utf-8"},
+			"Access-Control-Allow-Origin": {h.cfg.CORSOrigins},
+		}))
 		return res
 	}
 	h.mu.Lock()
