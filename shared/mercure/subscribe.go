@@ -223,6 +223,12 @@ func ResumeID(header string, q url.Values) string {
 	return q.Get("lastEventID")
 }
 
+// ExposeHeaders is the Access-Control-Expose-Headers value of a hub's
+// subscribe responses: polyfills and fetch-based clients in another origin
+// may read the resume anchor (§"Reconciliation"), the discovery link and
+// the challenge.
+const ExposeHeaders = "Mercure-Last-Event-ID, Last-Event-ID, Link, WWW-Authenticate"
+
 // StreamHeaders sets the headers of an admitted subscription's event
 // stream on h (CORS is the caller's). resume is Subscription.Resume and
 // found reports whether the hub resumes right after that id (it holds it);

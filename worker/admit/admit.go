@@ -137,6 +137,7 @@ type Answer struct {
 func (g *Gate) Open(req Request, hub Hub) Answer {
 	h := http.Header{}
 	h.Set("Access-Control-Allow-Origin", g.cfg.CORSOrigins)
+	h.Set("Access-Control-Expose-Headers", mercure.ExposeHeaders)
 	u, err := url.Parse(req.URL)
 	if err != nil {
 		return refuse(h, &mercure.Refusal{Status: http.StatusBadRequest, Err: fmt.Errorf("invalid request URL: %w", err)})

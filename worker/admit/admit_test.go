@@ -60,8 +60,8 @@ func TestGateLimits(t *testing.T) {
 	if a.Status != http.StatusOK || a.Sub == nil || a.Sub.Resume != "in-ring" {
 		t.Fatalf("at MAX_CATCHUP with an id in the ring: %d %q", a.Status, a.Body)
 	}
-	if a.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
-		t.Errorf("CORS %q", a.Header.Get("Access-Control-Allow-Origin"))
+	if a.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || a.Header.Get("Access-Control-Expose-Headers") != mercure.ExposeHeaders {
+		t.Errorf("CORS %v", a.Header)
 	}
 }
 
