@@ -336,3 +336,25 @@ func TestRedisUnreachable(t *testing.T) {
 		t.Fatal("DialRedis to a closed port succeeded")
 	}
 }
+
+// TestRedisRangeOldestPages reads the stream from its oldest entry in
+// pages of two: every held event once, in order, after trimming too.
+func TestRedisRangeOldestPages(t *testing.T) {
+	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 7, ExactTrim: true, ReadCount: 2})
+	var want []string
+	for i := 1; i <= 10; i++ {
+		e := event(i)
+		if err := store.Append(e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e.ID)
+	}
+	last, _ := store.Last()
+	var got []string
+	if err := store.RangeOldest(last, func(e *hub.Event) bool { got = append(got, e.ID); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want[3:]) {
+		t.Fatalf("RangeOldest = %v, want %v", got, want[3:])
+	}
+}
