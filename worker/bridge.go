@@ -4,13 +4,9 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall/js"
@@ -18,10 +14,9 @@ import (
 
 	"github.com/syumai/workers"
 
-	"github.com/edge-sse/edge-sse/shared/auth"
-	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/sse"
 	"github.com/edge-sse/edge-sse/shared/topic"
+	"github.com/edge-sse/edge-sse/worker/admit"
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
@@ -117,16 +112,16 @@ type pendingClient struct {
 }
 
 // hubInstance is the resident Go side of one EdgeHub object. The hub is
-// created on the first request, once the public hub URL is known.
+// created on the first request, from the configuration alone.
 // hubInstance locks: mu before the hub's own lock, never the reverse.
 type hubInstance struct {
-	cfg      config
-	verifier *auth.Verifier
-	initErr  error
-	init     sync.Once
-	hub      *edge.Hub
-	mu       sync.Mutex
-	pending  map[uint64]pendingClient
+	cfg     config
+	gate    *admit.Gate
+	initErr error
+	init    sync.Once
+	hub     *edge.Hub
+	mu      sync.Mutex
+	pending map[uint64]pendingClient
 	// upstream is true while runUpstream runs; guarded by mu.
 	upstream bool
 }
@@ -145,29 +140,37 @@ func runHub() {
 	select {} // resident: serve callbacks until the object is evicted
 }
 
-// setup creates the hub for the public URL u (PUBLIC_URL wins) and starts
-// the heartbeat.
-func (h *hubInstance) setup(u *url.URL) error {
+// setup creates the admission gate and the hub, and starts the
+// heartbeat. It reads the configuration only: nothing of a request (its
+// Host, say) may shape what later clients match.
+func (h *hubInstance) setup() error {
 	h.init.Do(func() {
 		if err := h.cfg.FeedProblem(); err != nil {
 			log.Printf("edge: refusing to open the origin feed: %v", err)
 			h.initErr = err
 			return
 		}
-		hubURL := h.cfg.PublicURL
-		if hubURL == "" {
-			hubURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: mercure.Path}).String()
-		}
-		c, err := topic.NewCompiler(topic.Config{HubURL: hubURL})
+		verifier, err := h.cfg.verifier()
 		if err != nil {
 			h.initErr = err
 			return
 		}
-		if h.verifier, err = h.cfg.verifier(); err != nil {
+		h.gate, err = admit.New(admit.Config{
+			PublicURL:      h.cfg.PublicURL,
+			Verifier:       verifier,
+			AllowAnonymous: h.cfg.AllowAnonymous,
+			Limits:         topic.Config{MaxSelectors: h.cfg.MaxSelectors},
+			MaxLastEventID: h.cfg.MaxLastEventID,
+			MaxClients:     h.cfg.MaxClients,
+			MaxCatchup:     h.cfg.MaxCatchup,
+			CORSOrigins:    h.cfg.CORSOrigins,
+			Retry:          h.cfg.Retry,
+		})
+		if err != nil {
 			h.initErr = err
 			return
 		}
-		h.hub = edge.NewHub(c, h.cfg.RingSize)
+		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.OnFetch = func(f edge.Fetch) { go catchup(h.cfg, h.hub, f) }
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {
@@ -178,102 +181,53 @@ func (h *hubInstance) setup(u *url.URL) error {
 	return h.initErr
 }
 
-// open(url, lastEventID, authorization, cookie) checks a subscribe request
-// and returns {status, headers, body} or, when accepted, {status: 200, id, headers}.
+// open(url, lastEventID, authorization, cookie) answers a subscribe request
+// (each header as Headers.get combines its values) with {status, headers,
+// body} or, when admitted, {status: 200, id, headers}; package admit
+// decides.
 func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	res := js.Global().Get("Object").New()
-	headers := http.Header{}
-	headers.Set("Access-Control-Allow-Origin", h.cfg.CORSOrigins)
-	refuse := func(status int, msg string) any {
-		headers.Set("Content-Type", "text/plain; charset=utf-8")
-		res.Set("status", status)
-		res.Set("body", msg+"\n")
-		res.Set("headers", headerJSON(headers))
+	if err := h.setup(); err != nil {
+		res.Set("status", http.StatusInternalServerError)
+		res.Set("body", "edge hub misconfigured: "+err.Error()+"\n")
+		res.Set("headers", headerJSON(http.Header{
+			"Content-Type":                {"text/plain; charset=utf-8"},
+			"Access-Control-Allow-Origin": {h.cfg.CORSOrigins},
+		}))
 		return res
 	}
-	u, err := url.Parse(args[0].String())
-	if err != nil {
-		return refuse(http.StatusBadRequest, "invalid request URL")
-	}
-	if err := h.setup(u); err != nil {
-		return refuse(http.StatusInternalServerError, "edge hub misconfigured: "+err.Error())
-	}
-	q := u.Query()
-	sub, err := mercure.Selectors(h.hub.Compiler(), q)
-	if err != nil {
-		return refuse(http.StatusBadRequest, err.Error())
-	}
-	grant, expires, status, msg := h.authorize(args[2].String(), args[3].String())
-	if status != 0 {
-		headers.Set("WWW-Authenticate", msg.challenge)
-		return refuse(status, msg.text)
-	}
 	h.mu.Lock()
-	full := h.hub.Subscribers()+len(h.pending) >= h.cfg.MaxClients
-	h.mu.Unlock()
-	retryAfter := strconv.Itoa(int(max(h.cfg.Retry, time.Second) / time.Second))
-	if full {
-		headers.Set("Retry-After", retryAfter)
-		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub holds its limit of %d streams (MAX_CLIENTS); retry later", h.cfg.MaxClients))
-	}
-	last := args[1].String()
-	if last == "" {
-		last = q.Get("lastEventID")
-	}
-	if last == "" {
-		last = q.Get("last_event_id")
-	}
-	// A client resuming from before the ring waits, its live events held,
-	// for the origin's history: bound how many do at once.
-	if last != "" && !h.hub.InRing(last) && h.hub.CatchingUp() >= h.cfg.MaxCatchup {
-		headers.Set("Retry-After", retryAfter)
-		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub is catching up its limit of %d streams from the origin (MAX_CATCHUP); retry later", h.cfg.MaxCatchup))
+	defer h.mu.Unlock()
+	a := h.gate.Open(admit.Request{
+		URL:           args[0].String(),
+		LastEventID:   args[1].String(),
+		Authorization: args[2].String(),
+		Cookie:        args[3].String(),
+	}, hubState{h})
+	res.Set("status", a.Status)
+	res.Set("headers", headerJSON(a.Header))
+	if a.Sub == nil {
+		res.Set("body", a.Body)
+		return res
 	}
 	id := h.hub.NextID()
-	h.mu.Lock()
+	sub := a.Sub
 	h.pending[id] = pendingClient{
-		match:       func(e *edge.Event) bool { return mercure.CanReceive(sub, grant, e.Topics, e.Private) },
-		lastEventID: last,
-		expires:     expires,
+		match:       func(e *edge.Event) bool { return sub.CanReceive(e.Topics, e.Private) },
+		lastEventID: sub.Resume,
+		expires:     sub.Expires,
 	}
-	h.mu.Unlock()
-
-	headers.Set("Content-Type", "text/event-stream")
-	headers.Set("Cache-Control", "no-store")
-	headers.Set("Last-Event-ID", h.hub.LastEventID())
-	res.Set("status", http.StatusOK)
 	res.Set("id", float64(id))
-	res.Set("headers", headerJSON(headers))
 	return res
 }
 
-type authFailure struct{ text, challenge string }
+// hubState is what the gate reads of the hub; h.mu is held.
+type hubState struct{ h *hubInstance }
 
-// authorize checks the subscriber's token, if any (Mercure §"Authorization").
-// It returns the grants of a valid token (nil for an anonymous subscriber)
-// and its expiry, or a non-zero status with the reason.
-func (h *hubInstance) authorize(authorization, cookie string) (*topic.Set, time.Time, int, authFailure) {
-	token, err := auth.TokenFromRequest(authorization, cookie)
-	if errors.Is(err, auth.ErrNoToken) && h.cfg.AllowAnonymous {
-		return nil, time.Time{}, 0, authFailure{}
-	}
-	if err == nil && h.verifier == nil {
-		err = errors.New("this hub has no key to check subscriber tokens (set JWT_KEY or JWT_JWKS)")
-	}
-	var claims *auth.Claims
-	if err == nil {
-		claims, err = h.verifier.Verify(token)
-	}
-	var grant *topic.Set
-	if err == nil {
-		grant, err = mercure.Grants(h.hub.Compiler(), claims.Subscribe)
-	}
-	if err != nil {
-		status, challenge := auth.Challenge(err, "")
-		return nil, time.Time{}, status, authFailure{text: err.Error(), challenge: challenge}
-	}
-	return grant, claims.ExpiresAt, 0, authFailure{}
-}
+func (s hubState) Streams() int          { return s.h.hub.Subscribers() + len(s.h.pending) }
+func (s hubState) InRing(id string) bool { return s.h.hub.InRing(id) }
+func (s hubState) CatchingUp() int       { return s.h.hub.CatchingUp() }
+func (s hubState) LastEventID() string   { return s.h.hub.LastEventID() }
 
 // attach(id, controller) binds an opened client to its stream.
 func (h *hubInstance) attach(_ js.Value, args []js.Value) any {

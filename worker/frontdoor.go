@@ -14,6 +14,8 @@ import (
 	"github.com/edge-sse/edge-sse/worker/front"
 
 	"github.com/syumai/workers/cloudflare/fetch"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 //go:embed static/index.html
@@ -23,13 +25,16 @@ var indexHTML []byte
 // subscriptions never reach it: entry.mjs sends them to an EdgeHub object.
 func newFrontDoor(cfg config) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /.well-known/mercure", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+mercure.Path, func(w http.ResponseWriter, r *http.Request) {
 		forwardPublish(cfg, w, r)
 	})
-	mux.HandleFunc("OPTIONS /.well-known/mercure", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("OPTIONS "+mercure.Path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
 		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Last-Event-ID, Content-Type")
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET "+mercure.MetadataPath, func(w http.ResponseWriter, r *http.Request) {
+		serveMetadata(cfg, w, r)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		health(cfg, w)

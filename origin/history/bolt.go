@@ -309,6 +309,39 @@ func (b *Bolt) Range(after, until uint64, fn func(*hub.Event) bool) error {
 	})
 }
 
+// RangeOldest implements hub.History. It reads one consistent snapshot of
+// the file, skipping the events older than MaxAge that the writer has not
+// removed yet; each event it passes to fn is a fresh copy.
+func (b *Bolt) RangeOldest(until uint64, fn func(*hub.Event) bool) error {
+	var cutoff int64
+	if b.opts.MaxAge > 0 {
+		cutoff = b.opts.Now().Add(-b.opts.MaxAge).UnixMilli()
+	}
+	return b.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(boltEvents).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			if seq > until {
+				break
+			}
+			if cutoff != 0 {
+				if t, err := recordTime(v); err == nil && t < cutoff {
+					continue
+				}
+			}
+			e, err := decodeRecord(bytes.Clone(v))
+			if err != nil {
+				return fmt.Errorf("read event %d: %w", seq, err)
+			}
+			e.Seq = seq
+			if !fn(e) {
+				break
+			}
+		}
+		return nil
+	})
+}
+
 // Last implements hub.History.
 func (b *Bolt) Last() (uint64, string) {
 	b.mu.RLock()

@@ -140,6 +140,32 @@ func TestBoltBoundedByCount(t *testing.T) {
 	}
 }
 
+// TestBoltEarliest resumes from "earliest" on a store bounded by count
+// and by age: the replay is every held event, nothing pruned or expired.
+func TestBoltEarliest(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	opts := history.BoltOptions{MaxEvents: 5, MaxAge: time.Minute, PruneInterval: time.Hour, Now: func() time.Time { return now }}
+	store := openBolt(t, filepath.Join(t.TempDir(), "h.db"), opts)
+	defer store.Close()
+	h := hub.New(store)
+	defer h.Close()
+	for i := 1; i <= 8; i++ {
+		if err := h.Publish(event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hubtest.WaitFanned(t, h, "e8")
+	replay, err := h.Subscribe(hub.NewSubscriber(16, nil), hub.Earliest)
+	if err != nil || fmt.Sprint(ids(replay)) != "[e4 e5 e6 e7 e8]" {
+		t.Fatalf("resume from earliest = %v, %v; want the 5 held events e4..e8", ids(replay), err)
+	}
+	now = now.Add(2 * time.Minute) // every event expired; the pruner has not run
+	replay, err = h.Subscribe(hub.NewSubscriber(16, nil), hub.Earliest)
+	if err != nil || len(replay) != 0 {
+		t.Fatalf("resume from earliest with everything expired = %v, %v; want nothing", ids(replay), err)
+	}
+}
+
 func TestBoltBoundedByAge(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Unix(1_000_000, 0)

@@ -273,6 +273,48 @@ func (r *Redis) Range(after, until uint64, fn func(*hub.Event) bool) error {
 	}
 }
 
+// RangeOldest implements hub.History. It reads pages of XRANGE from the
+// oldest entry, each page after the last entry read (an exclusive start,
+// so a trim of that entry does not matter), and requires the counters to
+// rise by one from the first entry on. Entries older than MaxAge that no
+// publish has trimmed yet are skipped (by the time in their entry id).
+func (r *Redis) RangeOldest(until uint64, fn func(*hub.Event) bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+	defer cancel()
+	var cutoff uint64
+	if r.opts.MaxAge > 0 {
+		cutoff = uint64(time.Now().Add(-r.opts.MaxAge).UnixMilli()) << seqBits
+	}
+	start, stop := "-", streamID(until)
+	var prev uint64
+	for first := true; ; {
+		msgs, err := r.client.XRangeN(ctx, r.stream, start, stop, r.opts.ReadCount).Result()
+		if err != nil {
+			return fmt.Errorf("read events from redis: %w", err)
+		}
+		for _, m := range msgs {
+			seq, c, e, err := decodeMessage(m)
+			if err != nil {
+				return err
+			}
+			if !first && c != prev+1 {
+				return hub.ErrUnknownID
+			}
+			first, prev = false, c
+			if seq < cutoff {
+				continue
+			}
+			if !fn(e) {
+				return nil
+			}
+		}
+		if int64(len(msgs)) < r.opts.ReadCount {
+			return nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
 // Last implements hub.History: the newest event this process stored or
 // read from the stream.
 func (r *Redis) Last() (uint64, string) {

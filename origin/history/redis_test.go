@@ -187,6 +187,10 @@ func TestRedisTrimmed(t *testing.T) {
 	if err != nil || fmt.Sprint(ids(replay)) != "[e18 e19 e20]" {
 		t.Fatalf("resume from e17 = %v, %v; want [e18 e19 e20]", ids(replay), err)
 	}
+	replay, err = h.Subscribe(hub.NewSubscriber(4, nil), hub.Earliest)
+	if err != nil || fmt.Sprint(ids(replay)) != "[e16 e17 e18 e19 e20]" {
+		t.Fatalf("resume from earliest = %v, %v; want the 5 held events e16..e20", ids(replay), err)
+	}
 }
 
 // TestRedisTailReportsLost tails from an entry that was trimmed together
@@ -330,5 +334,27 @@ func TestRedisUnreachable(t *testing.T) {
 	defer cancel()
 	if _, err := history.DialRedis(ctx, "redis://127.0.0.1:1/0", history.RedisOptions{Timeout: time.Second}); err == nil {
 		t.Fatal("DialRedis to a closed port succeeded")
+	}
+}
+
+// TestRedisRangeOldestPages reads the stream from its oldest entry in
+// pages of two: every held event once, in order, after trimming too.
+func TestRedisRangeOldestPages(t *testing.T) {
+	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 7, ExactTrim: true, ReadCount: 2})
+	var want []string
+	for i := 1; i <= 10; i++ {
+		e := event(i)
+		if err := store.Append(e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e.ID)
+	}
+	last, _ := store.Last()
+	var got []string
+	if err := store.RangeOldest(last, func(e *hub.Event) bool { got = append(got, e.ID); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want[3:]) {
+		t.Fatalf("RangeOldest = %v, want %v", got, want[3:])
 	}
 }

@@ -32,6 +32,12 @@ type History interface {
 	// events that followed it may be gone too; fn may have been called for
 	// some events before that error, and the caller discards them.
 	Range(after, until uint64, fn func(*Event) bool) error
+	// RangeOldest calls fn, in Seq order, for each held event with
+	// Seq <= until, from the oldest held one, stopping early when fn
+	// returns false: the replay of a resume from Earliest. It returns
+	// ErrUnknownID when the events it read stop being consecutive (expiry
+	// overtook the read), and fn may have been called before that error.
+	RangeOldest(until uint64, fn func(*Event) bool) error
 	// Last returns the Seq and id of the newest event known to be stored,
 	// or zero values. After expiry removed every event, Last still reports
 	// the newest Seq (with an empty id) so that Seqs keep increasing.

@@ -38,6 +38,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 var (
@@ -157,8 +159,13 @@ func (h *Hub) Publish(e *Event) error {
 	return nil
 }
 
+// Earliest is the reserved resume id asking for every event the History
+// holds (Mercure §"Reconciliation"; no published event carries it).
+const Earliest = mercure.Earliest
+
 // Subscribe registers s. When lastEventID is not empty it also returns the
-// stored events after that id that s matches, in order; every later event
+// stored events after that id that s matches, in order (with Earliest:
+// every held event that s matches, from the oldest); every later event
 // arrives on s's queue, so replay followed by the queue has no gap and no
 // duplicate, whatever is being published meanwhile. If lastEventID is
 // unknown or expired, s is still registered and the error is ErrUnknownID,
@@ -167,6 +174,9 @@ func (h *Hub) Publish(e *Event) error {
 func (h *Hub) Subscribe(s *Subscriber, lastEventID string) ([]*Event, error) {
 	if h.closed.Load() {
 		return nil, ErrClosed
+	}
+	if lastEventID == Earliest {
+		return h.subscribeEarliest(s)
 	}
 	var after uint64
 	unknown := false
@@ -200,6 +210,31 @@ func (h *Hub) Subscribe(s *Subscriber, lastEventID string) ([]*Event, error) {
 	})
 	if errors.Is(err, ErrUnknownID) {
 		return nil, ErrUnknownID // expired between Lookup and Range
+	}
+	if err != nil {
+		h.Unsubscribe(s)
+		return nil, fmt.Errorf("replay history: %w", err)
+	}
+	return replay, nil
+}
+
+// subscribeEarliest is Subscribe from Earliest: the replay is every held
+// event up to the Seq s was registered at. ErrUnknownID means that expiry
+// overtook the read (s is registered, without replay).
+func (h *Hub) subscribeEarliest(s *Subscriber) ([]*Event, error) {
+	until, err := h.register(s, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	var replay []*Event
+	err = h.history.RangeOldest(until, func(e *Event) bool {
+		if s.Match == nil || s.Match(e) {
+			replay = append(replay, e)
+		}
+		return true
+	})
+	if errors.Is(err, ErrUnknownID) {
+		return nil, ErrUnknownID
 	}
 	if err != nil {
 		h.Unsubscribe(s)

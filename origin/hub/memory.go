@@ -139,6 +139,27 @@ func (h *MemoryHistory) Range(after, until uint64, fn func(*Event) bool) error {
 	return nil
 }
 
+// RangeOldest implements History. Events older than MaxAge are held no
+// more, as for Lookup. fn runs under the history's read lock.
+func (h *MemoryHistory) RangeOldest(until uint64, fn func(*Event) bool) error {
+	now := h.opts.Now().UnixNano()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for i := range h.n {
+		ent := h.ring[(h.head+i)%len(h.ring)]
+		if ent.e.Seq > until {
+			break
+		}
+		if h.opts.MaxAge > 0 && ent.at < now-int64(h.opts.MaxAge) {
+			continue
+		}
+		if !fn(ent.e) {
+			break
+		}
+	}
+	return nil
+}
+
 // Last implements History.
 func (h *MemoryHistory) Last() (uint64, string) {
 	h.mu.RLock()

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,6 +29,11 @@ func TestMemoryHistoryBounds(t *testing.T) {
 		if _, err := m.Lookup(id); !errors.Is(err, want) {
 			t.Errorf("Lookup(%s) = %v, want %v", id, err, want)
 		}
+	}
+	var oldest []string
+	m.RangeOldest(^uint64(0), func(e *hub.Event) bool { oldest = append(oldest, e.ID); return true })
+	if fmt.Sprint(oldest) != "[c d]" {
+		t.Errorf("RangeOldest = %v, want [c d]: b is expired by age though still in the ring", oldest)
 	}
 	if err := m.Append(hubtest.NewEvent("a", "", "t")); err != nil {
 		t.Fatalf("re-publishing the expired id a: %v", err)

@@ -94,13 +94,22 @@ func tokenFailures(grants auth.Claims) []authCase {
 }
 
 // checkRefusal asserts a refusal's status, challenge and message.
+// testMetadata is the resource_metadata parameter of the test hub's
+// challenges.
+const testMetadata = `resource_metadata="https://hub.test/.well-known/oauth-protected-resource/.well-known/mercure"`
+
 func checkRefusal(t *testing.T, c authCase, resp *http.Response, body string) {
 	t.Helper()
 	if resp.StatusCode != c.status {
 		t.Errorf("status %d, want %d (body %q)", resp.StatusCode, c.status, body)
 	}
-	if got := resp.Header.Get("WWW-Authenticate"); got != c.challenge {
-		t.Errorf("WWW-Authenticate %q, want %q", got, c.challenge)
+	// Every challenge names the protected resource metadata (RFC 9728).
+	want := c.challenge + ", " + testMetadata
+	if c.challenge == "Bearer" {
+		want = "Bearer " + testMetadata
+	}
+	if got := resp.Header.Get("WWW-Authenticate"); got != want {
+		t.Errorf("WWW-Authenticate %q, want %q", got, want)
 	}
 	if !strings.Contains(body, c.wantErr.Error()) {
 		t.Errorf("body %q does not say %q", body, c.wantErr)

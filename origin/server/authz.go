@@ -54,8 +54,9 @@ func authenticate(r *http.Request, v *auth.Verifier) (credential, error) {
 // invalid_request for a malformed Authorization header, 401 invalid_token
 // for a token that fails validation, 403 insufficient_scope for one that
 // grants too little), and a body saying which check failed.
-func writeAuthError(w http.ResponseWriter, err error) {
-	status, challenge := auth.Challenge(err, "")
+// The challenge names the hub's protected resource metadata (RFC 9728).
+func (s *Server) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	status, challenge := auth.Challenge(err, s.metadataURL(r))
 	if challenge != "" {
 		w.Header().Set("WWW-Authenticate", challenge)
 	}

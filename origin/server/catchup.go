@@ -7,6 +7,7 @@ import (
 
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/shared/frame"
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 // catchUp serves the bounded catch-up mode of the edge feed (see feed):
@@ -49,7 +50,12 @@ func (s *Server) catchUp(w http.ResponseWriter, after, until string) {
 // catchUpRange returns the stored events after `after` up to and including
 // `until`, or the id to report in a Gap frame when one of them is unknown
 // or expired (also when `after` expires while the range is read).
+//
+// With after = mercure.Earliest the range starts at the oldest stored event.
 func (s *Server) catchUpRange(after, until string) (events []*hub.Event, gap string, err error) {
+	if after == mercure.Earliest {
+		return s.catchUpOldest(until)
+	}
 	from, err := s.cfg.History.Lookup(after)
 	if errors.Is(err, hub.ErrUnknownID) {
 		return nil, after, nil
@@ -73,6 +79,30 @@ func (s *Server) catchUpRange(after, until string) (events []*hub.Event, gap str
 	})
 	if errors.Is(err, hub.ErrUnknownID) {
 		return nil, after, nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read history: %w", err)
+	}
+	return events, "", nil
+}
+
+// catchUpOldest is catchUpRange from Earliest: every stored event up to and
+// including until, or a Gap for until when it is unknown, or for Earliest
+// when expiry overtook the read.
+func (s *Server) catchUpOldest(until string) (events []*hub.Event, gap string, err error) {
+	to, err := s.cfg.History.Lookup(until)
+	if errors.Is(err, hub.ErrUnknownID) {
+		return nil, until, nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("look up until: %w", err)
+	}
+	err = s.cfg.History.RangeOldest(to, func(e *hub.Event) bool {
+		events = append(events, e)
+		return true
+	})
+	if errors.Is(err, hub.ErrUnknownID) {
+		return nil, mercure.Earliest, nil
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read history: %w", err)

@@ -25,8 +25,9 @@ const (
 	DefaultMaxSubscribers = 10000
 )
 
-// defaultMatchURL is the hub URL topics and URL patterns are resolved
-// against when Config.HubURL is empty (Mercure §"URL Pattern").
+// defaultMatchURL stands in for the hub URL when Config.HubURL is empty:
+// it names the hub's path (for the reserved namespace) and resolves
+// nothing, as relative URL patterns are then refused (topic.Config.NoBase).
 const defaultMatchURL = "http://localhost" + MercurePath
 
 // maxGrants bounds the selectors compiled from one token's grants; the
@@ -40,9 +41,12 @@ type Config struct {
 	// "https://hub.example.com/.well-known/mercure". It is the target of the
 	// discovery Link header and the base URL against which relative topics
 	// and URL patterns are resolved and the reserved hub namespace is
-	// checked (Mercure §"URL Pattern", §"Publication"). Empty: the Link
-	// header holds the path alone, and resolution uses
-	// http://localhost/.well-known/mercure.
+	// checked (Mercure §"URL Pattern", §"Publication"), and the resource
+	// identifier of the protected resource metadata. Empty: the Link header
+	// holds the path alone, relative URL patterns (in selectors and grants)
+	// are refused with 400 (in a token: 401) naming --hub-url, relative
+	// topics match no URL pattern, and the metadata names the requested
+	// host, for that request only.
 	HubURL string
 
 	// Publishers verifies publisher tokens. Publishing always needs a token
@@ -137,6 +141,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// topicConfig returns the selector compiler's configuration; without a
+// HubURL, relative URL patterns are refused (topic.Config.NoBase).
+func (c *Config) topicConfig() topic.Config {
+	return topic.Config{
+		HubURL:       c.matchURL(),
+		NoBase:       c.HubURL == "",
+		MaxSelectors: c.MaxSelectors,
+	}
 }
 
 // matchURL returns the base URL of topic resolution.

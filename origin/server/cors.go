@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 // CORS header values of the hub endpoint.
@@ -12,7 +14,7 @@ const (
 	corsHeaders = "Authorization, Content-Type, Last-Event-ID, Cache-Control"
 	// corsExpose lets polyfills and fetch-based clients read the resume
 	// anchor (Mercure §"Reconciliation") and the discovery link.
-	corsExpose = "Mercure-Last-Event-ID, Last-Event-ID, Link, WWW-Authenticate"
+	corsExpose = mercure.ExposeHeaders
 	corsMaxAge = "600"
 )
 

@@ -18,8 +18,9 @@ import (
 // FeedContentType. Two modes:
 //
 // Live, GET FeedPath?lastEventID=X: a Hello frame with the origin's newest
-// id, then the Event frames stored after X (or, when X is not empty and
-// unknown or expired, a Gap frame for X), then live Event frames, with a
+// id, then the Event frames stored after X (after mercure.Earliest: every
+// stored event, from the oldest; when X is not empty and unknown or
+// expired, a Gap frame for X instead), then live Event frames, with a
 // Heartbeat frame after every Config.Heartbeat without one. The response
 // ends when the edge leaves, when it falls a whole FeedQueueSize behind
 // (it reconnects with the newest id it holds), or on Drain.
@@ -27,7 +28,8 @@ import (
 // Bounded catch-up, GET FeedPath?lastEventID=X&until=Y: for an edge hub
 // that must serve a client resuming from an id older than its own replay
 // ring. A Hello frame, then the Event frames stored after X up to and
-// including Y, then the response ends: no live events, no heartbeats. When
+// including Y, then the response ends: no live events, no heartbeats.
+// X = mercure.Earliest starts the range at the oldest stored event. When
 // X or Y is unknown or expired the Hello is followed by a Gap frame for
 // that id, and the response ends; when Y is older than X no event follows
 // the Hello. Catch-up reads Config.History and answers 501 without one; X

@@ -35,7 +35,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		err = cred.claims.CanPublish()
 	}
 	if err != nil {
-		writeAuthError(w, err)
+		s.writeAuthError(w, r, err)
 		return
 	}
 	e, err := s.readUpdate(w, r)
@@ -44,7 +44,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.checkPublishGrants(cred.claims, e.Topics); err != nil {
-		writeAuthError(w, err)
+		s.writeAuthError(w, r, err)
 		return
 	}
 	if err := s.hub.Publish(e); err != nil {

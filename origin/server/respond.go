@@ -33,7 +33,7 @@ var (
 	ErrNoSelector       = mercure.ErrNoSelector
 	ErrEmptySelector    = mercure.ErrEmptySelector
 	ErrTooManyStreams   = errors.New("server: the hub holds its maximum number of subscriptions: retry later")
-	ErrAnonymous        = errors.New("server: this hub does not accept anonymous subscribers: send a subscriber token")
+	ErrAnonymous        = mercure.ErrAnonymous
 	ErrNoVerifier       = errors.New("server: this hub is configured with no key for this kind of token")
 	ErrDraining         = errors.New("server: the hub is shutting down: reconnect in a moment")
 	ErrFeedUnauthorized = errors.New("server: edge feed needs Authorization: Bearer <feed secret>")

@@ -49,9 +49,10 @@ type Server struct {
 	cfg       Config
 	hub       *hub.Hub
 	mux       *http.ServeMux
-	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
-	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
-	corsAll   bool            // CORSOrigins holds "*"
+	selectors *topic.Compiler         // subscribe query selectors, bounded by MaxSelectors
+	grants    *topic.Compiler         // token grants, bounded by auth.MaxMatchers
+	policy    mercure.SubscribePolicy // subscribe admission, shared with the edge
+	corsAll   bool                    // CORSOrigins holds "*"
 	registry  *prometheus.Registry
 	metrics   http.Handler // serves registry
 
@@ -76,11 +77,20 @@ func New(h *hub.Hub, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux(), draining: make(chan struct{})}
 	var err error
-	if s.selectors, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: cfg.MaxSelectors}); err != nil {
+	limits := cfg.topicConfig()
+	if s.selectors, err = topic.NewCompiler(limits); err != nil {
 		panic(err) // Validate compiled the same URL
 	}
-	if s.grants, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: maxGrants}); err != nil {
+	limits.MaxSelectors = maxGrants
+	if s.grants, err = topic.NewCompiler(limits); err != nil {
 		panic(err)
+	}
+	s.policy = mercure.SubscribePolicy{
+		Selectors:      s.selectors,
+		Grants:         s.grants,
+		Verifier:       cfg.Subscribers,
+		AllowAnonymous: cfg.AllowAnonymous,
+		MaxLastEventID: cfg.MaxFieldBytes,
 	}
 	for _, o := range cfg.CORSOrigins {
 		s.corsAll = s.corsAll || o == "*"
@@ -91,6 +101,7 @@ func New(h *hub.Hub, cfg Config) *Server {
 	s.mux.HandleFunc("GET "+MercurePath, s.subscribe)
 	s.mux.HandleFunc("OPTIONS "+MercurePath, s.preflight)
 	s.mux.HandleFunc("GET "+FeedPath, s.feed)
+	s.mux.HandleFunc("GET "+MetadataPath, s.metadata)
 	s.mux.HandleFunc("GET "+HealthPath, s.publicHealth)
 	s.mux.HandleFunc("GET "+MetricsPath, s.publicMetrics)
 	return s

@@ -7,23 +7,25 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
-	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/sse"
-	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
 // subscribe implements Mercure §"Subscription": a text/event-stream of the
 // updates its selectors match and its token may read.
 //
-// The stream opens with a retry field (the configured reconnection time),
-// an empty comment, and, when the resume id is unknown or has left the
-// history, the in-band mercure.MissedEventType event; then come the stored
-// events after the resume id that the subscriber may see, then live ones,
-// with no gap and no duplicate at the switch (the hub guarantees it). A
-// resumed request gets the Mercure-Last-Event-ID response header
-// (§"Reconciliation"): the resume id, or "earliest" when it is unknown.
-// Keep-alive comments follow every Heartbeat without an event.
+// Admission is the subscribe contract the edge applies too
+// (mercure.Admit: selectors, resume id, token); then the hub's capacity
+// (429, MaxSubscribers). The stream opens with the headers of
+// mercure.StreamHeaders (a resumed request gets Mercure-Last-Event-ID: the
+// resume id, or "earliest" when it is unknown or when it was "earliest"),
+// a retry field (the configured reconnection time), an empty comment, and,
+// when the resume id is unknown or has left the history, the in-band
+// mercure.MissedEventType event; then come the stored events after the
+// resume id (after "earliest": every stored event) that the subscriber may
+// see, then live ones, with no gap and no duplicate at the switch (the hub
+// guarantees it). Keep-alive comments follow every Heartbeat without an
+// event.
 //
 // The stream ends when the client leaves, when the hub drops the
 // subscriber (too slow: it resumes with Last-Event-ID), when its token
@@ -34,14 +36,9 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail(http.StatusServiceUnavailable, ErrDraining))
 		return
 	}
-	selectors, err := s.selectorSet(r.URL.Query())
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	grants, expires, err := s.subscriberGrants(r)
-	if err != nil {
-		writeAuthError(w, err)
+	adm, no := mercure.Admit(&s.policy, s.subscribeRequest(r))
+	if no != nil {
+		writeRefusal(w, no)
 		return
 	}
 	if n := s.streams.Add(1); s.cfg.MaxSubscribers > 0 && n > int64(s.cfg.MaxSubscribers) {
@@ -52,14 +49,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.streams.Add(-1)
 
-	resume := lastEventID(r)
-	if len(resume) > s.cfg.MaxFieldBytes {
-		// Longer than any id this hub accepts: no client of ours sent it.
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("Last-Event-ID is %d bytes, longer than any event id (at most %d); reconnect without it", len(resume), s.cfg.MaxFieldBytes))
-		return
-	}
-	sub := hub.NewSubscriber(s.cfg.QueueSize, deliverable(selectors, grants))
-	replay, err := s.hub.Subscribe(sub, resume)
+	sub := hub.NewSubscriber(s.cfg.QueueSize, deliverable(adm))
+	replay, err := s.hub.Subscribe(sub, adm.Resume)
 	unknown := errUnknown(err)
 	if err != nil && !unknown {
 		w.Header().Set("Retry-After", s.retryAfter())
@@ -69,21 +60,9 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	st := newStream(w, s.cfg.WriteTimeout)
 	defer s.endStream(sub, st)
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	if resume != "" {
-		anchor := resume
-		if unknown {
-			anchor = earliest
-		}
-		h.Set("Mercure-Last-Event-ID", anchor)
-		h.Set("Last-Event-ID", anchor) // the pre-standardization name
-	} else if last := sub.LastEventID(); last != "" {
-		// The event right before this subscriber's live stream, exactly.
-		h.Set("Last-Event-ID", last) // the newest id, for a later last_event_id
-	}
+	// sub.LastEventID is the event right before this subscriber's live
+	// stream, exactly.
+	mercure.StreamHeaders(w.Header(), adm.Resume, !unknown, sub.LastEventID())
 	w.WriteHeader(http.StatusOK)
 
 	st.begin()
@@ -102,26 +81,26 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	if st.end() != nil {
 		return
 	}
-	s.pumpEvents(st, r, sub, expires)
+	s.pumpEvents(st, r, sub, adm.Expires)
 }
 
-// subscriberGrants verifies the subscriber's token, if any, and compiles
-// its subscribe grants. Without a token it returns nil grants when
-// AllowAnonymous is set, and an error wrapping auth.ErrNoToken otherwise.
-// expires is the token's exp, zero when it has none.
-func (s *Server) subscriberGrants(r *http.Request) (grants *topic.Set, expires time.Time, err error) {
-	cred, err := authenticate(r, s.cfg.Subscribers)
-	if errors.Is(err, auth.ErrNoToken) {
-		if s.cfg.AllowAnonymous {
-			return nil, time.Time{}, nil
-		}
-		return nil, time.Time{}, fmt.Errorf("%w: %w", ErrAnonymous, err)
+// subscribeRequest is what mercure.Admit reads of r: each header's values
+// combined as a Worker sees them, so the edge and the origin answer alike.
+func (s *Server) subscribeRequest(r *http.Request) mercure.SubscribeRequest {
+	return mercure.SubscribeRequest{
+		Query:            r.URL.Query(),
+		LastEventID:      mercure.HeaderValue(r.Header.Values("Last-Event-ID")),
+		Authorization:    mercure.HeaderValue(r.Header.Values("Authorization")),
+		Cookie:           mercure.HeaderValue(r.Header.Values("Cookie")),
+		ResourceMetadata: s.metadataURL(r),
 	}
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	grants, err = s.grantSet(cred.claims.Subscribe)
-	return grants, cred.claims.ExpiresAt, err
+}
+
+// writeRefusal answers a subscribe request that mercure.Admit refused.
+func writeRefusal(w http.ResponseWriter, no *mercure.Refusal) {
+	no.Header(w.Header())
+	w.WriteHeader(no.Status)
+	w.Write([]byte(no.Body()))
 }
 
 // pumpEvents writes the subscriber's events until the stream ends; see

@@ -16,8 +16,11 @@ const LegacyCookieName = "mercureAuthorization"
 const bearerScheme = "bearer"
 
 // TokenFromRequest returns the access token of a request, given the value of
-// its Authorization header and of its Cookie header (several Cookie headers
-// joined with "; "), either of which may be empty. It follows the Mercure
+// its Authorization header and of its Cookie header, either of which may be
+// empty. Several Cookie headers may be joined with "; " or, as the Fetch
+// standard's Headers join them (a Cloudflare Worker sees them so), with
+// ", ": a comma cannot occur in a cookie (RFC 6265 section 4.1.1), so both
+// separate cookies. It follows the Mercure
 // section "Presenting the Access Token": a non-empty Authorization header
 // must be "Bearer <token>" and wins, and cookies are then ignored; otherwise
 // the first non-empty cookie named in cookieNames is used, trying the names
@@ -77,11 +80,15 @@ func isB64Token(s string) bool {
 
 // cookieValue returns the value of the first cookie called name in a Cookie
 // header (RFC 6265 section 5.4), without surrounding double quotes, or ""
-// when there is none.
+// when there is none. Cookies are separated by ";" or ",".
 func cookieValue(header, name string) string {
 	for header != "" {
-		var pair string
-		pair, header, _ = strings.Cut(header, ";")
+		pair := header
+		if i := strings.IndexAny(header, ";,"); i >= 0 {
+			pair, header = header[:i], header[i+1:]
+		} else {
+			header = ""
+		}
 		k, v, ok := strings.Cut(pair, "=")
 		if !ok || strings.TrimSpace(k) != name {
 			continue

@@ -38,6 +38,8 @@ var tokenTests = []struct {
 	{"cookie name must match exactly", "", "x" + LegacyCookieName + "=" + tokA, nil, "", ErrNoToken},
 	{"nothing", "", "", nil, "", ErrNoToken},
 	{"other cookies only", "", "session=abc", nil, "", ErrNoToken},
+	{"Cookie headers joined by Fetch Headers", "", "a=b, " + LegacyCookieName + "=" + tokA, nil, tokA, nil},
+	{"Cookie headers joined with ; and ,", "", "a=b; c=d, " + CookieName + "=" + tokA + "; e=f", nil, tokA, nil},
 	{"basic scheme", "Basic dXNlcjpwYXNz", "", nil, "", ErrAuthorizationHeader},
 	{"scheme only", "Bearer", "", nil, "", ErrAuthorizationHeader},
 	{"scheme and space", "Bearer ", "", nil, "", ErrAuthorizationHeader},

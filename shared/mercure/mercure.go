@@ -1,6 +1,11 @@
-// Package mercure holds the protocol constants the origin and the edge must
-// agree on: endpoint paths and the in-band events this project adds to the
-// Mercure protocol.
+// Package mercure holds what the origin and the edge must agree on: the
+// endpoint paths, the in-band events this project adds to the Mercure
+// protocol, the subscribe contract (Admit: selectors, resume id, token,
+// and the refusals with their status, message and challenge;
+// StreamHeaders: the headers of a stream) and the protected resource
+// metadata (RFC 9728). Both sides call these functions, so a request gets
+// the same answer from either; package mercuretest holds the cases a test
+// runs against both.
 package mercure
 
 // Path is the hub endpoint (Mercure §"Discovery").

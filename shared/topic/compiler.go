@@ -31,6 +31,12 @@ type Config struct {
 	// "https://example.com/.well-known/mercure". Relative URL patterns and
 	// relative topics are resolved against it (§"URL Pattern").
 	HubURL string
+	// NoBase says that HubURL is a stand-in, not the hub's configured public
+	// URL. Relative URL patterns are then refused with ErrRelativePattern
+	// and relative topics are not URLs (no URL pattern matches them): what
+	// they would resolve to is not known, and must never be guessed from a
+	// request, which any client controls.
+	NoBase bool
 	// MaxSelectors caps the selectors of a Set; zero means
 	// DefaultMaxSelectors.
 	MaxSelectors int
@@ -45,8 +51,9 @@ type Config struct {
 // Compiler compiles selectors for one hub. It is immutable and safe for
 // concurrent use.
 type Compiler struct {
-	hubURL        string
+	hubURL        string // base of relative URL patterns; "" with NoBase
 	base          *whatwgurl.URL
+	resolve       *whatwgurl.URL // base of relative topics; nil with NoBase
 	maxSelectors  int
 	maxExprLen    int
 	maxRegexpSize int
@@ -66,6 +73,11 @@ func NewCompiler(cfg Config) (*Compiler, error) {
 		maxExprLen:    orDefault(cfg.MaxExprLen, DefaultMaxExprLen),
 		maxRegexpSize: orDefault(cfg.MaxRegexpSize, DefaultMaxRegexpSize),
 	}
+	if cfg.NoBase {
+		c.hubURL, c.resolve = "", nil
+	} else {
+		c.resolve = base
+	}
 	return c, nil
 }
 
@@ -80,5 +92,5 @@ func orDefault(v, def int) int {
 // patterns match; ok is false if it is not a URL, and then no URL pattern
 // matches it (§"URL Pattern").
 func (c *Compiler) parse(topic string) (urlpattern.Input, bool) {
-	return urlpattern.ParseInput(topic, c.base)
+	return urlpattern.ParseInput(topic, c.resolve)
 }

@@ -16,5 +16,6 @@ var (
 	ErrTooComplex        = errors.New("topic: topic selectors too complex; use fewer or simpler patterns and templates")
 	ErrWildcardTopic     = errors.New(`topic: "*" is reserved for the wildcard selector and cannot be published`)
 	ErrReservedTopic     = errors.New("topic: topics under the hub URL's path are reserved for the hub")
+	ErrRelativePattern   = errors.New("topic: relative URL pattern, but this hub has no configured public URL to resolve it against: use an absolute pattern (https://example.com/books/:id), or configure the hub URL (origin --hub-url, edge PUBLIC_URL)")
 	ErrInvalidHubURL     = errors.New("topic: hub URL must be an absolute http or https URL")
 )

@@ -72,8 +72,18 @@ func (c *Compiler) compile(kind Kind, expr string, budget *int) (Selector, error
 		}
 	case KindURLPattern:
 		// The hub's URL is the base URL of relative patterns (§"URL
-		// Pattern"); absolute ones are compiled without one.
-		p, err := urlpattern.NewRelative(expr, c.hubURL, budget)
+		// Pattern"); absolute ones are compiled without one. Without a
+		// configured hub URL (NoBase), relative patterns are refused.
+		var p *urlpattern.Pattern
+		var err error
+		if c.hubURL == "" {
+			p, err = urlpattern.New(expr, "", budget)
+		} else {
+			p, err = urlpattern.NewRelative(expr, c.hubURL, budget)
+		}
+		if errors.Is(err, urlpattern.ErrNoProtocol) {
+			return Selector{}, fmt.Errorf("%w: %.64q", ErrRelativePattern, expr)
+		}
 		if errors.Is(err, boundedre.ErrTooComplex) {
 			return Selector{}, fmt.Errorf("%w: URL pattern %.64q", ErrTooComplex, expr)
 		}

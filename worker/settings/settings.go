@@ -102,6 +102,13 @@ type Config struct {
 	// Retry-After. Each waits, its live events held in memory, for a fetch
 	// from the origin.
 	MaxCatchup int
+	// MaxSelectors bounds the topic selectors of one subscribe request
+	// (the origin's --max-selectors); more are refused with 400.
+	MaxSelectors int
+	// MaxLastEventID bounds a subscribe request's Last-Event-ID (or
+	// last_event_id) in bytes (the origin's --max-field-bytes bound on
+	// event ids); a longer one is refused with 400.
+	MaxLastEventID int
 	// MaxPublishBytes is the largest publish body the front door forwards
 	// (the origin's default --max-body-bytes); a larger one gets 413
 	// without reaching the origin.
@@ -121,8 +128,10 @@ type Config struct {
 	// AllowAnonymous lets clients without a token subscribe to public
 	// updates.
 	AllowAnonymous bool
-	// PublicURL is the hub URL relative URL patterns are resolved against
-	// (default: taken from the first request).
+	// PublicURL is the hub's public URL: the base of relative URL patterns
+	// in selectors and grants, and the resource identifier of the
+	// protected resource metadata. Unset: relative URL patterns are
+	// refused, never resolved against a request's host.
 	PublicURL string
 	// Retry is the base reconnection delay advised to clients; each client
 	// gets Retry plus a random share of RetryJitter, so that a restart does
@@ -159,7 +168,7 @@ var Table = []Setting{
 		apply: str(func(c *Config) *string { return &c.JWTIssuer })},
 	{Name: "ALLOW_ANONYMOUS", Kind: Var, Default: "false", Doc: "let clients without a token receive public updates (`true` or `false`)",
 		apply: boolean(func(c *Config) *bool { return &c.AllowAnonymous })},
-	{Name: "PUBLIC_URL", Kind: Var, Doc: "hub URL that relative URL patterns resolve against (none: taken from the first request)",
+	{Name: "PUBLIC_URL", Kind: Var, Doc: "public hub URL: base of relative URL patterns (selectors and grants) and the `resource` of the protected resource metadata; unset, a relative URL pattern is refused (400 in the query, 401 in a token, naming `PUBLIC_URL`) and the metadata names each request's own host, for that request only",
 		apply: str(func(c *Config) *string { return &c.PublicURL })},
 	{Name: "HUB_SHARDS", Kind: Var, Default: "1", Doc: "EdgeHub objects per region",
 		apply: integer(1, func(c *Config, n int) { c.HubShards = n })},
@@ -183,6 +192,10 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.MaxClients = n })},
 	{Name: "MAX_CATCHUP", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object catches up from the origin's history at once (`Last-Event-ID` older than the ring); past it such a resume gets 503 + `Retry-After`",
 		apply: integer(1, func(c *Config, n int) { c.MaxCatchup = n })},
+	{Name: "MAX_SELECTORS", Kind: Var, Default: "100", Limit: true, Doc: "topic selectors per subscribe request (400 above; the origin's `--max-selectors`)",
+		apply: integer(1, func(c *Config, n int) { c.MaxSelectors = n })},
+	{Name: "MAX_LAST_EVENT_ID_BYTES", Kind: Var, Default: "4096", Limit: true, Doc: "longest `Last-Event-ID` / `last_event_id` (400 above; the origin's `--max-field-bytes`)",
+		apply: integer(1, func(c *Config, n int) { c.MaxLastEventID = n })},
 	{Name: "FEED_BUFFER_KB", Kind: Var, Default: "4096", Limit: true, Doc: "feed bytes a hub reads ahead of its fan-out; past it, it stops reading (TCP pushes back to the origin)",
 		apply: integer(1, func(c *Config, n int) { c.FeedBuffer = n * 1024 })},
 	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out, how long the hub keeps reading the feed before the next one (0: off)",

@@ -118,6 +118,38 @@ func TestHistory(t *testing.T, open func(t *testing.T) hub.History) {
 			t.Errorf("Len() = %d, want 5", l)
 		}
 	})
+	t.Run("range from the oldest", func(t *testing.T) {
+		h := open(t)
+		defer h.Close()
+		var ids []string
+		if err := h.RangeOldest(^uint64(0), func(e *hub.Event) bool { ids = append(ids, e.ID); return true }); err != nil || len(ids) != 0 {
+			t.Fatalf("RangeOldest on an empty store = %v, %v; want nothing", ids, err)
+		}
+		events := make([]*hub.Event, 6)
+		for i := range events {
+			events[i] = NewEvent(fmt.Sprintf("old-%d", i), "x", "t")
+			if err := h.Append(events[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []*hub.Event
+		if err := h.RangeOldest(events[3].Seq, func(e *hub.Event) bool { got = append(got, e); return true }); err != nil {
+			t.Fatalf("RangeOldest: %v", err)
+		}
+		if len(got) != 4 {
+			t.Fatalf("RangeOldest(until the 4th) = %d events, want 4", len(got))
+		}
+		for i, e := range got {
+			if d := SameEvent(e, events[i]); d != "" {
+				t.Errorf("event %d: %s", i, d)
+			}
+		}
+		n := 0
+		h.RangeOldest(events[5].Seq, func(*hub.Event) bool { n++; return n < 2 })
+		if n != 2 {
+			t.Errorf("RangeOldest called fn %d times after it returned false, want 2", n)
+		}
+	})
 	t.Run("duplicate and unknown ids", func(t *testing.T) {
 		h := open(t)
 		defer h.Close()

@@ -1,0 +1,258 @@
+package mercure
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/topic"
+)
+
+// The subscribe contract: what the origin and the edge both do with a
+// subscribe request before they register the subscriber, and the headers
+// of the stream they then open. Both call Admit and StreamHeaders, so a
+// request gets the same answer from either side.
+
+// Earliest is the reserved Last-Event-ID value asking for every update the
+// hub still holds (§"Reconciliation"); no published update may carry it as
+// its id. It is also the Mercure-Last-Event-ID of a stream with no
+// preceding event.
+const Earliest = "earliest"
+
+// DefaultMaxLastEventID is the longest Last-Event-ID, in bytes, that
+// SubscribePolicy accepts when MaxLastEventID is zero: the origin's default
+// bound on the id of a published update, so no id it hands out is longer.
+const DefaultMaxLastEventID = 4096
+
+// GrantLimit is the number of topic selectors a grant compiler must allow
+// (topic.Config.MaxSelectors): the auth package refuses tokens with more
+// matchers, so every token it accepts compiles, at the origin and the edge
+// alike.
+const GrantLimit = auth.MaxMatchers
+
+var (
+	// ErrAnonymous refuses a subscribe request without a token when the
+	// hub does not accept anonymous subscribers. It comes with auth.ErrNoToken.
+	ErrAnonymous = errors.New("mercure: this hub does not accept anonymous subscribers: send a subscriber token")
+	// ErrNoSubscriberKey refuses a token when the hub has no key to verify
+	// subscriber tokens with. It comes with auth.ErrUnknownKey.
+	ErrNoSubscriberKey = errors.New("mercure: this hub has no key to verify subscriber tokens: subscribe without a token, or configure a subscriber key")
+	// ErrLastEventIDTooLong refuses a Last-Event-ID longer than any id the
+	// hub hands out.
+	ErrLastEventIDTooLong = errors.New("mercure: Last-Event-ID is longer than any event id of this hub: reconnect without it")
+	// ErrSeveralAuthorizations refuses a request with several Authorization
+	// values; it comes with auth.ErrAuthorizationHeader.
+	ErrSeveralAuthorizations = errors.New("mercure: several Authorization values (or one with a comma): send one")
+)
+
+// SubscribeRequest is what a subscribe request carries. Each header is
+// given as the field's values combined into one, as the Fetch standard's
+// Headers.get does it (HeaderValue): a Worker sees nothing else, so the
+// origin combines them the same way and both sides answer alike.
+type SubscribeRequest struct {
+	// Query is the request URL's query.
+	Query url.Values
+	// LastEventID, Authorization and Cookie are the combined values of
+	// those header fields, "" when absent.
+	LastEventID, Authorization, Cookie string
+	// ResourceMetadata is the URL of the hub's protected resource metadata
+	// (MetadataURL) put in WWW-Authenticate challenges, "" for none.
+	ResourceMetadata string
+}
+
+// HeaderValue combines the values of one header field as Fetch does:
+// joined with ", ".
+func HeaderValue(values []string) string { return strings.Join(values, ", ") }
+
+// SubscribePolicy is what a hub checks subscribe requests against.
+type SubscribePolicy struct {
+	// Selectors compiles the subscription's topic selectors; its limits
+	// (MaxSelectors, MaxExprLen, …) are the request's.
+	Selectors *topic.Compiler
+	// Grants compiles a token's subscribe grants; it must allow GrantLimit
+	// selectors.
+	Grants *topic.Compiler
+	// Verifier checks subscriber tokens; nil when the hub has no key, and
+	// then every token is refused.
+	Verifier *auth.Verifier
+	// AllowAnonymous admits requests without a token, for public updates.
+	AllowAnonymous bool
+	// MaxLastEventID bounds the resume id in bytes (zero:
+	// DefaultMaxLastEventID).
+	MaxLastEventID int
+}
+
+// Subscription is an admitted subscribe request.
+type Subscription struct {
+	// Selectors are the topic selectors of the request.
+	Selectors *topic.Set
+	// Grants are the token's subscribe grants; nil for an anonymous
+	// subscriber, who receives no private update.
+	Grants *topic.Set
+	// Claims is the verified token, nil for an anonymous subscriber.
+	Claims *auth.Claims
+	// Expires is the token's exp, zero when it has none: the stream must
+	// end then (§"Subscribers").
+	Expires time.Time
+	// Resume is the id to resume after: "" for none, Earliest for every
+	// update the hub holds, else an event id.
+	Resume string
+}
+
+// CanReceive reports whether the subscription may receive an update with
+// topics ts (see the function CanReceive).
+func (s *Subscription) CanReceive(ts *topic.Topics, private bool) bool {
+	return CanReceive(s.Selectors, s.Grants, ts, private)
+}
+
+// CanReceiveTopics is CanReceive for topics not prepared with a compiler.
+func (s *Subscription) CanReceiveTopics(topics []string, private bool) bool {
+	if !s.Selectors.MatchAny(topics) {
+		return false
+	}
+	return !private || (s.Grants != nil && s.Grants.MatchAny(topics))
+}
+
+// Refusal is a subscribe request the hub turns down, with the answer to
+// send.
+type Refusal struct {
+	// Status is the HTTP status code.
+	Status int
+	// Challenge is the WWW-Authenticate value, "" for none.
+	Challenge string
+	// Err says what was wrong; it wraps the topic, auth or mercure error.
+	Err error
+}
+
+func (r *Refusal) Error() string { return r.Err.Error() }
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// Header sets the refusal's response headers on h: a plain text body that
+// no cache keeps, and the challenge.
+func (r *Refusal) Header(h http.Header) {
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if r.Challenge != "" {
+		h.Set("WWW-Authenticate", r.Challenge)
+	}
+}
+
+// Body returns the refusal's response body: the error, on one line.
+func (r *Refusal) Body() string { return r.Err.Error() + "\n" }
+
+// Admit checks a subscribe request (Mercure §"Subscription",
+// §"Reconciliation", §"Authorization") in this order, and refuses it at
+// the first failure:
+//
+//  1. its topic selectors compile (400; see Selectors);
+//  2. its resume id, the Last-Event-ID header, else the last_event_id query
+//     parameter, else the pre-standardization lastEventID, is at most
+//     MaxLastEventID bytes (400);
+//  3. its token, from the Authorization header or else a cookie, is present
+//     unless AllowAnonymous, is one Bearer token, verifies, and its grants
+//     compile (the status and challenge of auth.Challenge: 400, 401 or 403).
+//
+// It does not check the hub's capacity, which each side counts itself.
+func Admit(p *SubscribePolicy, r SubscribeRequest) (*Subscription, *Refusal) {
+	sel, err := Selectors(p.Selectors, r.Query)
+	if err != nil {
+		return nil, &Refusal{Status: http.StatusBadRequest, Err: err}
+	}
+	resume := ResumeID(r.LastEventID, r.Query)
+	max := p.MaxLastEventID
+	if max <= 0 {
+		max = DefaultMaxLastEventID
+	}
+	if len(resume) > max {
+		return nil, &Refusal{Status: http.StatusBadRequest, Err: fmt.Errorf("%w (%d bytes, at most %d)", ErrLastEventIDTooLong, len(resume), max)}
+	}
+	s := &Subscription{Selectors: sel, Resume: resume}
+	if err := p.authorize(s, r); err != nil {
+		status, challenge := auth.Challenge(err, r.ResourceMetadata)
+		return nil, &Refusal{Status: status, Challenge: challenge, Err: err}
+	}
+	return s, nil
+}
+
+// authorize fills s's token fields, or returns an error of the auth
+// package (wrapped) for auth.Challenge.
+func (p *SubscribePolicy) authorize(s *Subscription, r SubscribeRequest) error {
+	if strings.Contains(r.Authorization, ",") {
+		// No Bearer token holds a comma: these are combined values.
+		return fmt.Errorf("%w: %w", auth.ErrAuthorizationHeader, ErrSeveralAuthorizations)
+	}
+	token, err := auth.TokenFromRequest(r.Authorization, r.Cookie)
+	switch {
+	case errors.Is(err, auth.ErrNoToken) && p.AllowAnonymous:
+		return nil
+	case errors.Is(err, auth.ErrNoToken):
+		return fmt.Errorf("%w: %w", ErrAnonymous, err)
+	case err != nil:
+		return err
+	case p.Verifier == nil:
+		return fmt.Errorf("%w: %w", auth.ErrUnknownKey, ErrNoSubscriberKey)
+	}
+	claims, err := p.Verifier.Verify(token)
+	if err != nil {
+		return err
+	}
+	grants, err := Grants(p.Grants, claims.Subscribe)
+	if err != nil {
+		// No partial acceptance (§"Authorization Details").
+		return fmt.Errorf("%w: %w", auth.ErrInvalidClaim, err)
+	}
+	s.Grants, s.Claims, s.Expires = grants, claims, claims.ExpiresAt
+	return nil
+}
+
+// ResumeID returns the resume id of a subscribe request (§"Reconciliation"):
+// the Last-Event-ID header, which takes precedence, else the last_event_id
+// query parameter, else the pre-standardization lastEventID one.
+func ResumeID(header string, q url.Values) string {
+	if header != "" {
+		return header
+	}
+	if v := q.Get("last_event_id"); v != "" {
+		return v
+	}
+	return q.Get("lastEventID")
+}
+
+// ExposeHeaders is the Access-Control-Expose-Headers value of a hub's
+// subscribe responses: polyfills and fetch-based clients in another origin
+// may read the resume anchor (§"Reconciliation"), the discovery link and
+// the challenge.
+const ExposeHeaders = "Mercure-Last-Event-ID, Last-Event-ID, Link, WWW-Authenticate"
+
+// StreamHeaders sets the headers of an admitted subscription's event
+// stream on h (CORS is the caller's). resume is Subscription.Resume and
+// found reports whether the hub resumes right after that id (it holds it);
+// newest is the id of the newest event before the stream's first live one,
+// "" if none.
+//
+// A request with a resume id gets Mercure-Last-Event-ID, and Last-Event-ID
+// for pre-standardization clients (§"Reconciliation"): the id of the event
+// before the first one sent, that is resume when found, else Earliest (the
+// id was unknown or expired, or resume is Earliest). A request without one
+// gets Last-Event-ID: newest, which it can pass back as last_event_id.
+func StreamHeaders(h http.Header, resume string, found bool, newest string) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	switch {
+	case resume != "":
+		anchor := resume
+		if !found || resume == Earliest {
+			anchor = Earliest
+		}
+		h.Set("Mercure-Last-Event-ID", anchor)
+		h.Set("Last-Event-ID", anchor)
+	case newest != "":
+		h.Set("Last-Event-ID", newest)
+	}
+}
