@@ -255,7 +255,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 			}
 		}
 	case frame.TypeEvent:
-		if e := NewEvent(h.compiler, f); e != nil {
+		if e := newEvent(h.compiler, f); e != nil {
 			h.deliverLocked([]*Event{e})
 		}
 	case frame.TypeGap:

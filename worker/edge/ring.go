@@ -50,10 +50,10 @@ func (r *Ring) Reset(base string) {
 	r.head, r.n, r.base = 0, 0, base
 }
 
-// NewEvent copies a decoded Event frame into an Event the hub can keep,
+// newEvent copies a decoded Event frame into an Event the hub can keep,
 // preparing its topics with c, or returns nil when the frame breaks a rule
 // of frame.Validate.
-func NewEvent(c *topic.Compiler, f *frame.Frame) *Event {
+func newEvent(c *topic.Compiler, f *frame.Frame) *Event {
 	if f.Type != frame.TypeEvent || frame.Validate(f) != nil {
 		return nil
 	}
