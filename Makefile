@@ -32,7 +32,7 @@ node_modules: package-lock.json
 test: check test-go test-js test-wasm test-e2e chaos
 
 test-go:
-	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/...
+	$(GO) test -race -count=1 ./shared/... ./origin/... ./worker/edge/... ./worker/jsapi/...
 
 ## test-js: the worker's JavaScript (the feed pump) under node's test runner
 test-js:

@@ -13,12 +13,11 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/syumai/workers"
-
 	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/edge"
+	"github.com/edge-sse/edge-sse/worker/jsapi"
 )
 
 // The stream bridge of the resident hub instance. syumai's response bridge
@@ -79,20 +78,6 @@ type hubInstance struct {
 	feed *edge.Feed
 }
 
-func runHub() {
-	streams := js.Global().Get("context").Get("streams")
-	jsEnqueue, jsClose = streams.Get("enqueue"), streams.Get("close")
-	jsFeeds = js.Global().Get("context").Get("feeds")
-	h := &hubInstance{cfg: envConfig(), pending: make(map[uint64]pendingClient)}
-	binding := js.Global().Get("context").Get("binding")
-	binding.Set("open", js.FuncOf(h.open))
-	binding.Set("attach", js.FuncOf(h.attach))
-	binding.Set("detach", js.FuncOf(h.detach))
-	binding.Set("stats", js.FuncOf(h.stats))
-	workers.Ready()
-	select {} // resident: serve callbacks until the object is evicted
-}
-
 // setup creates the hub for the public URL u (PUBLIC_URL wins) and starts
 // the heartbeat.
 func (h *hubInstance) setup(u *url.URL) error {
@@ -129,9 +114,9 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	headers.Set("Access-Control-Allow-Origin", h.cfg.CORSOrigins)
 	refuse := func(status int, msg string) any {
 		headers.Set("Content-Type", "text/plain; charset=utf-8")
-		res.Set("status", status)
-		res.Set("body", msg+"\n")
-		res.Set("headers", headerJSON(headers))
+		res.Set(jsapi.OpenStatus, status)
+		res.Set(jsapi.OpenBody, msg+"\n")
+		res.Set(jsapi.OpenHeaders, headerJSON(headers))
 		return res
 	}
 	u, err := url.Parse(args[0].String())
@@ -184,9 +169,9 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	headers.Set("Content-Type", "text/event-stream")
 	headers.Set("Cache-Control", "no-store")
 	headers.Set("Last-Event-ID", h.hub.LastEventID())
-	res.Set("status", http.StatusOK)
-	res.Set("id", float64(id))
-	res.Set("headers", headerJSON(headers))
+	res.Set(jsapi.OpenStatus, http.StatusOK)
+	res.Set(jsapi.OpenID, float64(id))
+	res.Set(jsapi.OpenHeaders, headerJSON(headers))
 	return res
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/worker/edge"
+	"github.com/edge-sse/edge-sse/worker/jsapi"
 )
 
 // The hub's requests to the origin: the live feed, read through the feed
@@ -82,7 +83,7 @@ func dialFeed(cfg config, after string) (io.ReadCloser, error) {
 		resp.Body.Close()
 		return nil, errors.New("the response body is not a JavaScript stream")
 	}
-	return &feedPump{pump: jsFeeds.Call("open", body.GetRawJSBody(), cfg.FeedBuffer)}, nil
+	return &feedPump{pump: jsFeeds.Call(jsapi.FeedsOpen, body.GetRawJSBody(), cfg.FeedBuffer)}, nil
 }
 
 // jsFeeds is the feed pump of feedpump.mjs (feeds.open), set by runHub.
@@ -111,16 +112,16 @@ func (p *feedPump) Read(b []byte) (int, error) {
 
 func (p *feedPump) Pending() bool           { return p.off < len(p.buf) }
 func (p *feedPump) Collect(d time.Duration) { p.collect = d }
-func (p *feedPump) Close() error            { p.pump.Call("cancel"); return nil }
+func (p *feedPump) Close() error            { p.pump.Call(jsapi.PumpCancel); return nil }
 
 func (p *feedPump) refill() error {
-	res, err := await(p.pump.Call("take", p.collect.Milliseconds()))
+	res, err := await(p.pump.Call(jsapi.PumpTake, p.collect.Milliseconds()))
 	if err != nil {
 		return err
 	}
-	bytes := res.Get("bytes")
+	bytes := res.Get(jsapi.TakeBytes)
 	if bytes.IsUndefined() {
-		if msg := res.Get("error").String(); msg != "" {
+		if msg := res.Get(jsapi.TakeError).String(); msg != "" {
 			return errors.New(msg)
 		}
 		return io.EOF
