@@ -102,6 +102,16 @@ func (r *Ring) After(id string) (events []*Event, ok bool) {
 	return events, true
 }
 
+// Has reports whether After can tell what came after id: id is the base
+// or a held event.
+func (r *Ring) Has(id string) bool {
+	if id == r.base {
+		return true
+	}
+	_, ok := r.index[id]
+	return ok
+}
+
 // Newest returns the id of the newest event, or the base when empty.
 func (r *Ring) Newest() string {
 	if r.n == 0 {

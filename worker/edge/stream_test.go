@@ -147,7 +147,7 @@ func TestStreamLifetimeTimerStoppedOnClose(t *testing.T) {
 	id := h.NextID()
 	h.Attach(id, &stream{reading: true}, all, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: time.Hour})
 	h.mu.Lock()
-	s := h.clients[id].Sink.(*StreamSink)
+	s := h.reg.clients[id].Sink.(*StreamSink)
 	h.mu.Unlock()
 	if s.end.Load() == nil {
 		t.Fatal("no lifetime timer armed")
