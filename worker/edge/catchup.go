@@ -253,7 +253,8 @@ func (h *Hub) CatchingUp() int {
 // InRing reports whether a client resuming after id is served without a
 // fetch from the origin: id is empty, the ring holds it or starts right
 // after it, or the origin held nothing when the feed began (the client is
-// told at once that its id is unknown). Before the feed's first Hello the
+// told at once that its id is unknown); for Earliest, the ring holds every
+// event the origin ever held. Before the feed's first Hello the
 // ring knows nothing yet, and a client with an id is counted as one that
 // may need a fetch.
 func (h *Hub) InRing(id string) bool {
@@ -265,5 +266,5 @@ func (h *Hub) InRing(id string) bool {
 	case !h.anchored:
 		return false
 	}
-	return h.ring.Newest() == "" || h.ring.Has(id)
+	return h.ring.Newest() == "" || h.ring.Has(ringID(id))
 }

@@ -28,7 +28,7 @@ func catchupHub(t *testing.T, fetch func(after, until string) (io.ReadCloser, er
 // history answers a range fetch from the events e1 … e9 (topic a except e2).
 func history(after, until string) (io.ReadCloser, error) {
 	b := frame.AppendHello(nil, "e9")
-	on := after == "e0"
+	on := after == "e0" || after == edge.Earliest // the origin holds all from e1
 	for k := 1; k <= 9; k++ {
 		id := fmt.Sprint("e", k)
 		if on {
@@ -67,6 +67,25 @@ func TestFetcherServesRange(t *testing.T) {
 	}
 	if fmt.Sprint(asked) != "[e1..e4]" {
 		t.Errorf("fetched %v, want [e1..e4]", asked)
+	}
+}
+
+func TestFetcherEarliest(t *testing.T) {
+	var asked []string
+	var mu sync.Mutex
+	h, _, _ := catchupHub(t, func(after, until string) (io.ReadCloser, error) {
+		mu.Lock()
+		asked = append(asked, after+".."+until)
+		mu.Unlock()
+		return history(after, until)
+	})
+	_, s := addSafe(t, h, "a", edge.Earliest)
+	waitFor(t, func() bool { return h.Stats().CatchingUp == 0 })
+	if got := ids(s.String()); got != "e1,e3,e4" {
+		t.Errorf("client resuming from earliest got %q, want e1,e3,e4", got)
+	}
+	if fmt.Sprint(asked) != "[earliest..e4]" {
+		t.Errorf("fetched %v, want [earliest..e4]", asked)
 	}
 }
 

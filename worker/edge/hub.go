@@ -62,6 +62,11 @@ type Client struct {
 // client is dropped and resumes later.
 const MaxHeld = 4096
 
+// Earliest is the reserved Last-Event-ID asking for every event the
+// origin still holds (Mercure §"Reconciliation"); the origin's feed takes
+// it as a catch-up range's start.
+const Earliest = "earliest"
+
 // MissedEventType is the in-band notice of missed events (see package mercure).
 const MissedEventType = mercure.MissedEventType
 
@@ -131,9 +136,22 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 	return true // resumed when the feed's Hello anchors the ring
 }
 
+// ringID is the id to look id up by in the ring. Earliest is the ring's
+// empty base: a ring whose first Hello found the origin empty, and that has
+// evicted nothing since, holds every event the origin ever held, and so
+// its oldest retained one. Any other ring cannot tell what the origin's
+// oldest is (the Hello names the newest only): a client resuming from
+// Earliest then catches up from the origin.
+func ringID(id string) string {
+	if id == Earliest {
+		return ""
+	}
+	return id
+}
+
 // resumeLocked serves a held client from the ring or queues it for catch-up.
 func (h *Hub) resumeLocked(c *Client) bool {
-	events, ok := h.ring.After(c.after)
+	events, ok := h.ring.After(ringID(c.after))
 	if ok {
 		return h.releaseLocked(c, nil, events)
 	}
