@@ -90,14 +90,16 @@ func dialFeed(cfg config, after string) (io.ReadCloser, error) {
 var jsFeeds js.Value
 
 // feedPump is an io.Reader over the feed pump: each refill takes every
-// chunk the pump read since the last one, as one byte slice. It is an
-// edge.Collector.
+// chunk the pump read since the last one, as one byte slice. As an
+// edge.Collector it lets the feed loop collect after a large fan-out.
 type feedPump struct {
 	pump    js.Value
 	buf     []byte
 	off     int
 	collect time.Duration // how long the next refill collects after data arrives
 }
+
+var _ edge.Collector = (*feedPump)(nil)
 
 func (p *feedPump) Read(b []byte) (int, error) {
 	if p.off == len(p.buf) {
