@@ -460,3 +460,36 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestFeedWatchdogResetByFrames: a feed whose frames (heartbeats) keep
+// coming within the timeout is never closed by the watchdog.
+func TestFeedWatchdogResetByFrames(t *testing.T) {
+	h := edge.NewHub(testCompiler, 10)
+	id, _ := addSafe(t, h, "a", "")
+	sc := &script{t: t}
+	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) {
+		r, w := io.Pipe()
+		go func() {
+			w.Write(frame.AppendHello(nil, "e0"))
+			for range 30 { // 300ms, three times the timeout
+				time.Sleep(10 * time.Millisecond)
+				w.Write(frame.AppendHeartbeat(nil, 1))
+			}
+			h.Remove(id)
+			for {
+				time.Sleep(5 * time.Millisecond)
+				if _, err := w.Write(frame.AppendHeartbeat(nil, 1)); err != nil {
+					return
+				}
+			}
+		}()
+		return r, nil
+	})
+	f := sc.feed(h)
+	f.Timeout = 100 * time.Millisecond
+	f.Idle = time.Millisecond
+	runFeed(t, f)
+	if len(sc.dials) != 1 || strings.Contains(strings.Join(sc.logs, "\n"), "no frame") {
+		t.Errorf("a feed with frames every 10ms was closed by a 100ms watchdog: dials %q, logs %q", sc.dials, sc.logs)
+	}
+}
