@@ -5,103 +5,51 @@ package main
 import (
 	"encoding/json"
 	"log"
-	"math/rand/v2"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"syscall/js"
 	"time"
 
-	"github.com/syumai/workers"
-
-	"github.com/edge-sse/edge-sse/shared/sse"
 	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/admit"
 	"github.com/edge-sse/edge-sse/worker/edge"
+	"github.com/edge-sse/edge-sse/worker/jsapi"
 )
 
 // The stream bridge of the resident hub instance. syumai's response bridge
 // pumps an io.Pipe into a ReadableStream and calls controller.close() on a
 // stream the client already cancelled; in a resident instance that JS error
-// becomes a Go panic that kills every stream of the object (DESIGN.md fact
-// 5). This bridge instead writes each event's bytes straight into the
-// client's ReadableStream controller through the enqueue/close helpers of
-// entry.mjs, which catch every JS exception (Workers forbid building them
-// from strings here), and removes the client on the first failure or on
-// cancel.
+// becomes a Go panic that kills every stream of the object (seen under
+// wrangler dev: one client leaving ended every stream of its object with
+// "This ReadableStream is closed"). This bridge instead writes each event's
+// bytes straight into the client's ReadableStream controller through the
+// enqueue/close helpers of entry.mjs, which catch every JS exception
+// (Workers forbid building them from strings here), and removes the client
+// on the first failure or on cancel.
 
 var uint8Array = js.Global().Get("Uint8Array")
 
-// jsEnqueue(controller, chunk, limit) bool and jsClose(controller) are the
+// jsEnqueue(controller, chunk, limit) int and jsClose(controller) are the
 // exception-safe helpers of entry.mjs, set by runHub.
 var jsEnqueue, jsClose js.Value
 
-// streamSink is a client's ReadableStream controller.
-type streamSink struct {
-	controller js.Value
-	limit      int
-	// stallLimit is how long chunks may keep waiting for the client
-	// without it reading any; stalledSince is when they began to.
-	stallLimit   time.Duration
-	stalledSince time.Time
-	// end, when set, closes the stream at the end of its lifetime; Close
-	// stops it, so a client that left holds no timer for the rest of
-	// MAX_STREAM_MS (at 450 new streams/s that was ~800k timers).
-	end    atomic.Pointer[time.Timer]
-	closed atomic.Bool
-}
+// jsStream is a client's ReadableStream controller.
+type jsStream struct{ controller js.Value }
 
-// Write implements edge.Sink. The event's bytes become a Uint8Array once,
-// shared by every client that receives the event.
-//
-// Besides a failed write and more than limit chunks waiting, a client is
-// dropped when an earlier chunk has still been waiting at every write for
-// stallLimit: nobody reads its stream (a client whose connection stalls,
-// or a stream workerd stopped reading without cancelling it). Without
-// this the hub would hold such a stream until limit heartbeats had
-// accumulated: hours with the production defaults.
-func (s *streamSink) Write(c *edge.Chunk) bool {
+// Enqueue implements edge.Writer. The event's bytes become a Uint8Array
+// once, shared by every client that receives the event.
+func (s jsStream) Enqueue(c *edge.Chunk, limit int) int {
 	u, ok := c.Native.(js.Value)
 	if !ok {
 		u = uint8Array.New(len(c.Bytes))
 		js.CopyBytesToJS(u, c.Bytes)
 		c.Native = u
 	}
-	waiting := jsEnqueue.Invoke(s.controller, u, s.limit).Int()
-	switch {
-	case waiting < 0:
-		return false
-	case waiting < 2: // read up to the chunk just written
-		s.stalledSince = time.Time{}
-	case s.stalledSince.IsZero():
-		s.stalledSince = time.Now()
-	case s.stallLimit > 0 && time.Since(s.stalledSince) > s.stallLimit:
-		return false
-	}
-	return true
+	return jsEnqueue.Invoke(s.controller, u, limit).Int()
 }
 
-// Close implements edge.Sink.
-func (s *streamSink) Close() {
-	s.closed.Store(true)
-	s.stopEnd()
-	jsClose.Invoke(s.controller)
-}
-
-// setEnd arms the stream's lifetime timer, unless the stream was closed
-// meanwhile.
-func (s *streamSink) setEnd(t *time.Timer) {
-	s.end.Store(t)
-	if s.closed.Load() {
-		s.stopEnd()
-	}
-}
-
-func (s *streamSink) stopEnd() {
-	if t := s.end.Swap(nil); t != nil {
-		t.Stop()
-	}
-}
+// Close implements edge.Writer.
+func (s jsStream) Close() { jsClose.Invoke(s.controller) }
 
 // pendingClient is a client that open accepted and attach has not yet bound
 // to its stream.
@@ -112,7 +60,7 @@ type pendingClient struct {
 }
 
 // hubInstance is the resident Go side of one EdgeHub object. The hub is
-// created on the first request, from the configuration alone.
+// created on the first request, once the public hub URL is known.
 // hubInstance locks: mu before the hub's own lock, never the reverse.
 type hubInstance struct {
 	cfg     config
@@ -122,22 +70,8 @@ type hubInstance struct {
 	hub     *edge.Hub
 	mu      sync.Mutex
 	pending map[uint64]pendingClient
-	// upstream is true while runUpstream runs; guarded by mu.
-	upstream bool
-}
-
-func runHub() {
-	streams := js.Global().Get("context").Get("streams")
-	jsEnqueue, jsClose = streams.Get("enqueue"), streams.Get("close")
-	jsFeeds = js.Global().Get("context").Get("feeds")
-	h := &hubInstance{cfg: envConfig(), pending: make(map[uint64]pendingClient)}
-	binding := js.Global().Get("context").Get("binding")
-	binding.Set("open", js.FuncOf(h.open))
-	binding.Set("attach", js.FuncOf(h.attach))
-	binding.Set("detach", js.FuncOf(h.detach))
-	binding.Set("stats", js.FuncOf(h.stats))
-	workers.Ready()
-	select {} // resident: serve callbacks until the object is evicted
+	// feed is the hub's upstream feed, set with hub.
+	feed *edge.Feed
 }
 
 // setup creates the admission gate and the hub, and starts the
@@ -171,7 +105,7 @@ func (h *hubInstance) setup() error {
 			return
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
-		h.hub.OnFetch = func(f edge.Fetch) { go catchup(h.cfg, h.hub, f) }
+		h.connect()
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {
 				h.hub.Heartbeat()
@@ -188,9 +122,9 @@ func (h *hubInstance) setup() error {
 func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	res := js.Global().Get("Object").New()
 	if err := h.setup(); err != nil {
-		res.Set("status", http.StatusInternalServerError)
-		res.Set("body", "edge hub misconfigured: "+err.Error()+"\n")
-		res.Set("headers", headerJSON(http.Header{
+		res.Set(jsapi.OpenStatus, http.StatusInternalServerError)
+		res.Set(jsapi.OpenBody, "edge hub misconfigured: "+err.Error()+"\n")
+		res.Set(jsapi.OpenHeaders, headerJSON(http.Header{
 			"Content-Type":                {"text/plain; charset=utf-8"},
 			"Access-Control-Allow-Origin": {h.cfg.CORSOrigins},
 		}))
@@ -204,10 +138,10 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		Authorization: args[2].String(),
 		Cookie:        args[3].String(),
 	}, hubState{h})
-	res.Set("status", a.Status)
-	res.Set("headers", headerJSON(a.Header))
+	res.Set(jsapi.OpenStatus, a.Status)
+	res.Set(jsapi.OpenHeaders, headerJSON(a.Header))
 	if a.Sub == nil {
-		res.Set("body", a.Body)
+		res.Set(jsapi.OpenBody, a.Body)
 		return res
 	}
 	id := h.hub.NextID()
@@ -217,7 +151,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		lastEventID: sub.Resume,
 		expires:     sub.Expires,
 	}
-	res.Set("id", float64(id))
+	res.Set(jsapi.OpenID, float64(id))
 	return res
 }
 
@@ -236,63 +170,22 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 	p, ok := h.pending[id]
 	delete(h.pending, id)
 	h.mu.Unlock()
-	sink := &streamSink{controller: args[1], limit: h.cfg.ClientQueue, stallLimit: h.cfg.ClientStall}
+	w := jsStream{controller: args[1]}
 	if !ok {
-		sink.Close()
+		w.Close()
 		return nil
 	}
-	// Advise a reconnection delay with jitter, so that clients cut off
-	// together (a deploy, a runtime restart) do not all return at once.
-	retry := h.cfg.Retry + rand.N(h.cfg.RetryJitter+1)
-	sink.Write(&edge.Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
-	if !h.hub.Add(&edge.Client{ID: id, Sink: sink, Match: p.match}, p.lastEventID) {
-		sink.Close()
-		return nil
+	o := edge.StreamOptions{
+		Queue:       h.cfg.ClientQueue,
+		Stall:       h.cfg.ClientStall,
+		Retry:       h.cfg.Retry,
+		RetryJitter: h.cfg.RetryJitter,
+		MaxStream:   h.cfg.MaxStream,
 	}
-	// After Add: a feed loop giving up for lack of clients re-checks the
-	// count under h.mu, so it now sees this client and keeps going.
-	h.startUpstream()
-	// The stream ends at the token's expiry or at its lifetime, whichever
-	// comes first.
-	var end time.Duration
-	if !p.expires.IsZero() {
-		end = time.Until(p.expires)
-	}
-	if max := h.cfg.MaxStream; max > 0 {
-		life := max*3/4 + rand.N(max/4+1)
-		if end == 0 || life < end {
-			end = life
-		}
-	}
-	if end != 0 {
-		sink.setEnd(time.AfterFunc(end, func() { h.hub.Kick(id) }))
+	if h.hub.Attach(id, w, p.match, p.lastEventID, p.expires, o) {
+		h.feed.Start()
 	}
 	return nil
-}
-
-// startUpstream starts the feed loop unless it runs.
-func (h *hubInstance) startUpstream() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.upstream {
-		return
-	}
-	h.upstream = true
-	go func() {
-		for {
-			runUpstream(h.cfg, h.hub)
-			// A client may have arrived while the loop was giving up; the
-			// check and the flag change happen under h.mu, which
-			// startUpstream also takes, so none is left without a feed.
-			h.mu.Lock()
-			if h.hub.Subscribers() == 0 {
-				h.upstream = false
-				h.mu.Unlock()
-				return
-			}
-			h.mu.Unlock()
-		}
-	}()
 }
 
 // detach(id) removes a client whose stream was cancelled.

@@ -24,6 +24,12 @@ globalThis.tryCatch = (fn) => {
   }
 };
 
+// CONTRACT_VERSION is the version of the calls between this file,
+// feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
+// checks this file against it). Go reports its own as
+// binding.contractVersion; on a mismatch nothing runs.
+const CONTRACT_VERSION = 1;
+
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
 async function startGo(context) {
@@ -38,6 +44,11 @@ async function startGo(context) {
   });
   go.run(instance, context);
   await readyPromise;
+  if (context.binding.contractVersion !== CONTRACT_VERSION) {
+    throw new Error(
+      `app.wasm speaks contract version ${context.binding.contractVersion}, entry.mjs ${CONTRACT_VERSION}: build both together (make build)`,
+    );
+  }
   context.binding.memory = instance.exports.mem;
   return context.binding;
 }
@@ -46,8 +57,10 @@ const MERCURE_PATH = "/.well-known/mercure";
 
 // Stream helpers the hub's Go code calls for every write. They catch every
 // exception: a client may cancel its stream at any moment, and a JS error
-// thrown into a resident Go instance would panic it and kill every stream
-// of the object (DESIGN.md fact 5).
+// thrown into a resident Go instance panics it and kills every stream of
+// the object (seen under wrangler dev with syumai's own response bridge:
+// one client leaving ended its object's other streams with "This
+// ReadableStream is closed").
 const streams = {
   // enqueue writes chunk unless the client is gone or has more than limit
   // chunks waiting (a slow client, dropped rather than waited for). It

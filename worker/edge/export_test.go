@@ -9,7 +9,7 @@ func (h *Hub) CheckCatchup() error {
 	defer h.mu.Unlock()
 	queued := make(map[*Client]bool)
 	var prev *Client
-	for c := h.qHead; c != nil; prev, c = c, c.next {
+	for c := h.scheduler.head; c != nil; prev, c = c, c.next {
 		switch {
 		case queued[c]:
 			return fmt.Errorf("client %d queued twice", c.ID)
@@ -17,7 +17,7 @@ func (h *Hub) CheckCatchup() error {
 			return fmt.Errorf("client %d: broken prev link", c.ID)
 		case !c.waiting:
 			return fmt.Errorf("client %d queued but not waiting", c.ID)
-		case h.clients[c.ID] != c:
+		case h.reg.clients[c.ID] != c:
 			return fmt.Errorf("client %d queued but not held by the hub", c.ID)
 		case c.held == nil:
 			return fmt.Errorf("client %d queued with nothing held", c.ID)
@@ -26,14 +26,14 @@ func (h *Hub) CheckCatchup() error {
 		}
 		queued[c] = true
 	}
-	if h.qTail != prev {
+	if h.scheduler.tail != prev {
 		return fmt.Errorf("queue tail is not its last client")
 	}
-	if h.qLen != len(queued) {
-		return fmt.Errorf("queue length %d, %d clients queued", h.qLen, len(queued))
+	if h.scheduler.n != len(queued) {
+		return fmt.Errorf("queue length %d, %d clients queued", h.scheduler.n, len(queued))
 	}
 	holding := 0
-	for _, c := range h.clients {
+	for _, c := range h.reg.clients {
 		if c.held != nil {
 			holding++
 		}
@@ -41,25 +41,25 @@ func (h *Hub) CheckCatchup() error {
 			return fmt.Errorf("client %d waiting outside the queue", c.ID)
 		}
 	}
-	if holding != h.holding {
-		return fmt.Errorf("holding counter %d, %d clients hold chunks", h.holding, holding)
+	if holding != h.reg.holding {
+		return fmt.Errorf("holding counter %d, %d clients hold chunks", h.reg.holding, holding)
 	}
-	limit := h.MaxFetches
-	if limit <= 0 {
-		limit = DefaultMaxFetches
-	}
-	if len(h.fetches) > limit {
-		return fmt.Errorf("%d fetches in flight, limit %d", len(h.fetches), limit)
+	limit := h.scheduler.limit()
+	if len(h.scheduler.fetches) > limit {
+		return fmt.Errorf("%d fetches in flight, limit %d", len(h.scheduler.fetches), limit)
 	}
 	afters := make(map[string]bool)
-	for _, f := range h.fetches {
+	for _, f := range h.scheduler.fetches {
 		if afters[f.After] {
 			return fmt.Errorf("two fetches in flight after %q", f.After)
 		}
 		afters[f.After] = true
 	}
-	if h.qLen > 0 && len(h.fetches) == 0 {
-		return fmt.Errorf("%d clients wait and no fetch is in flight", h.qLen)
+	if h.scheduler.n > 0 && len(h.scheduler.fetches) == 0 {
+		return fmt.Errorf("%d clients wait and no fetch is in flight", h.scheduler.n)
 	}
 	return nil
 }
+
+// NewEvent lets the external tests build events as the feed does.
+var NewEvent = newEvent

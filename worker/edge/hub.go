@@ -1,7 +1,11 @@
-// Package edge is the edge hub's core, free of JavaScript: the set of
-// client streams held by one Durable Object, the replay ring, and what to do
-// with each frame of the origin's feed. The js/wasm bridge in package main
-// feeds it frames and gives it Sinks that write to browser streams.
+// Package edge is the edge hub's logic, free of JavaScript so that it is
+// tested natively under -race: the client streams held by one Durable
+// Object and their fan-out (registry.go), the replay ring (ring.go), the
+// catch-up of clients older than the ring (catchup.go), the hub that
+// applies the origin's feed to them (hub.go), the loop that reads that feed
+// (feed.go), the fetches of the origin's history (fetch.go) and the limits
+// of a client stream (stream.go). The js/wasm adapter in package main gives
+// it the origin's bodies as io.Readers and the browser streams as Writers.
 package edge
 
 import (
@@ -58,72 +62,53 @@ type Client struct {
 // client is dropped and resumes later.
 const MaxHeld = 4096
 
+// Earliest is the reserved Last-Event-ID asking for every event the
+// origin still holds (Mercure §"Reconciliation"); the origin's feed takes
+// it as a catch-up range's start.
+const Earliest = mercure.Earliest
+
 // MissedEventType is the in-band notice of missed events (see package mercure).
 const MissedEventType = mercure.MissedEventType
 
-// Hub holds the clients of one edge hub object. All methods are safe for
-// concurrent use; none blocks on I/O while holding the lock.
+// Hub is one edge hub object: its clients and their fan-out (registry),
+// the replay ring (Ring) and the catch-up of clients older than the ring
+// (scheduler), under one lock, applying the origin's feed to them. All
+// methods are safe for concurrent use; none blocks on I/O while holding
+// the lock.
 type Hub struct {
 	compiler *topic.Compiler
 
-	mu      sync.Mutex
-	clients map[uint64]*Client
-	ring    *Ring
-	nextID  uint64
+	mu  sync.Mutex
+	reg registry
+	// scheduler's OnFetch and MaxFetches are the hub's to set.
+	scheduler
+	ring *Ring
 	// helloID is the origin's newest id announced by the current feed's Hello.
 	helloID string
 	// anchored is set by the first Hello: the ring knows where it starts.
 	anchored bool
 
-	// OnFetch is called, with the hub locked, when clients in catch-up need
-	// a range of the origin's history; it must not block nor call the hub
-	// (start a goroutine that ends with FinishFetch or FailFetch). Set it,
-	// and MaxFetches (0: DefaultMaxFetches), before the hub is used.
-	OnFetch    func(Fetch)
-	MaxFetches int
-
-	// The catch-up queue: clients waiting for the origin, oldest first;
-	// enqueued counts the clients ever queued (the next enq).
-	qHead, qTail *Client
-	qLen         int
-	enqueued     uint64
-	// fetches are the fetches in flight by key; fetchKey is the last key.
-	fetches  map[uint64]*fetch
-	fetchKey uint64
-	// holding counts the clients whose held is not nil.
-	holding int
-
-	heartbeat *Chunk
-
 	// Counters, read by Stats.
-	events     uint64
-	batches    uint64
-	writes     uint64
-	deliveries uint64
-	dropped    uint64
-	gaps       uint64
-	catchups   uint64
-	fetched    uint64
+	events  uint64
+	batches uint64
+	dropped uint64
+	gaps    uint64
 }
 
 // NewHub returns a hub whose replay ring holds ringSize events and whose
 // events' topics are prepared with c.
 func NewHub(c *topic.Compiler, ringSize int) *Hub {
-	return &Hub{
-		compiler:  c,
-		clients:   make(map[uint64]*Client),
-		fetches:   make(map[uint64]*fetch),
-		ring:      NewRing(ringSize),
-		heartbeat: &Chunk{Bytes: []byte(":\n\n")},
-	}
+	h := &Hub{compiler: c, reg: newRegistry(), ring: NewRing(ringSize)}
+	h.scheduler.fetches = make(map[uint64]*fetch)
+	return h
 }
 
 // NextID returns a fresh client id.
 func (h *Hub) NextID() uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.nextID++
-	return h.nextID
+	h.reg.nextID++
+	return h.reg.nextID
 }
 
 // Add registers c and writes what it missed since lastEventID. Events the
@@ -139,22 +124,34 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 	if !c.Sink.Write(&Chunk{Bytes: []byte(":\n\n")}) {
 		return false
 	}
-	h.clients[c.ID] = c
+	h.reg.clients[c.ID] = c
 	if lastEventID == "" {
 		return true
 	}
 	c.after = lastEventID
-	c.held = []*Chunk{} // non-nil: held until resumed
-	h.holding++
+	h.reg.hold(c)
 	if h.anchored {
 		return h.resumeLocked(c)
 	}
 	return true // resumed when the feed's Hello anchors the ring
 }
 
+// ringID is the id to look id up by in the ring. Earliest is the ring's
+// empty base: a ring whose first Hello found the origin empty, and that has
+// evicted nothing since, holds every event the origin ever held, and so
+// its oldest retained one. Any other ring cannot tell what the origin's
+// oldest is (the Hello names the newest only): a client resuming from
+// Earliest then catches up from the origin.
+func ringID(id string) string {
+	if id == Earliest {
+		return ""
+	}
+	return id
+}
+
 // resumeLocked serves a held client from the ring or queues it for catch-up.
 func (h *Hub) resumeLocked(c *Client) bool {
-	events, ok := h.ring.After(c.after)
+	events, ok := h.ring.After(ringID(c.after))
 	if ok {
 		return h.releaseLocked(c, nil, events)
 	}
@@ -163,10 +160,9 @@ func (h *Hub) resumeLocked(c *Client) bool {
 		h.gaps++
 		return h.releaseLocked(c, mercure.AppendMissed(nil, mercure.ReasonUnknownID), nil)
 	}
-	h.catchups++
 	c.until = h.ring.Newest()
-	h.enqueueLocked(c)
-	h.issueLocked(c)
+	h.scheduler.enqueue(c)
+	h.scheduler.issue(c, h.ring.Newest())
 	return true
 }
 
@@ -179,17 +175,11 @@ func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
 			out = append(out, e.Chunk.Bytes...)
 		}
 	}
-	for _, ch := range c.held {
+	for _, ch := range h.reg.unhold(c) {
 		out = append(out, ch.Bytes...)
 	}
-	if c.held != nil {
-		c.held = nil
-		h.holding--
-	}
 	if len(out) > 0 && !c.Sink.Write(&Chunk{Bytes: out}) {
-		h.dropped++
-		h.forgetLocked(c)
-		c.Sink.Close()
+		h.dropLocked(c)
 		return false
 	}
 	return true
@@ -197,28 +187,25 @@ func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
 
 // forgetLocked removes c from every structure of the hub.
 func (h *Hub) forgetLocked(c *Client) {
-	delete(h.clients, c.ID)
+	delete(h.reg.clients, c.ID)
 	if c.waiting {
-		h.unlinkLocked(c)
+		h.scheduler.unlink(c)
 	}
-	if c.held != nil {
-		c.held = nil
-		h.holding--
+	h.reg.unhold(c)
+}
+
+// dropLocked forgets clients whose stream failed and closes their streams.
+func (h *Hub) dropLocked(cs ...*Client) {
+	for _, c := range cs {
+		h.dropped++
+		h.forgetLocked(c)
+		c.Sink.Close()
 	}
 }
 
 // Kick removes the client with this id and closes its stream, for example
 // when its token expires. It reports whether the client was held.
-func (h *Hub) Kick(id uint64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c, ok := h.clients[id]
-	if ok {
-		h.forgetLocked(c)
-		c.Sink.Close()
-	}
-	return ok
-}
+func (h *Hub) Kick(id uint64) bool { return h.Remove(id) }
 
 // Compiler returns the topic compiler the hub prepares events with.
 func (h *Hub) Compiler() *topic.Compiler { return h.compiler }
@@ -230,7 +217,7 @@ func (h *Hub) Compiler() *topic.Compiler { return h.compiler }
 func (h *Hub) Remove(id uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	c, ok := h.clients[id]
+	c, ok := h.reg.clients[id]
 	if ok {
 		h.forgetLocked(c)
 		c.Sink.Close()
@@ -248,14 +235,14 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.ring.Anchor(h.helloID)
 		if !h.anchored {
 			h.anchored = true
-			for _, c := range h.clients {
+			for _, c := range h.reg.clients {
 				if c.held != nil && c.after != "" {
 					h.resumeLocked(c)
 				}
 			}
 		}
 	case frame.TypeEvent:
-		if e := NewEvent(h.compiler, f); e != nil {
+		if e := newEvent(h.compiler, f); e != nil {
 			h.deliverLocked([]*Event{e})
 		}
 	case frame.TypeGap:
@@ -263,7 +250,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		// between the edge and the origin. Every client may have missed some.
 		h.gaps++
 		h.ring.Reset(h.helloID)
-		h.fanoutLocked(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonEdgeGap)}, nil)
+		h.dropLocked(h.reg.fanout(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonEdgeGap)}, nil)...)
 	}
 }
 
@@ -275,16 +262,16 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 func (h *Hub) Deliver(events []*Event) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	w := h.writes
+	w := h.reg.writes
 	h.deliverLocked(events)
-	return int(h.writes - w)
+	return int(h.reg.writes - w)
 }
 
 // Subscribers returns the number of clients held.
 func (h *Hub) Subscribers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.clients)
+	return len(h.reg.clients)
 }
 
 func (h *Hub) deliverLocked(events []*Event) {
@@ -297,86 +284,9 @@ func (h *Hub) deliverLocked(events []*Event) {
 	}
 	for len(events) > 0 {
 		n := min(len(events), 64)
-		h.deliverBatchLocked(events[:n])
+		h.dropLocked(h.reg.fanoutEvents(events[:n])...)
 		events = events[n:]
 	}
-}
-
-// deliverBatchLocked fans out up to 64 events, keyed by the bit mask of the
-// events each client matches.
-func (h *Hub) deliverBatchLocked(events []*Event) {
-	if len(events) == 1 {
-		e := events[0]
-		h.fanoutLocked(e.Chunk, func(c *Client) bool { return c.Match(e) })
-		return
-	}
-	chunks := make(map[uint64]*Chunk)
-	for _, cl := range h.clients {
-		var mask uint64
-		for i, e := range events {
-			if cl.Match(e) {
-				mask |= 1 << i
-			}
-		}
-		if mask == 0 {
-			continue
-		}
-		c := chunks[mask]
-		if c == nil {
-			c = joinChunks(events, mask)
-			chunks[mask] = c
-		}
-		h.writes++
-		if h.writeLocked(cl, c) {
-			h.deliveries += uint64(bitsSet(mask))
-			continue
-		}
-		h.dropped++
-		h.forgetLocked(cl)
-		cl.Sink.Close()
-	}
-}
-
-// writeLocked writes c to a live client or holds it for a client in
-// catch-up; it reports false when the client must be dropped.
-func (h *Hub) writeLocked(cl *Client, c *Chunk) bool {
-	if cl.held == nil {
-		return cl.Sink.Write(c)
-	}
-	if c == h.heartbeat {
-		// A comment before the replay changes nothing for the client, and
-		// writing it finds a client that left during its catch-up.
-		return cl.Sink.Write(c)
-	}
-	if len(cl.held) >= MaxHeld {
-		return false
-	}
-	cl.held = append(cl.held, c)
-	return true
-}
-
-func joinChunks(events []*Event, mask uint64) *Chunk {
-	size := 0
-	for i, e := range events {
-		if mask&(1<<i) != 0 {
-			size += len(e.Chunk.Bytes)
-		}
-	}
-	b := make([]byte, 0, size)
-	for i, e := range events {
-		if mask&(1<<i) != 0 {
-			b = append(b, e.Chunk.Bytes...)
-		}
-	}
-	return &Chunk{Bytes: b}
-}
-
-func bitsSet(m uint64) int {
-	n := 0
-	for ; m != 0; m &= m - 1 {
-		n++
-	}
-	return n
 }
 
 // Heartbeat writes a comment to every client, which also finds clients
@@ -384,23 +294,7 @@ func bitsSet(m uint64) int {
 func (h *Hub) Heartbeat() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.fanoutLocked(h.heartbeat, nil)
-}
-
-func (h *Hub) fanoutLocked(c *Chunk, match func(*Client) bool) {
-	for _, cl := range h.clients {
-		if match != nil && !match(cl) {
-			continue
-		}
-		h.writes++
-		if h.writeLocked(cl, c) {
-			h.deliveries++
-			continue
-		}
-		h.dropped++
-		h.forgetLocked(cl)
-		cl.Sink.Close()
-	}
+	h.dropLocked(h.reg.fanout(h.reg.heartbeat, nil)...)
 }
 
 // LastEventID returns the newest event id the hub has seen from the origin.
@@ -441,18 +335,18 @@ func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return Stats{
-		Subscribers:     len(h.clients),
-		CatchingUp:      h.holding,
-		CatchupQueue:    h.qLen,
-		CatchupInFlight: len(h.fetches),
+		Subscribers:     len(h.reg.clients),
+		CatchingUp:      h.reg.holding,
+		CatchupQueue:    h.scheduler.n,
+		CatchupInFlight: len(h.scheduler.fetches),
 		Events:          h.events,
 		Batches:         h.batches,
-		Writes:          h.writes,
-		Deliveries:      h.deliveries,
+		Writes:          h.reg.writes,
+		Deliveries:      h.reg.deliveries,
 		Dropped:         h.dropped,
 		Gaps:            h.gaps,
-		Catchups:        h.catchups,
-		CatchupFetches:  h.fetched,
+		Catchups:        h.scheduler.catchups,
+		CatchupFetches:  h.scheduler.issued,
 		RingLen:         h.ring.Len(),
 		LastEventID:     h.ring.Newest(),
 	}

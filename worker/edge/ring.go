@@ -50,10 +50,10 @@ func (r *Ring) Reset(base string) {
 	r.head, r.n, r.base = 0, 0, base
 }
 
-// NewEvent copies a decoded Event frame into an Event the hub can keep,
+// newEvent copies a decoded Event frame into an Event the hub can keep,
 // preparing its topics with c, or returns nil when the frame breaks a rule
 // of frame.Validate.
-func NewEvent(c *topic.Compiler, f *frame.Frame) *Event {
+func newEvent(c *topic.Compiler, f *frame.Frame) *Event {
 	if f.Type != frame.TypeEvent || frame.Validate(f) != nil {
 		return nil
 	}
@@ -100,6 +100,16 @@ func (r *Ring) After(id string) (events []*Event, ok bool) {
 		events = append(events, r.events[(r.head+i)%len(r.events)])
 	}
 	return events, true
+}
+
+// Has reports whether After can tell what came after id: id is the base
+// or a held event.
+func (r *Ring) Has(id string) bool {
+	if id == r.base {
+		return true
+	}
+	_, ok := r.index[id]
+	return ok
 }
 
 // Newest returns the id of the newest event, or the base when empty.

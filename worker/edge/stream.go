@@ -1,0 +1,141 @@
+package edge
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/edge-sse/edge-sse/shared/sse"
+)
+
+// Writer is a client's stream as the platform holds it (in the worker, a
+// ReadableStream controller).
+type Writer interface {
+	// Enqueue writes c unless the stream is gone or more than limit chunks
+	// wait for the client. It returns how many chunks wait afterwards, the
+	// one just written included, or -1 when c was not written.
+	Enqueue(c *Chunk, limit int) int
+	// Close ends the stream; it must not fail on a stream the client
+	// already cancelled.
+	Close()
+}
+
+// StreamOptions are the per-stream limits of a hub's clients.
+type StreamOptions struct {
+	// Queue is how many chunks may wait for a client before it is dropped
+	// as too slow.
+	Queue int
+	// Stall is how long a client may read nothing while chunks wait for
+	// it before it is dropped (0: no bound).
+	Stall time.Duration
+	// Retry plus a random share of RetryJitter is the reconnection delay
+	// advised to each client.
+	Retry, RetryJitter time.Duration
+	// MaxStream bounds a stream's lifetime (0: no bound): each gets
+	// between 3/4 of it and all of it, at random.
+	MaxStream time.Duration
+}
+
+// StreamSink is the Sink of a client stream held through a Writer.
+//
+// Besides a failed write and more than Queue chunks waiting, a client is
+// dropped when an earlier chunk has still been waiting at every write for
+// Stall: nobody reads its stream (a client whose connection stalls, or a
+// stream the platform stopped reading without cancelling it). Without this
+// the hub would hold such a stream until Queue heartbeats had accumulated:
+// hours with the production defaults.
+type StreamSink struct {
+	w     Writer
+	limit int
+	stall time.Duration
+	// stalledSince is when chunks began to wait; only the hub's fan-out,
+	// under its lock, touches it.
+	stalledSince time.Time
+	// end, when set, closes the stream at the end of its lifetime; Close
+	// stops it, so a client that left holds no timer for the rest of its
+	// lifetime (at 450 new streams/s that was ~800k timers).
+	end    atomic.Pointer[time.Timer]
+	closed atomic.Bool
+}
+
+// NewStreamSink returns the sink of stream w with the limits of o.
+func NewStreamSink(w Writer, o StreamOptions) *StreamSink {
+	return &StreamSink{w: w, limit: o.Queue, stall: o.Stall}
+}
+
+// Write implements Sink.
+func (s *StreamSink) Write(c *Chunk) bool {
+	waiting := s.w.Enqueue(c, s.limit)
+	switch {
+	case waiting < 0:
+		return false
+	case waiting < 2: // read up to the chunk just written
+		s.stalledSince = time.Time{}
+	case s.stalledSince.IsZero():
+		s.stalledSince = time.Now()
+	case s.stall > 0 && time.Since(s.stalledSince) > s.stall:
+		return false
+	}
+	return true
+}
+
+// Close implements Sink.
+func (s *StreamSink) Close() {
+	s.closed.Store(true)
+	s.stopEnd()
+	s.w.Close()
+}
+
+// setEnd arms the stream's lifetime timer, unless the stream was closed
+// meanwhile.
+func (s *StreamSink) setEnd(t *time.Timer) {
+	s.end.Store(t)
+	if s.closed.Load() {
+		s.stopEnd()
+	}
+}
+
+func (s *StreamSink) stopEnd() {
+	if t := s.end.Swap(nil); t != nil {
+		t.Stop()
+	}
+}
+
+// Attach binds a client that admission accepted to its stream: it advises
+// a reconnection delay, adds the client to the hub (writing what it missed
+// after lastEventID) and arms the end of the stream at the token's expiry
+// (zero: none) or at the end of its lifetime, whichever comes first. It
+// reports whether the client was added; if not, its stream is closed.
+// Start the hub's feed after a true return.
+func (h *Hub) Attach(id uint64, w Writer, match func(*Event) bool, lastEventID string, expires time.Time, o StreamOptions) bool {
+	sink := NewStreamSink(w, o)
+	// Jitter, so that clients cut off together (a deploy, a runtime
+	// restart) do not all return at once.
+	retry := o.Retry + rand.N(o.RetryJitter+1)
+	sink.Write(&Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
+	if !h.Add(&Client{ID: id, Sink: sink, Match: match}, lastEventID) {
+		sink.Close()
+		return false
+	}
+	if end := lifetime(expires, o.MaxStream); end != 0 {
+		sink.setEnd(time.AfterFunc(end, func() { h.Kick(id) }))
+	}
+	return true
+}
+
+// lifetime returns how long a stream may stay open: until expires (zero:
+// no expiry) or a random share between 3/4 and all of maxStream (0: no
+// bound), whichever comes first; 0 means no end.
+func lifetime(expires time.Time, maxStream time.Duration) time.Duration {
+	var end time.Duration
+	if !expires.IsZero() {
+		end = time.Until(expires)
+	}
+	if maxStream > 0 {
+		life := maxStream*3/4 + rand.N(maxStream/4+1)
+		if end == 0 || life < end {
+			end = life
+		}
+	}
+	return end
+}

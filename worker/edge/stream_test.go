@@ -1,0 +1,169 @@
+package edge
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edge-sse/edge-sse/shared/topic"
+)
+
+// stream is a Writer modelled on a ReadableStream with a high-water mark
+// of one chunk, as entry.mjs's enqueue sees it: chunks wait until the
+// client reads them, and more than limit waiting refuses the write.
+type stream struct {
+	mu      sync.Mutex
+	waiting int
+	reading bool // the client reads every chunk at once
+	got     strings.Builder
+	closed  bool
+}
+
+func (s *stream) Enqueue(c *Chunk, limit int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.waiting > limit {
+		return -1
+	}
+	s.got.Write(c.Bytes)
+	s.waiting++
+	n := s.waiting
+	if s.reading {
+		s.waiting = 0
+	}
+	return n
+}
+
+func (s *stream) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+}
+
+func (s *stream) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *stream) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got.String()
+}
+
+func testHub(t *testing.T) *Hub {
+	t.Helper()
+	c, err := topic.NewCompiler(topic.Config{HubURL: "https://edge.example/.well-known/mercure"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewHub(c, 10)
+}
+
+func all(*Event) bool { return true }
+
+func TestStreamSinkQueueLimitDrop(t *testing.T) {
+	h := testHub(t)
+	w := &stream{}
+	if !h.Attach(h.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 3}) {
+		t.Fatal("Attach refused")
+	}
+	// The retry advice and the connect comment wait; two heartbeats more
+	// make 4 waiting, past the queue of 3: the next write is refused.
+	for range 2 {
+		h.Heartbeat()
+	}
+	if st := h.Stats(); st.Subscribers != 1 {
+		t.Fatalf("dropped before the queue was full: %+v", st)
+	}
+	h.Heartbeat()
+	if st := h.Stats(); st.Subscribers != 0 || st.Dropped != 1 || !w.isClosed() {
+		t.Fatalf("a client with more than 3 chunks waiting was not dropped: %+v, closed %v", st, w.isClosed())
+	}
+}
+
+func TestStreamSinkStallDrop(t *testing.T) {
+	h := testHub(t)
+	stuck, reader := &stream{}, &stream{reading: true}
+	o := StreamOptions{Queue: 1000, Stall: 30 * time.Millisecond}
+	h.Attach(h.NextID(), stuck, all, "", time.Time{}, o)
+	h.Attach(h.NextID(), reader, all, "", time.Time{}, o)
+	h.Heartbeat()
+	time.Sleep(50 * time.Millisecond)
+	h.Heartbeat() // the stuck client's chunks have waited past 30ms
+	if !stuck.isClosed() || reader.isClosed() {
+		t.Fatalf("stuck closed %v (want true), reading closed %v (want false)", stuck.isClosed(), reader.isClosed())
+	}
+	if st := h.Stats(); st.Subscribers != 1 || st.Dropped != 1 {
+		t.Fatalf("stats after the stall: %+v", st)
+	}
+	// Without a stall bound only the queue limit drops a client.
+	h2 := testHub(t)
+	w := &stream{}
+	h2.Attach(h2.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 1000})
+	h2.Heartbeat()
+	time.Sleep(50 * time.Millisecond)
+	h2.Heartbeat()
+	if w.isClosed() {
+		t.Fatal("dropped for a stall with Stall 0")
+	}
+}
+
+func TestAttachAdvisesRetry(t *testing.T) {
+	h := testHub(t)
+	w := &stream{reading: true}
+	h.Attach(h.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 10, Retry: 2 * time.Second})
+	if got := w.String(); !strings.HasPrefix(got, "retry: 2000\n") {
+		t.Fatalf("stream starts %q, want the retry advice", got)
+	}
+}
+
+func TestStreamLifetime(t *testing.T) {
+	h := testHub(t)
+	w := &stream{reading: true}
+	h.Attach(h.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: 40 * time.Millisecond})
+	deadline := time.Now().Add(10 * time.Second)
+	for !w.isClosed() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !w.isClosed() || h.Subscribers() != 0 {
+		t.Fatal("the stream outlived MAX_STREAM")
+	}
+	// A token's expiry ends the stream too.
+	w = &stream{reading: true}
+	h.Attach(h.NextID(), w, all, "", time.Now().Add(30*time.Millisecond), StreamOptions{Queue: 10, MaxStream: time.Hour})
+	for !w.isClosed() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !w.isClosed() {
+		t.Fatal("the stream outlived its token")
+	}
+}
+
+func TestStreamLifetimeTimerStoppedOnClose(t *testing.T) {
+	h := testHub(t)
+	id := h.NextID()
+	h.Attach(id, &stream{reading: true}, all, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: time.Hour})
+	h.mu.Lock()
+	s := h.reg.clients[id].Sink.(*StreamSink)
+	h.mu.Unlock()
+	if s.end.Load() == nil {
+		t.Fatal("no lifetime timer armed")
+	}
+	h.Remove(id)
+	if s.end.Load() != nil {
+		t.Fatal("the lifetime timer of a removed client is still armed")
+	}
+	// A stream closed before its timer is armed stops the timer at once.
+	s = NewStreamSink(&stream{}, StreamOptions{})
+	s.Close()
+	fired := make(chan struct{})
+	s.setEnd(time.AfterFunc(10*time.Millisecond, func() { close(fired) }))
+	select {
+	case <-fired:
+		t.Fatal("the timer of a closed stream fired")
+	case <-time.After(50 * time.Millisecond):
+	}
+}

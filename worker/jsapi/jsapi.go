@@ -1,0 +1,125 @@
+// Package jsapi is the contract between the worker's JavaScript
+// (worker/entry.mjs and worker/feedpump.mjs) and its Go code: the name of
+// every call one side makes into the other, its arguments and what it
+// returns. It is the one place both sides are described; package main
+// takes its names from here, and the package's test reads the JavaScript
+// files and fails when they define or call anything the table does not
+// say, so that neither side can change alone.
+//
+// At start Go sets Version on the binding (BindVersion) and entry.mjs
+// compares it with its own CONTRACT_VERSION, refusing to run on a
+// mismatch: a stale app.wasm next to a newer entry.mjs (or the reverse)
+// fails loudly on its first request instead of misbehaving.
+package jsapi
+
+// Version is the contract's version. Bump it, here and in entry.mjs's
+// CONTRACT_VERSION, whenever a name, an argument or a result below changes.
+const Version = 1
+
+// The object entry.mjs hands to a Go instance as globalThis.context.
+const (
+	// Context is the global's name.
+	Context = "context"
+	// ContextMode is "front" (ModeFront) or "hub" (ModeHub).
+	ContextMode = "mode"
+	// ContextBinding is the object Go fills with the calls it offers.
+	ContextBinding = "binding"
+	// ContextStreams is the streams object of entry.mjs (hub only).
+	ContextStreams = "streams"
+	// ContextFeeds is the feeds object of feedpump.mjs (hub only).
+	ContextFeeds = "feeds"
+)
+
+// The modes of a Go instance.
+const (
+	// ModeFront: one instance per request, serving syumai's handleRequest.
+	ModeFront = "front"
+	// ModeHub: the resident instance of one EdgeHub Durable Object.
+	ModeHub = "hub"
+)
+
+// Names of the calls; Calls describes each.
+const (
+	BindVersion   = "contractVersion"
+	Open          = "open"
+	Attach        = "attach"
+	Detach        = "detach"
+	Stats         = "stats"
+	HandleRequest = "handleRequest"
+
+	StreamsEnqueue = "enqueue"
+	StreamsClose   = "close"
+	FeedsOpen      = "open"
+	PumpTake       = "take"
+	PumpCancel     = "cancel"
+)
+
+// The fields of open's result.
+const (
+	OpenStatus  = "status"
+	OpenID      = "id"
+	OpenHeaders = "headers"
+	OpenBody    = "body"
+)
+
+// The fields of the object a pump's take resolves to.
+const (
+	TakeBytes = "bytes"
+	TakeEnded = "ended"
+	TakeError = "error"
+)
+
+// A Side is where a call is defined.
+type Side string
+
+// The two sides of the contract.
+const (
+	Go Side = "go"
+	JS Side = "js"
+)
+
+// Call is one function one side offers the other.
+type Call struct {
+	// Object is where the function lives: "binding" (set by Go on
+	// context.binding), "streams" (entry.mjs), "feeds" (feedpump.mjs) or
+	// "pump" (the object feeds.open returns).
+	Object string
+	Name   string
+	// Params are its parameters, in order; Result what it returns.
+	Params []string
+	Result string
+	// DefinedBy is the side that defines it; the other one calls it.
+	DefinedBy Side
+}
+
+// Calls is the whole contract.
+var Calls = []Call{
+	{Object: "binding", Name: Open, DefinedBy: Go,
+		Params: []string{"url", "lastEventID", "authorization", "cookie"},
+		Result: "a refusal {status, headers, body} or, accepted, {status: 200, id, headers}; headers is a JSON object of strings"},
+	{Object: "binding", Name: Attach, DefinedBy: Go,
+		Params: []string{"id", "controller"},
+		Result: "nothing; Go writes the stream through streams.enqueue from then on, or closes it at once if id is unknown"},
+	{Object: "binding", Name: Detach, DefinedBy: Go,
+		Params: []string{"id"},
+		Result: "nothing; the client whose stream was cancelled is removed"},
+	{Object: "binding", Name: Stats, DefinedBy: Go,
+		Result: "the hub's counters and limits as a JSON string"},
+	{Object: "binding", Name: HandleRequest, DefinedBy: Go,
+		Params: []string{"request"},
+		Result: "a Promise of the front door's Response (set by syumai/workers)"},
+	{Object: "streams", Name: StreamsEnqueue, DefinedBy: JS,
+		Params: []string{"controller", "chunk", "limit"},
+		Result: "the number of chunks waiting for the client after the write, or -1 when the chunk was not written (stream gone, or more than limit waiting); never throws"},
+	{Object: "streams", Name: StreamsClose, DefinedBy: JS,
+		Params: []string{"controller"},
+		Result: "nothing; never throws"},
+	{Object: "feeds", Name: FeedsOpen, DefinedBy: JS,
+		Params: []string{"body", "maxBytes"},
+		Result: "a pump reading body ahead, at most maxBytes"},
+	{Object: "pump", Name: PumpTake, DefinedBy: JS,
+		Params: []string{"collectMs"},
+		Result: "a Promise of {bytes: Uint8Array} once data is there, or {ended: true, error: string} when the feed is over"},
+	{Object: "pump", Name: PumpCancel, DefinedBy: JS,
+		Result: "nothing; the feed's body is cancelled and a waiting take resolves as ended"},
+}
