@@ -338,9 +338,15 @@ func TestChaosFloodEdge(t *testing.T) {
 	n := chaosEnvInt("CHAOS_FLOOD_EDGE_CONNS", 1000)
 	// Bounds per stream: workerd's worker process holds ≈ 80 KB of RSS per
 	// stream written from Go, ≈ 245 KiB with the front door's pipe
-	// (docs/PLATFORM.md, fact 6); the Go side in Wasm holds a client and
-	// its matcher.
-	const perConnKiB, wasmPerConnKiB = 256, 16
+	// (docs/PLATFORM.md, fact 6) once earlier load has grown its arenas;
+	// the Go side in Wasm holds a client and its matcher. This test used
+	// to run after the soak, on a warm workerd; it now runs on an almost
+	// fresh one (the suite's order follows file names), where the first
+	// thousand streams also grow workerd's arenas: measured 277–280 KiB
+	// per stream alone, on this code and on the code before the
+	// contract/adapter rework alike (5 runs). The bound keeps the old
+	// margin above that.
+	const perConnKiB, wasmPerConnKiB = 290, 16
 	edge := newEdgeDirect(t)
 	topic := uniqueTopic(t, "chaos-flood-edge")
 
