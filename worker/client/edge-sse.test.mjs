@@ -409,3 +409,18 @@ test("close during backoff stops for good", async () => {
   await until(() => client.getSnapshot().state == "closed", "closed");
   assert.equal(fetch.pending(), 0);
 });
+
+// ---- Size budget --------------------------------------------------------------
+
+test("the client stays within 4 KB minified and gzipped", async (t) => {
+  // esbuild comes with wrangler in the repository's node_modules; a copy of
+  // the package outside the repository may not have it.
+  const esbuild = await import("esbuild").catch(() => null);
+  if (!esbuild) return t.skip("esbuild not installed");
+  const { gzipSync } = await import("node:zlib");
+  const src = readFileSync(new URL("./edge-sse.js", import.meta.url), "utf8");
+  const { code } = await esbuild.transform(src, { minify: true, format: "esm" });
+  const size = gzipSync(code, { level: 9 }).length;
+  t.diagnostic(`edge-sse.js: ${src.length} bytes, ${code.length} minified, ${size} minified and gzipped`);
+  assert.ok(size <= 4096, `${size} bytes minified and gzipped, budget 4096`);
+});
