@@ -49,7 +49,8 @@ export interface Options {
   onEvent?: (event: SSEEvent) => void;
   /**
    * Called when the hub says events were missed (a mercure-missed event, or a
-   * resume answered with Last-Event-ID: earliest): refetch your state. The
+   * resume answered with Mercure-Last-Event-ID: earliest, counted once with a
+   * mercure-missed that follows it): refetch your state. The
    * state is "stale" until the promise resolves; a rejection is retried with
    * backoff. Without it, mercure-missed events go to onEvent.
    */

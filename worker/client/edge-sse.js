@@ -110,7 +110,7 @@ export function connect(url, o = {}) {
     for (const v of [].concat(o[k] ?? [])) u.searchParams.append(key, v);
 
   let token = o.token, lastEventId = o.lastEventId ?? "", serverRetry = 0, attempt = 0;
-  let conn = "connecting", stale = false, resyncs = 0, refreshed = false, listeners = new Set();
+  let conn = "connecting", stale = false, resyncs = 0, refreshed = false, missOnOpen = false, listeners = new Set();
   let snap = { state: conn, lastSync: null, lastError: null, reconnects: 0, lastEventId };
 
   const update = (patch) => {
@@ -147,12 +147,19 @@ export function connect(url, o = {}) {
 
   const deliver = (e, hadId) => {
     if (e.type == "mercure-missed" && o.resync) {
-      let reason = e.data;
-      try {
-        reason = JSON.parse(e.data).reason ?? reason;
-      } catch {}
-      resync(reason);
-    } else if (!hadId) o.onEvent?.(e);
+      // Not the notice of the miss the response headers already reported.
+      if (!missOnOpen) {
+        let reason = e.data;
+        try {
+          reason = JSON.parse(e.data).reason ?? reason;
+        } catch {}
+        resync(reason);
+      }
+      missOnOpen = false;
+      return;
+    }
+    missOnOpen = false;
+    if (!hadId) o.onEvent?.(e);
     else if (!seen.has(e.id)) {
       // Delivered once, across reconnects; the app's own ids never.
       seen.add(e.id);
@@ -168,7 +175,9 @@ export function connect(url, o = {}) {
     conn = "open";
     refreshed = false;
     update({ lastSync: opened, lastError: null });
-    if (mark == "earliest" && lastEventId && o.resync) resync("earliest");
+    // The hub could not resume after the id sent: it starts from the
+    // earliest event it holds, and may say so again in band.
+    if ((missOnOpen = mark == "earliest" && lastEventId && lastEventId != "earliest" && !!o.resync)) resync("earliest");
     const reader = res.body.getReader();
     let timer;
     const arm = () => (clearTimeout(timer), (timer = setTimeout(abort, idle)));

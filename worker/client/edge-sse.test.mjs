@@ -367,12 +367,28 @@ test("a failing resync is retried and reported", async () => {
   client.close();
 });
 
-test("a resume answered with Last-Event-ID: earliest triggers resync", async () => {
+test("a resume answered with Mercure-Last-Event-ID: earliest triggers resync, once with the notice that follows", async () => {
   const reasons = [];
-  const { fetch, client } = setup({ lastEventId: "old", resync: async (r) => void reasons.push(r) });
-  (await fetch.next()).stream({ "Last-Event-ID": "earliest" });
+  const { fetch, client, events } = setup({ lastEventId: "old", resync: async (r) => void reasons.push(r) });
+  const s = (await fetch.next()).stream({ "Mercure-Last-Event-ID": "earliest", "Last-Event-ID": "earliest" });
   await until(() => reasons.length == 1, "resync");
-  assert.deepEqual(reasons, ["earliest"]);
+  s.push('event: mercure-missed\ndata: {"reason":"unknown-last-event-id"}\n\nid: 1\ndata: a\n\n');
+  await until(() => events.length == 1, "event");
+  assert.deepEqual(reasons, ["earliest"], "the in-band notice of the same miss is not a second one");
+  s.push('event: mercure-missed\ndata: {"reason":"edge-gap"}\n\n');
+  await until(() => reasons.length == 2, "second resync");
+  assert.deepEqual(reasons, ["earliest", "edge-gap"]);
+  client.close();
+});
+
+test("a request for earliest answered with earliest is no miss", async () => {
+  const reasons = [];
+  const { fetch, client, events } = setup({ lastEventId: "earliest", resync: async (r) => void reasons.push(r) });
+  const call = await fetch.next();
+  assert.equal(call.header("Last-Event-ID"), "earliest");
+  call.stream({ "Mercure-Last-Event-ID": "earliest" }).push("id: 1\ndata: a\n\n");
+  await until(() => events.length == 1, "event");
+  assert.deepEqual(reasons, []);
   client.close();
 });
 
