@@ -21,6 +21,9 @@ import (
 //go:embed static/index.html
 var indexHTML []byte
 
+//go:embed client/edge-sse.js
+var clientJS []byte
+
 // newFrontDoor returns the handler of the per-request front door. Held
 // subscriptions never reach it: entry.mjs sends them to an EdgeHub object.
 func newFrontDoor(cfg config) http.Handler {
@@ -36,6 +39,7 @@ func newFrontDoor(cfg config) http.Handler {
 	mux.HandleFunc("GET "+mercure.MetadataPath, func(w http.ResponseWriter, r *http.Request) {
 		serveMetadata(cfg, w, r)
 	})
+	mux.Handle("GET "+front.LibraryPath, front.Library(clientJS))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		health(cfg, w)
 	})

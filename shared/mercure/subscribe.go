@@ -225,9 +225,9 @@ func ResumeID(header string, q url.Values) string {
 
 // ExposeHeaders is the Access-Control-Expose-Headers value of a hub's
 // subscribe responses: polyfills and fetch-based clients in another origin
-// may read the resume anchor (§"Reconciliation"), the discovery link and
-// the challenge.
-const ExposeHeaders = "Mercure-Last-Event-ID, Last-Event-ID, Link, WWW-Authenticate"
+// may read the resume anchor (§"Reconciliation"), the discovery link, the
+// challenge, and how long a 503 or 429 asks them to wait.
+const ExposeHeaders = "Mercure-Last-Event-ID, Last-Event-ID, Link, WWW-Authenticate, Retry-After"
 
 // StreamHeaders sets the headers of an admitted subscription's event
 // stream on h (CORS is the caller's). resume is Subscription.Resume and
