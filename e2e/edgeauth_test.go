@@ -12,16 +12,17 @@ import (
 	"github.com/edge-sse/edge-sse/shared/auth"
 )
 
-// TestEdgeChromiumPrivate opens two tabs on the demo page; only the first has
-// a token (in the mercureAuthorization cookie) granting the topic. A private
+// TestEdgeChromiumPrivate opens two Chromium pages whose native
+// EventSource subscribes through the edge; only the first has a token (in
+// the mercureAuthorization cookie) granting the topic. A private
 // update must appear in that tab only; a public one in both.
 func TestEdgeChromiumPrivate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	topic := uniqueTopic(t, "private")
 	page := sys.edgeURL + "/?topic=" + url.QueryEscape(topic)
-	allowed := nodeClient(t, ctx, "chromium-client.mjs", page, "2", subscriberToken(time.Hour, topic))
-	other := nodeClient(t, ctx, "chromium-client.mjs", page, "1")
+	allowed := nodeClient(t, ctx, "chromium-client.mjs", page, "2", subscriberToken(time.Hour, topic), "--native")
+	other := nodeClient(t, ctx, "chromium-client.mjs", page, "1", "", "--native")
 	expectReady(t, allowed)
 	expectReady(t, other)
 	secret := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"secret"}, "private": {"on"}})

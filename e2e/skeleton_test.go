@@ -105,15 +105,15 @@ func TestEdgeNpmEventSource(t *testing.T) {
 	expectEvents(t, lines, want)
 }
 
-// TestEdgeChromiumEventSource opens the worker's page in headless Chromium,
-// whose native EventSource subscribes through the edge, and checks the
+// TestEdgeChromiumEventSource runs headless Chromium's native EventSource
+// on the worker's origin, subscribed through the edge, and checks the
 // browser received exactly the published event.
 func TestEdgeChromiumEventSource(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	topic := uniqueTopic(t, "chromium")
 	page := sys.edgeURL + "/?types=update&topic=" + url.QueryEscape(topic)
-	lines := nodeClient(t, ctx, "chromium-client.mjs", page, "1")
+	lines := nodeClient(t, ctx, "chromium-client.mjs", page, "1", "", "--native")
 	expectReady(t, lines)
 	id := publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"hello browser"}, "type": {"update"}, "id": {"browser-1"}})
 	expectEvents(t, lines, []map[string]any{{"type": "update", "data": "hello browser", "lastEventId": id}})
