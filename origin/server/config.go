@@ -23,6 +23,12 @@ const (
 	DefaultMaxFieldBytes  = 4096
 	DefaultMaxSelectors   = topic.DefaultMaxSelectors
 	DefaultMaxSubscribers = 10000
+	// DefaultMaxSelectorCost, DefaultMaxSubscriptionCost and
+	// DefaultMaxHubCost bound what matching selectors may cost; see
+	// topic.Selector.Cost.
+	DefaultMaxSelectorCost     = topic.DefaultMaxSelectorCost
+	DefaultMaxSubscriptionCost = topic.DefaultMaxSetCost
+	DefaultMaxHubCost          = topic.DefaultMaxHubCost
 )
 
 // defaultMatchURL is the hub URL topics and URL patterns are resolved
@@ -105,6 +111,21 @@ type Config struct {
 	// MaxSelectors bounds the topic selectors of one subscribe request
 	// (default 100); more are refused with 400.
 	MaxSelectors int
+	// MaxSelectorCost bounds the match cost of one topic selector or token
+	// grant (default 262144): the size of its regular expression times
+	// MaxFieldBytes, about a nanosecond per unit per topic (see
+	// topic.Selector.Cost). A costlier one is refused with 400.
+	MaxSelectorCost int64
+	// MaxSubscriptionCost bounds the match cost of one subscription's
+	// selectors together, and of one token's grants (default 524288); more
+	// is refused with 400.
+	MaxSubscriptionCost int64
+	// MaxHubCost bounds the match cost of the distinct costly selectors
+	// (URI templates, URL patterns with regular expressions) all
+	// subscriptions hold together (default 2097152); each is matched once
+	// per event however many subscriptions hold it. A subscription whose
+	// new ones do not fit is refused with 503 and Retry-After.
+	MaxHubCost int64
 	// MaxSubscribers bounds the subscriptions open at once (default 10000;
 	// negative: no bound); one more is refused with 429.
 	MaxSubscribers int
@@ -130,6 +151,18 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// topicConfig returns the selector compiler's configuration: selectors are
+// matched against topics of up to MaxFieldBytes.
+func (c *Config) topicConfig() topic.Config {
+	return topic.Config{
+		HubURL:          c.matchURL(),
+		MaxSelectors:    c.MaxSelectors,
+		MaxTopicLen:     c.MaxFieldBytes,
+		MaxSelectorCost: c.MaxSelectorCost,
+		MaxSetCost:      c.MaxSubscriptionCost,
+	}
 }
 
 // matchURL returns the base URL of topic resolution.
@@ -163,6 +196,14 @@ func (c *Config) setDefaults() {
 	def(&c.MaxTopics, DefaultMaxTopics)
 	def(&c.MaxFieldBytes, DefaultMaxFieldBytes)
 	def(&c.MaxSelectors, DefaultMaxSelectors)
+	def64 := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def64(&c.MaxSelectorCost, DefaultMaxSelectorCost)
+	def64(&c.MaxSubscriptionCost, DefaultMaxSubscriptionCost)
+	def64(&c.MaxHubCost, DefaultMaxHubCost)
 	if c.MaxSubscribers == 0 {
 		c.MaxSubscribers = DefaultMaxSubscribers
 	}

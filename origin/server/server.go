@@ -47,8 +47,12 @@ type Server struct {
 	mux       *http.ServeMux
 	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
 	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
-	corsAll   bool            // CORSOrigins holds "*"
-	registry  *prometheus.Registry
+	// subscriberGrantsCompiler compiles subscriber tokens' grants, matched
+	// against every private event, into the hub's matching Registry, as
+	// selectors does with subscribe selectors.
+	subscriberGrantsCompiler *topic.Compiler
+	corsAll                  bool // CORSOrigins holds "*"
+	registry                 *prometheus.Registry
 
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
@@ -71,12 +75,21 @@ func New(h *hub.Hub, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, hub: h, mux: http.NewServeMux(), draining: make(chan struct{})}
 	var err error
-	if s.selectors, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: cfg.MaxSelectors}); err != nil {
+	limits := cfg.topicConfig()
+	if s.selectors, err = topic.NewCompiler(limits); err != nil {
 		panic(err) // Validate compiled the same URL
 	}
-	if s.grants, err = topic.NewCompiler(topic.Config{HubURL: cfg.matchURL(), MaxSelectors: maxGrants}); err != nil {
+	limits.MaxSelectors = maxGrants
+	if s.grants, err = topic.NewCompiler(limits); err != nil {
 		panic(err)
 	}
+	// One Registry per hub: a costly selector is compiled and matched once
+	// per event however many subscribers hold it, and all of them together
+	// are bounded by MaxHubCost.
+	reg := topic.NewRegistry(cfg.MaxHubCost)
+	s.selectors = s.selectors.Shared(reg)
+	s.subscriberGrantsCompiler = s.grants.Shared(reg)
+	h.ShareMatching(s.selectors, reg)
 	for _, o := range cfg.CORSOrigins {
 		s.corsAll = s.corsAll || o == "*"
 	}

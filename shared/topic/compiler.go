@@ -23,6 +23,23 @@ const (
 	// instructions (roughly 45 bytes each), for the templates and URL
 	// patterns of a Set. A typical template or pattern costs 15 to 200.
 	DefaultMaxRegexpSize = 16384
+	// DefaultMaxTopicLen is the default length, in bytes, of the longest
+	// topic selectors are matched against: the origin's default
+	// --max-field-bytes, which refuses longer topics at publish.
+	DefaultMaxTopicLen = 4096
+	// DefaultMaxSelectorCost is the default match cost allowed to one
+	// selector, in instruction-bytes (see Selector.Cost): a template such as
+	// "https://example.com/books/{id}" costs 24 instructions over the
+	// 4096-byte topics of the default (about 0.1 ms per 4 KB topic), a
+	// "{+path}" 22; this allows 64 instructions.
+	DefaultMaxSelectorCost = 64 * DefaultMaxTopicLen
+	// DefaultMaxSetCost is the default match cost allowed to the selectors
+	// of one subscription or token together: two selectors at the
+	// per-selector limit.
+	DefaultMaxSetCost = 2 * DefaultMaxSelectorCost
+	// DefaultMaxHubCost is the default match cost of the distinct costly
+	// selectors one hub holds at once (see Registry).
+	DefaultMaxHubCost = 4 * DefaultMaxSetCost
 )
 
 // Config configures a Compiler.
@@ -40,16 +57,31 @@ type Config struct {
 	// MaxRegexpSize caps the regexp budget of a Set; zero means
 	// DefaultMaxRegexpSize.
 	MaxRegexpSize int
+	// MaxTopicLen is the length of the longest topic the hub matches, which
+	// the match cost of a selector is computed for; zero means
+	// DefaultMaxTopicLen.
+	MaxTopicLen int
+	// MaxSelectorCost caps the match cost of one selector (see
+	// Selector.Cost); zero means DefaultMaxSelectorCost.
+	MaxSelectorCost int64
+	// MaxSetCost caps the match cost of the selectors of a Set together;
+	// zero means DefaultMaxSetCost.
+	MaxSetCost int64
 }
 
 // Compiler compiles selectors for one hub. It is immutable and safe for
 // concurrent use.
 type Compiler struct {
-	hubURL        string
-	base          *whatwgurl.URL
-	maxSelectors  int
-	maxExprLen    int
-	maxRegexpSize int
+	hubURL          string
+	base            *whatwgurl.URL
+	maxSelectors    int
+	maxExprLen      int
+	maxRegexpSize   int
+	maxTopicLen     int
+	maxSelectorCost int64
+	maxSetCost      int64
+	// reg, when set, interns the Sets' costly selectors (see Shared).
+	reg *Registry
 }
 
 // NewCompiler returns a Compiler for cfg. The hub URL must be an absolute
@@ -60,20 +92,36 @@ func NewCompiler(cfg Config) (*Compiler, error) {
 		return nil, fmt.Errorf("%w, not %q", ErrInvalidHubURL, cfg.HubURL)
 	}
 	c := &Compiler{
-		hubURL:        base.String(),
-		base:          base,
-		maxSelectors:  orDefault(cfg.MaxSelectors, DefaultMaxSelectors),
-		maxExprLen:    orDefault(cfg.MaxExprLen, DefaultMaxExprLen),
-		maxRegexpSize: orDefault(cfg.MaxRegexpSize, DefaultMaxRegexpSize),
+		hubURL:          base.String(),
+		base:            base,
+		maxSelectors:    orDefault(cfg.MaxSelectors, DefaultMaxSelectors),
+		maxExprLen:      orDefault(cfg.MaxExprLen, DefaultMaxExprLen),
+		maxRegexpSize:   orDefault(cfg.MaxRegexpSize, DefaultMaxRegexpSize),
+		maxTopicLen:     orDefault(cfg.MaxTopicLen, DefaultMaxTopicLen),
+		maxSelectorCost: orDefault(cfg.MaxSelectorCost, DefaultMaxSelectorCost),
+		maxSetCost:      orDefault(cfg.MaxSetCost, DefaultMaxSetCost),
 	}
 	return c, nil
 }
 
-func orDefault(v, def int) int {
+func orDefault[T int | int64](v, def T) T {
 	if v <= 0 {
 		return def
 	}
 	return v
+}
+
+// Limits returns the limits the Compiler applies, defaults filled in.
+func (c *Compiler) Limits() Config {
+	return Config{
+		HubURL:          c.hubURL,
+		MaxSelectors:    c.maxSelectors,
+		MaxExprLen:      c.maxExprLen,
+		MaxRegexpSize:   c.maxRegexpSize,
+		MaxTopicLen:     c.maxTopicLen,
+		MaxSelectorCost: c.maxSelectorCost,
+		MaxSetCost:      c.maxSetCost,
+	}
 }
 
 // parse parses a topic against the hub's URL into the component strings URL

@@ -1,6 +1,10 @@
 package topic
 
-import "github.com/edge-sse/edge-sse/shared/topic/internal/urlpattern"
+import (
+	"sync/atomic"
+
+	"github.com/edge-sse/edge-sse/shared/topic/internal/urlpattern"
+)
 
 // Topics is an update's topics, its canonical topic and alternate topics
 // (§"Publication"), prepared once for matching against the Sets of every
@@ -11,6 +15,31 @@ type Topics struct {
 	topics []string
 	inputs []urlpattern.Input
 	parsed []bool
+	// reg and memo are set by Registry.Share: memo[e.slot] holds, for the
+	// entry e of reg, e.serial<<1 | 1 if it matches, e.serial<<1 if not,
+	// and anything else until it has been run.
+	reg  *Registry
+	memo []atomic.Uint64
+}
+
+// matchShared reports whether the interned selector e matches one of t's
+// topics, running it at most once per t when t was shared by e's Registry.
+// Concurrent callers may both run it; they store the same result.
+func (t *Topics) matchShared(e *entry) bool {
+	if t.reg != e.reg || e.slot >= len(t.memo) {
+		return e.matchTopics(t)
+	}
+	m := &t.memo[e.slot]
+	if v := m.Load(); v>>1 == e.serial {
+		return v&1 == 1
+	}
+	ok := e.matchTopics(t)
+	v := e.serial << 1
+	if ok {
+		v |= 1
+	}
+	m.Store(v)
+	return ok
 }
 
 // Prepare prepares an update's topics for Set.MatchTopics. It keeps topics;
