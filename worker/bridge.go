@@ -111,6 +111,7 @@ func (s *streamSink) stopEnd() {
 // to its stream.
 type pendingClient struct {
 	match       func(*edge.Event) bool
+	release     func()
 	lastEventID string
 	expires     time.Time
 }
@@ -152,16 +153,19 @@ func (h *hubInstance) setup(u *url.URL) error {
 		if hubURL == "" {
 			hubURL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: mercure.Path}).String()
 		}
-		c, err := topic.NewCompiler(topic.Config{HubURL: hubURL})
+		c, err := topic.NewCompiler(h.cfg.topicConfig(hubURL))
 		if err != nil {
 			h.initErr = err
 			return
 		}
+		reg := topic.NewRegistry(h.cfg.MaxHubCost)
+		c = c.Shared(reg)
 		if h.verifier, err = h.cfg.verifier(); err != nil {
 			h.initErr = err
 			return
 		}
 		h.hub = edge.NewHub(c, h.cfg.RingSize)
+		h.hub.Matching = reg
 		h.hub.OnFetch = func(f edge.Fetch) { go catchup(h.cfg, h.hub, f) }
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {
@@ -193,20 +197,27 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		return refuse(http.StatusInternalServerError, "edge hub misconfigured: "+err.Error())
 	}
 	q := u.Query()
+	retryAfter := strconv.Itoa(int(max(h.cfg.Retry, time.Second) / time.Second))
 	sub, err := mercure.Selectors(h.hub.Compiler(), q)
 	if err != nil {
-		return refuse(http.StatusBadRequest, err.Error())
+		return refuse(selectorRefusal(err, headers, retryAfter))
 	}
 	grant, expires, status, msg := h.authorize(args[2].String(), args[3].String())
+	release := func() { sub.Release(); grant.Release() }
+	if errors.Is(msg.err, topic.ErrHubCost) {
+		release()
+		return refuse(selectorRefusal(msg.err, headers, retryAfter))
+	}
 	if status != 0 {
+		release()
 		headers.Set("WWW-Authenticate", msg.challenge)
 		return refuse(status, msg.text)
 	}
 	h.mu.Lock()
 	full := h.hub.Subscribers()+len(h.pending) >= h.cfg.MaxClients
 	h.mu.Unlock()
-	retryAfter := strconv.Itoa(int(max(h.cfg.Retry, time.Second) / time.Second))
 	if full {
+		release()
 		headers.Set("Retry-After", retryAfter)
 		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub holds its limit of %d streams (MAX_CLIENTS); retry later", h.cfg.MaxClients))
 	}
@@ -220,6 +231,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	// A client resuming from before the ring waits, its live events held,
 	// for the origin's history: bound how many do at once.
 	if last != "" && !h.hub.InRing(last) && h.hub.CatchingUp() >= h.cfg.MaxCatchup {
+		release()
 		headers.Set("Retry-After", retryAfter)
 		return refuse(http.StatusServiceUnavailable, fmt.Sprintf("this edge hub is catching up its limit of %d streams from the origin (MAX_CATCHUP); retry later", h.cfg.MaxCatchup))
 	}
@@ -227,6 +239,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	h.mu.Lock()
 	h.pending[id] = pendingClient{
 		match:       func(e *edge.Event) bool { return mercure.CanReceive(sub, grant, e.Topics, e.Private) },
+		release:     release,
 		lastEventID: last,
 		expires:     expires,
 	}
@@ -241,7 +254,26 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	return res
 }
 
-type authFailure struct{ text, challenge string }
+type authFailure struct {
+	text, challenge string
+	err             error
+}
+
+// selectorRefusal answers a selector or grant compile error: 400, naming
+// the var that raises a cost limit, or 503 with Retry-After when the hub's
+// matching budget (MAX_HUB_COST) cannot take the new costly selectors now.
+func selectorRefusal(err error, headers http.Header, retryAfter string) (int, string) {
+	switch {
+	case errors.Is(err, topic.ErrSelectorCost):
+		return http.StatusBadRequest, err.Error() + " (the hub's MAX_SELECTOR_COST)"
+	case errors.Is(err, topic.ErrSetCost):
+		return http.StatusBadRequest, err.Error() + " (the hub's MAX_SUBSCRIPTION_COST)"
+	case errors.Is(err, topic.ErrHubCost):
+		headers.Set("Retry-After", retryAfter)
+		return http.StatusServiceUnavailable, err.Error() + " (the hub's MAX_HUB_COST)"
+	}
+	return http.StatusBadRequest, err.Error()
+}
 
 // authorize checks the subscriber's token, if any (Mercure §"Authorization").
 // It returns the grants of a valid token (nil for an anonymous subscriber)
@@ -264,7 +296,7 @@ func (h *hubInstance) authorize(authorization, cookie string) (*topic.Set, time.
 	}
 	if err != nil {
 		status, challenge := auth.Challenge(err, "")
-		return nil, time.Time{}, status, authFailure{text: err.Error(), challenge: challenge}
+		return nil, time.Time{}, status, authFailure{text: err.Error(), challenge: challenge, err: err}
 	}
 	return grant, claims.ExpiresAt, 0, authFailure{}
 }
@@ -285,7 +317,8 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 	// together (a deploy, a runtime restart) do not all return at once.
 	retry := h.cfg.Retry + rand.N(h.cfg.RetryJitter+1)
 	sink.Write(&edge.Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
-	if !h.hub.Add(&edge.Client{ID: id, Sink: sink, Match: p.match}, p.lastEventID) {
+	if !h.hub.Add(&edge.Client{ID: id, Sink: sink, Match: p.match, Release: p.release}, p.lastEventID) {
+		p.release()
 		sink.Close()
 		return nil
 	}

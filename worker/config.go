@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/topic"
 
 	"github.com/syumai/workers/cloudflare"
 )
@@ -94,6 +95,16 @@ type config struct {
 	// not bring every client back in the same second (vars RETRY_MS,
 	// default 2000, and RETRY_JITTER_MS, default 8000).
 	Retry, RetryJitter time.Duration
+
+	// MaxTopicBytes is the longest topic selectors are matched against (var
+	// MAX_TOPIC_BYTES, default 4096: the origin's --max-field-bytes);
+	// MaxSelectorCost, MaxSubscriptionCost and MaxHubCost bound the match
+	// cost of a selector, of a subscription's selectors or a token's
+	// grants, and of the distinct costly selectors of the hub object (vars
+	// MAX_SELECTOR_COST, MAX_SUBSCRIPTION_COST: 400 past them; MAX_HUB_COST:
+	// 503 with Retry-After), as the origin's flags of the same names do.
+	MaxTopicBytes                                    int
+	MaxSelectorCost, MaxSubscriptionCost, MaxHubCost int64
 	// DevPublishToken is put into the demo page so its publish form works
 	// in development (var DEV_PUBLISH_TOKEN; make dev sets it). Leave it
 	// unset in production.
@@ -125,7 +136,17 @@ func envConfig() config {
 		PublicURL:       envString("PUBLIC_URL", ""),
 		Retry:           time.Duration(envInt("RETRY_MS", 2000)) * time.Millisecond,
 		RetryJitter:     time.Duration(envInt("RETRY_JITTER_MS", 8000)) * time.Millisecond,
+
+		MaxTopicBytes:       envInt("MAX_TOPIC_BYTES", topic.DefaultMaxTopicLen),
+		MaxSelectorCost:     int64(envInt("MAX_SELECTOR_COST", topic.DefaultMaxSelectorCost)),
+		MaxSubscriptionCost: int64(envInt("MAX_SUBSCRIPTION_COST", topic.DefaultMaxSetCost)),
+		MaxHubCost:          int64(envInt("MAX_HUB_COST", topic.DefaultMaxHubCost)),
 	}
+}
+
+// topicConfig is the selector compiler's configuration for the hub URL.
+func (c config) topicConfig(hubURL string) topic.Config {
+	return topic.Config{HubURL: hubURL, MaxTopicLen: c.MaxTopicBytes, MaxSelectorCost: c.MaxSelectorCost, MaxSetCost: c.MaxSubscriptionCost}
 }
 
 func envString(name, def string) string {
@@ -169,6 +190,11 @@ func (c config) limits() map[string]int64 {
 		"MAX_PUBLISH_BYTES":   c.MaxPublishBytes,
 		"RETRY_MS":            ms(c.Retry),
 		"RETRY_JITTER_MS":     ms(c.RetryJitter),
+
+		"MAX_TOPIC_BYTES":       int64(c.MaxTopicBytes),
+		"MAX_SELECTOR_COST":     c.MaxSelectorCost,
+		"MAX_SUBSCRIPTION_COST": c.MaxSubscriptionCost,
+		"MAX_HUB_COST":          c.MaxHubCost,
 	}
 }
 

@@ -38,6 +38,9 @@ type Client struct {
 	// Match reports whether the client may receive e: its selectors match
 	// and, for a private event, its token grants it.
 	Match func(e *Event) bool
+	// Release, when set, is called once the hub forgets the client: it
+	// gives back the selectors Match holds (topic.Set.Release).
+	Release func()
 
 	// after is the Last-Event-ID the client resumes from; held, when not
 	// nil, the chunks kept for it until its replay is written.
@@ -81,6 +84,10 @@ type Hub struct {
 	// and MaxFetches (0: DefaultMaxFetches), before the hub is used.
 	OnFetch    func(Fetch)
 	MaxFetches int
+	// Matching, when set before the hub is used, is the Registry of the
+	// clients' costly selectors: each event's topics are shared through it
+	// for the fan-out, so a selector many clients hold runs once per event.
+	Matching *topic.Registry
 
 	// The catch-up queue: clients waiting for the origin, oldest first;
 	// enqueued counts the clients ever queued (the next enq).
@@ -205,6 +212,10 @@ func (h *Hub) forgetLocked(c *Client) {
 		c.held = nil
 		h.holding--
 	}
+	if c.Release != nil {
+		c.Release()
+		c.Release = nil
+	}
 }
 
 // Kick removes the client with this id and closes its stream, for example
@@ -295,10 +306,29 @@ func (h *Hub) deliverLocked(events []*Event) {
 		h.ring.Push(e)
 		h.events++
 	}
+	if h.Matching != nil {
+		defer h.shareLocked(events)()
+	}
 	for len(events) > 0 {
 		n := min(len(events), 64)
 		h.deliverBatchLocked(events[:n])
 		events = events[n:]
+	}
+}
+
+// shareLocked gives events topics shared through h.Matching for their
+// fan-out, and returns the function that puts the plain ones back: the
+// ring keeps events without the memo, which replays do not use.
+func (h *Hub) shareLocked(events []*Event) func() {
+	plain := make([]*topic.Topics, len(events))
+	for i, e := range events {
+		plain[i] = e.Topics
+		e.Topics = h.Matching.Share(e.Topics)
+	}
+	return func() {
+		for i, e := range events {
+			e.Topics = plain[i]
+		}
 	}
 }
 
