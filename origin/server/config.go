@@ -117,12 +117,12 @@ type Config struct {
 	// topic.Selector.Cost). A costlier one is refused with 400.
 	MaxSelectorCost int64
 	// MaxSubscriptionCost bounds the match cost of one subscription's
-	// selectors together, and of one token's grants (default 524288); more
+	// selectors together, and of one token's grants (default 262144); more
 	// is refused with 400.
 	MaxSubscriptionCost int64
 	// MaxHubCost bounds the match cost of the distinct costly selectors
 	// (URI templates, URL patterns with regular expressions) all
-	// subscriptions hold together (default 2097152); each is matched once
+	// subscriptions hold together (default 524288); each is matched once
 	// per event however many subscriptions hold it. A subscription whose
 	// new ones do not fit is refused with 503 and Retry-After.
 	MaxHubCost int64
