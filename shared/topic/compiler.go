@@ -33,14 +33,14 @@ const (
 	// pattern "https://example.com/users/:uid/books/:bid" 114,542 and
 	// "https://example.com/users/{uid}/books/{bid}" 191,359; each unit is
 	// about 1.5 ns of one core per topic of an event.
-	DefaultMaxSelectorCost = 64 * DefaultMaxTopicLen
+	DefaultMaxSelectorCost = 48 * DefaultMaxTopicLen
 	// DefaultMaxSetCost is the default match cost allowed to the selectors
 	// of one subscription or token together: one selector at the
 	// per-selector limit, or several cheaper ones.
 	DefaultMaxSetCost = DefaultMaxSelectorCost
 	// DefaultMaxHubCost is the default match cost of the distinct costly
 	// selectors one hub holds at once (see Registry): with 64 topics of
-	// 4096 bytes, an event then costs at most about 50 ms of regular
+	// 4096 bytes, an event then costs at most about 40 ms of regular
 	// expressions, less than 10 times what 10,000 subscribers with "*"
 	// cost. Hubs whose topics are shorter hold proportionally more
 	// selectors for a smaller MaxTopicLen.
