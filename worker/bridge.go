@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -125,6 +126,7 @@ type hubInstance struct {
 	initErr  error
 	init     sync.Once
 	hub      *edge.Hub
+	grants   *topic.Compiler // subscriber tokens' grants
 	mu       sync.Mutex
 	pending  map[uint64]pendingClient
 	// upstream is true while runUpstream runs; guarded by mu.
@@ -158,6 +160,9 @@ func (h *hubInstance) setup(u *url.URL) error {
 			h.initErr = err
 			return
 		}
+		// Grants come from tokens the application signed: their match cost
+		// is its choice, and they are not charged to the hub.
+		h.grants, _ = topic.NewCompiler(topic.Config{HubURL: hubURL, MaxTopicLen: h.cfg.MaxTopicBytes, MaxSelectorCost: math.MaxInt64, MaxSetCost: math.MaxInt64})
 		reg := topic.NewRegistry(h.cfg.MaxHubCost)
 		c = c.Shared(reg)
 		if h.verifier, err = h.cfg.verifier(); err != nil {
@@ -203,11 +208,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		return refuse(selectorRefusal(err, headers, retryAfter))
 	}
 	grant, expires, status, msg := h.authorize(args[2].String(), args[3].String())
-	release := func() { sub.Release(); grant.Release() }
-	if errors.Is(msg.err, topic.ErrHubCost) {
-		release()
-		return refuse(selectorRefusal(msg.err, headers, retryAfter))
-	}
+	release := sub.Release
 	if status != 0 {
 		release()
 		headers.Set("WWW-Authenticate", msg.challenge)
@@ -254,10 +255,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	return res
 }
 
-type authFailure struct {
-	text, challenge string
-	err             error
-}
+type authFailure struct{ text, challenge string }
 
 // selectorRefusal answers a selector or grant compile error: 400, naming
 // the var that raises a cost limit, or 503 with Retry-After when the hub's
@@ -292,11 +290,11 @@ func (h *hubInstance) authorize(authorization, cookie string) (*topic.Set, time.
 	}
 	var grant *topic.Set
 	if err == nil {
-		grant, err = mercure.Grants(h.hub.Compiler(), claims.Subscribe)
+		grant, err = mercure.Grants(h.grants, claims.Subscribe)
 	}
 	if err != nil {
 		status, challenge := auth.Challenge(err, "")
-		return nil, time.Time{}, status, authFailure{text: err.Error(), challenge: challenge, err: err}
+		return nil, time.Time{}, status, authFailure{text: err.Error(), challenge: challenge}
 	}
 	return grant, claims.ExpiresAt, 0, authFailure{}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -65,17 +64,13 @@ func writeAuthError(w http.ResponseWriter, err error) {
 // grantSet compiles a token's topic matchers (Mercure §"Topic Matcher
 // List") into a topic.Set. A matcher that does not compile makes the whole
 // token invalid (§"Authorization Details": no partial acceptance), so the
-// error wraps auth.ErrInvalidClaim, except a full matching budget
-// (topic.ErrHubCost), which is the hub's state and not the token's fault.
-func (s *Server) grantSet(c *topic.Compiler, ms []auth.Matcher) (*topic.Set, error) {
+// error wraps auth.ErrInvalidClaim.
+func (s *Server) grantSet(ms []auth.Matcher) (*topic.Set, error) {
 	specs := make([]topic.Spec, len(ms))
 	for i, m := range ms {
 		specs[i] = topic.Spec{Kind: matcherKind(m.Type), Expr: m.Match}
 	}
-	set, err := c.NewSet(specs...)
-	if errors.Is(err, topic.ErrHubCost) {
-		return nil, err
-	}
+	set, err := s.grants.NewSet(specs...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", auth.ErrInvalidClaim, err)
 	}

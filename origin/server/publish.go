@@ -79,7 +79,7 @@ func (s *Server) readUpdate(w http.ResponseWriter, r *http.Request) (*hub.Event,
 // §"Publishers"), and otherwise an error wrapping auth.ErrPublishForbidden
 // that names the first topic not granted.
 func (s *Server) checkPublishGrants(c *auth.Claims, topics []string) error {
-	grants, err := s.grantSet(s.grants, c.Publish)
+	grants, err := s.grantSet(c.Publish)
 	if err != nil {
 		return err
 	}

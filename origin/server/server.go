@@ -15,6 +15,7 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -47,12 +48,8 @@ type Server struct {
 	mux       *http.ServeMux
 	selectors *topic.Compiler // subscribe query selectors, bounded by MaxSelectors
 	grants    *topic.Compiler // token grants, bounded by auth.MaxMatchers
-	// subscriberGrantsCompiler compiles subscriber tokens' grants, matched
-	// against every private event, into the hub's matching Registry, as
-	// selectors does with subscribe selectors.
-	subscriberGrantsCompiler *topic.Compiler
-	corsAll                  bool // CORSOrigins holds "*"
-	registry                 *prometheus.Registry
+	corsAll   bool            // CORSOrigins holds "*"
+	registry  *prometheus.Registry
 
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
@@ -79,7 +76,10 @@ func New(h *hub.Hub, cfg Config) *Server {
 	if s.selectors, err = topic.NewCompiler(limits); err != nil {
 		panic(err) // Validate compiled the same URL
 	}
+	// Grants come from tokens the application signed, not from the
+	// subscriber: their match cost is the application's choice.
 	limits.MaxSelectors = maxGrants
+	limits.MaxSelectorCost, limits.MaxSetCost = math.MaxInt64, math.MaxInt64
 	if s.grants, err = topic.NewCompiler(limits); err != nil {
 		panic(err)
 	}
@@ -88,7 +88,6 @@ func New(h *hub.Hub, cfg Config) *Server {
 	// are bounded by MaxHubCost.
 	reg := topic.NewRegistry(cfg.MaxHubCost)
 	s.selectors = s.selectors.Shared(reg)
-	s.subscriberGrantsCompiler = s.grants.Shared(reg)
 	h.ShareMatching(s.selectors, reg)
 	for _, o := range cfg.CORSOrigins {
 		s.corsAll = s.corsAll || o == "*"

@@ -41,15 +41,10 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	defer selectors.Release()
 	grants, expires, err := s.subscriberGrants(r)
-	if errors.Is(err, topic.ErrHubCost) {
-		s.writeSelectorError(w, fail(http.StatusServiceUnavailable, err))
-		return
-	}
 	if err != nil {
 		writeAuthError(w, err)
 		return
 	}
-	defer grants.Release()
 	if n := s.streams.Add(1); s.cfg.MaxSubscribers > 0 && n > int64(s.cfg.MaxSubscribers) {
 		s.streams.Add(-1)
 		w.Header().Set("Retry-After", s.retryAfter())
@@ -126,7 +121,7 @@ func (s *Server) subscriberGrants(r *http.Request) (grants *topic.Set, expires t
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	grants, err = s.grantSet(s.subscriberGrantsCompiler, cred.claims.Subscribe)
+	grants, err = s.grantSet(cred.claims.Subscribe)
 	return grants, cred.claims.ExpiresAt, err
 }
 
