@@ -225,8 +225,10 @@ func (e *entry) matchTopics(t *Topics) bool {
 			if e.sel.template.MatchString(topic) {
 				return true
 			}
-		case t.parsed[i] && e.sel.pattern.Match(&t.inputs[i]):
-			return true
+		default:
+			if in, ok := t.input(i); ok && e.sel.pattern.Match(in) {
+				return true
+			}
 		}
 	}
 	return false

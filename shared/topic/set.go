@@ -203,8 +203,13 @@ func (s *Set) MatchTopics(t *Topics) bool {
 		return s.MatchAny(t.topics)
 	}
 	for i, topic := range t.topics {
-		if s.matchString(topic) || (t.parsed[i] && s.matchInput(&t.inputs[i])) {
+		if s.matchString(topic) {
 			return true
+		}
+		if len(s.patterns) > 0 {
+			if in, ok := t.input(i); ok && s.matchInput(in) {
+				return true
+			}
 		}
 	}
 	for _, e := range s.shared {

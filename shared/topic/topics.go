@@ -1,6 +1,7 @@
 package topic
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/edge-sse/edge-sse/shared/topic/internal/urlpattern"
@@ -8,18 +9,28 @@ import (
 
 // Topics is an update's topics, its canonical topic and alternate topics
 // (§"Publication"), prepared once for matching against the Sets of every
-// subscriber: each topic is parsed against the hub's URL here instead of in
-// every URL pattern match. A Topics is immutable and safe for concurrent use.
+// subscriber: each topic is parsed against the hub's URL once, when a URL
+// pattern first needs it, instead of in every URL pattern match. A Topics
+// is safe for concurrent use.
 type Topics struct {
 	c      *Compiler
 	topics []string
+	// inputs[i] and parsed[i] are set by once[i] (see input).
 	inputs []urlpattern.Input
 	parsed []bool
+	once   []sync.Once
 	// reg and memo are set by Registry.Share: memo[e.slot] holds, for the
 	// entry e of reg, e.serial<<1 | 1 if it matches, e.serial<<1 if not,
 	// and anything else until it has been run.
 	reg  *Registry
 	memo []atomic.Uint64
+}
+
+// input returns topic i parsed against the hub's URL; ok is false if it is
+// not a URL. The first call for a topic parses it.
+func (t *Topics) input(i int) (in *urlpattern.Input, ok bool) {
+	t.once[i].Do(func() { t.inputs[i], t.parsed[i] = t.c.parse(t.topics[i]) })
+	return &t.inputs[i], t.parsed[i]
 }
 
 // matchShared reports whether the interned selector e matches one of t's
@@ -45,14 +56,11 @@ func (t *Topics) matchShared(e *entry) bool {
 // Prepare prepares an update's topics for Set.MatchTopics. It keeps topics;
 // the caller must not modify it afterwards.
 func (c *Compiler) Prepare(topics ...string) *Topics {
-	t := &Topics{
+	return &Topics{
 		c:      c,
 		topics: topics,
 		inputs: make([]urlpattern.Input, len(topics)),
 		parsed: make([]bool, len(topics)),
+		once:   make([]sync.Once, len(topics)),
 	}
-	for i, topic := range topics {
-		t.inputs[i], t.parsed[i] = c.parse(topic)
-	}
-	return t
 }
