@@ -28,23 +28,18 @@ const (
 	// --max-field-bytes, which refuses longer topics at publish.
 	DefaultMaxTopicLen = 4096
 	// DefaultMaxSelectorCost is the default match cost allowed to one
-	// selector, in instruction-bytes (see Selector.Cost): with 4096-byte
-	// topics, "https://example.com/books/{id}" costs 89,596, the URL
-	// pattern "https://example.com/users/:uid/books/:bid" 114,542 and
-	// "https://example.com/users/{uid}/books/{bid}" 191,359; each unit is
-	// about 1.5 ns of one core per topic of an event.
-	DefaultMaxSelectorCost = 48 * DefaultMaxTopicLen
+	// selector (see Selector.Cost): any template or URL pattern whose
+	// regular expressions have an automaton (one read of each byte), but
+	// no program that RE2 would run instruction by instruction, beyond a
+	// few instructions.
+	DefaultMaxSelectorCost = 2 * DefaultMaxTopicLen
 	// DefaultMaxSetCost is the default match cost allowed to the selectors
-	// of one subscription or token together: one selector at the
-	// per-selector limit, or several cheaper ones.
-	DefaultMaxSetCost = DefaultMaxSelectorCost
+	// of one subscription or token together: about six templates or URL
+	// patterns.
+	DefaultMaxSetCost = 8 * DefaultMaxTopicLen
 	// DefaultMaxHubCost is the default match cost of the distinct costly
-	// selectors one hub holds at once (see Registry): with 64 topics of
-	// 4096 bytes, an event then costs at most about 40 ms of regular
-	// expressions, less than 10 times what 10,000 subscribers with "*"
-	// cost. Hubs whose topics are shorter hold proportionally more
-	// selectors for a smaller MaxTopicLen.
-	DefaultMaxHubCost = 2 * DefaultMaxSelectorCost
+	// selectors one hub holds at once (see Registry).
+	DefaultMaxHubCost = 16 * DefaultMaxTopicLen
 )
 
 // Config configures a Compiler.

@@ -222,7 +222,8 @@ func (e *entry) matchTopics(t *Topics) bool {
 	for i, topic := range t.topics {
 		switch {
 		case e.sel.template != nil:
-			if e.sel.template.MatchString(topic) {
+			// A template is also the topic equal to it (KindTopic).
+			if topic == e.sel.expr || e.sel.template.MatchString(topic) {
 				return true
 			}
 		default:

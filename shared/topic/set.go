@@ -37,7 +37,9 @@ type Set struct {
 	templates []*boundedre.Regexp
 	patterns  []*urlpattern.Pattern
 	// shared are the costly selectors interned in c.reg.
-	shared   []*entry
+	shared []*entry
+	// cheap is set when selectors other than shared ones are present.
+	cheap    bool
 	cost     int64
 	released atomic.Bool
 }
@@ -92,10 +94,11 @@ func (c *Compiler) NewSet(specs ...Spec) (*Set, error) {
 		case sel.template != nil:
 			s.templates = append(s.templates, sel.template)
 		}
-		if sel.exact {
+		if sel.exact && !(c.reg != nil && sel.costly()) {
 			exact = append(exact, sel.expr)
 		}
 	}
+	s.cheap = s.all || len(exact) > 0 || len(s.templates) > 0 || len(s.patterns) > 0
 	if s.cost > c.maxSetCost {
 		c.reg.release(interned)
 		return nil, fmt.Errorf("%w: %d selectors cost %d to match against a %d-byte topic, at most %d",
@@ -149,7 +152,7 @@ func (s *Set) Match(topic string) bool {
 		return true
 	}
 	for _, e := range s.shared {
-		if e.sel.template != nil && e.sel.template.MatchString(topic) {
+		if e.sel.template != nil && (topic == e.sel.expr || e.sel.template.MatchString(topic)) {
 			return true
 		}
 	}
@@ -203,6 +206,9 @@ func (s *Set) MatchTopics(t *Topics) bool {
 		return s.MatchAny(t.topics)
 	}
 	for i, topic := range t.topics {
+		if !s.cheap {
+			break
+		}
 		if s.matchString(topic) {
 			return true
 		}

@@ -12,18 +12,27 @@ import (
 
 // CostliestTemplate returns the costliest URI template c accepts that
 // repeats "{+v}": every repetition matches any run of URL characters, so a
-// topic of such characters keeps all of them live to its last byte. Its
-// variable name is v, so that different names give distinct selectors
-// that compile to the same program.
+// topic of such characters keeps all of them live to its last byte, and
+// the longest is the costliest. Its variable name is v, so that different
+// names give distinct selectors that compile to the same program.
 func CostliestTemplate(c *topic.Compiler, v string) string {
 	part := "{+" + v + "}"
-	best := ""
-	for tpl := part; ; tpl += part {
-		if _, err := c.Compile(topic.KindTopic, tpl); err != nil {
-			return best
-		}
-		best = tpl
+	ok := func(n int) bool {
+		_, err := c.Compile(topic.KindTopic, strings.Repeat(part, n))
+		return err == nil
 	}
+	lo, hi := 0, 1 // ok(lo), and hi is past the last ok
+	for ok(hi) {
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1 {
+		if mid := (lo + hi) / 2; ok(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return strings.Repeat(part, lo)
 }
 
 // CostliestSet returns the selectors of one subscription that cost the
