@@ -112,17 +112,17 @@ type Config struct {
 	// (default 100); more are refused with 400.
 	MaxSelectors int
 	// MaxSelectorCost bounds the match cost of one topic selector or token
-	// grant (default 196608): the size of its regular expression times
-	// MaxFieldBytes, about 1.5 ns of one core per unit per topic (see
+	// grant (default 8192): the size of its regular expression times
+	// MaxFieldBytes, or MaxFieldBytes alone when an automaton matches it (see
 	// topic.Selector.Cost). A costlier one is refused with 400.
 	MaxSelectorCost int64
 	// MaxSubscriptionCost bounds the match cost of one subscription's
-	// selectors together, and of one token's grants (default 196608); more
+	// selectors together, and of one token's grants (default 16384); more
 	// is refused with 400.
 	MaxSubscriptionCost int64
 	// MaxHubCost bounds the match cost of the distinct costly selectors
 	// (URI templates, URL patterns with regular expressions) all
-	// subscriptions hold together (default 393216); each is matched once
+	// subscriptions hold together (default 16384); each is matched once
 	// per event however many subscriptions hold it. A subscription whose
 	// new ones do not fit is refused with 503 and Retry-After.
 	MaxHubCost int64

@@ -1,6 +1,7 @@
 package boundedre
 
 import (
+	"fmt"
 	"regexp/syntax"
 	"slices"
 	"sort"
@@ -42,6 +43,10 @@ const dfaEntryBytes = 2
 // more is matched by regexp, and costed as such.
 const maxDFAStates = 512
 
+// maxDFAWork bounds the instructions visited to build an automaton, so that
+// compiling a selector stays cheap whatever it is.
+const maxDFAWork = 1 << 22
+
 // newDFA builds the automaton of prog, or returns nil when the program is
 // not anchored at the start of the text, uses an empty-width assertion
 // other than the start and end of the text, or needs more than
@@ -50,7 +55,9 @@ func newDFA(prog *syntax.Prog, maxBytes int) *dfa {
 	if prog.StartCond()&syntax.EmptyBeginText == 0 {
 		return nil
 	}
+	// Rune instructions that test the same runes are told apart by no rune.
 	var runeInsts []int
+	distinct := make(map[string]bool)
 	for pc, in := range prog.Inst {
 		switch in.Op {
 		case syntax.InstEmptyWidth:
@@ -58,12 +65,16 @@ func newDFA(prog *syntax.Prog, maxBytes int) *dfa {
 				return nil
 			}
 		case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
-			runeInsts = append(runeInsts, pc)
+			k := fmt.Sprint(in.Op, in.Arg&uint32(syntax.FoldCase), in.Rune)
+			if !distinct[k] {
+				distinct[k] = true
+				runeInsts = append(runeInsts, pc)
+			}
 		}
 	}
 	d := &dfa{}
 	reps := d.buildClasses(prog, runeInsts)
-	b := &dfaBuilder{prog: prog, d: d, reps: reps, index: make(map[string]int32)}
+	b := &dfaBuilder{prog: prog, d: d, reps: reps, index: make(map[string]int32), mark: make([]uint32, len(prog.Inst))}
 	start := b.closure([]uint32{uint32(prog.Start)}, true)
 	b.add(start, true)
 	for s := 0; s < len(b.states); s++ {
@@ -87,7 +98,7 @@ func newDFA(prog *syntax.Prog, maxBytes int) *dfa {
 			}
 			d.next = append(d.next, int16(next))
 		}
-		if len(b.states) > maxDFAStates || d.size(len(b.states)) > maxBytes {
+		if len(b.states) > maxDFAStates || d.size(len(b.states)) > maxBytes || b.work > maxDFAWork {
 			return nil
 		}
 	}
@@ -171,6 +182,21 @@ type dfaBuilder struct {
 	reps   []rune
 	states [][]uint32
 	index  map[string]int32
+	// mark[pc] == gen marks the instructions visited by the current walk;
+	// work counts the visits of every walk.
+	mark []uint32
+	gen  uint32
+	work int
+}
+
+// visit reports whether pc is visited for the first time in this walk.
+func (b *dfaBuilder) visit(pc uint32) bool {
+	if b.mark[pc] == b.gen {
+		return false
+	}
+	b.mark[pc] = b.gen
+	b.work++
+	return true
 }
 
 // add appends the state set; the start state is never shared with another,
@@ -190,14 +216,13 @@ func (b *dfaBuilder) add(set []uint32, start bool) int32 {
 // instructions reached that wait for input: runes, the match, and "$".
 // "^" holds only at the start.
 func (b *dfaBuilder) closure(pcs []uint32, atStart bool) []uint32 {
-	seen := make(map[uint32]bool)
+	b.gen++
 	var out []uint32
 	var visit func(pc uint32)
 	visit = func(pc uint32) {
-		if seen[pc] {
+		if !b.visit(pc) {
 			return
 		}
-		seen[pc] = true
 		in := &b.prog.Inst[pc]
 		switch in.Op {
 		case syntax.InstAlt, syntax.InstAltMatch:
@@ -229,13 +254,12 @@ func (b *dfaBuilder) closure(pcs []uint32, atStart bool) []uint32 {
 // no more input: at the end of the text when atEnd ("$" holds), else
 // before it.
 func (b *dfaBuilder) reaches(set []uint32, atStart, atEnd bool) bool {
-	seen := make(map[uint32]bool)
+	b.gen++
 	var visit func(pc uint32) bool
 	visit = func(pc uint32) bool {
-		if seen[pc] {
+		if !b.visit(pc) {
 			return false
 		}
-		seen[pc] = true
 		in := &b.prog.Inst[pc]
 		switch in.Op {
 		case syntax.InstMatch:
