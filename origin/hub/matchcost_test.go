@@ -56,8 +56,6 @@ var costCases = []costCase{
 // costliestBase caches topictest.CostliestSet for the benchmark's limits.
 var costliestBase []topic.Spec
 
-
-
 // costliest returns the costliest Set of subscriber i: the same program
 // for every i, with variable names of its own so that each is a distinct
 // selector.

@@ -37,8 +37,6 @@ type costCase struct {
 
 var costliestBase []topic.Spec
 
-
-
 // costliest returns client i's costliest Set: the same program for every
 // i, with variable names of its own so that each is a distinct selector.
 func costliest(c *topic.Compiler, i int) []topic.Spec {
