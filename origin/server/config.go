@@ -111,14 +111,15 @@ type Config struct {
 	// MaxSelectors bounds the topic selectors of one subscribe request
 	// (default 100); more are refused with 400.
 	MaxSelectors int
-	// MaxSelectorCost bounds the match cost of one topic selector or token
-	// grant (default 8192): the size of its regular expression times
-	// MaxFieldBytes, or MaxFieldBytes alone when an automaton matches it (see
-	// topic.Selector.Cost). A costlier one is refused with 400.
+	// MaxSelectorCost bounds the match cost of one subscription's topic
+	// selector (default 8192): MaxFieldBytes when an automaton matches it,
+	// reading each topic byte once, else the size of its regular expression
+	// times MaxFieldBytes (see topic.Selector.Cost). A costlier one is
+	// refused with 400. Token grants, which the application chooses, are
+	// not bounded.
 	MaxSelectorCost int64
 	// MaxSubscriptionCost bounds the match cost of one subscription's
-	// selectors together, and of one token's grants (default 16384); more
-	// is refused with 400.
+	// selectors together (default 16384); more is refused with 400.
 	MaxSubscriptionCost int64
 	// MaxHubCost bounds the match cost of the distinct costly selectors
 	// (URI templates, URL patterns with regular expressions) all
