@@ -4,10 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edge-sse/edge-sse/shared/frame"
 	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/shared/topic/topictest"
@@ -180,5 +182,64 @@ func TestMatchCostReport(t *testing.T) {
 		if cc.shared && i > 0 && per >= 10*base {
 			t.Errorf("%s: %v per event, %.1f× topic=* (%v); want < 10×", cc.name, per, float64(per)/float64(base), base)
 		}
+	}
+}
+
+// TestSharedMatching: clients holding the same costly selector through the
+// hub's Registry get exactly the events it matches, live and from the ring,
+// and the selector is freed with the last client that held it, however
+// the hub forgets it.
+func TestSharedMatching(t *testing.T) {
+	reg := topic.NewRegistry(0)
+	shared := testCompiler.Shared(reg)
+	h := edge.NewHub(testCompiler, 16)
+	h.Matching = reg
+	h.OnFrame(&frame.Frame{Type: frame.TypeHello, ID: []byte("")})
+	add := func(expr, last string) (uint64, *sink) {
+		set, err := shared.NewSet(topic.Spec{Kind: topic.KindTopic, Expr: expr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &sink{}
+		id := h.NextID()
+		if !h.Add(&edge.Client{ID: id, Sink: s, Release: set.Release,
+			Match: func(e *edge.Event) bool { return mercure.CanReceive(set, nil, e.Topics, e.Private) }}, last) {
+			t.Fatal("Add refused")
+		}
+		return id, s
+	}
+	tpl := "https://example.com/books/{id}"
+	a, sa := add(tpl, "")
+	_, sb := add(tpl, "")
+	_, sc := add("*", "")
+	h.Deliver([]*edge.Event{event("e1", "https://example.com/books/1", false), event("e2", "https://example.com/users/1", false)})
+	h.Deliver([]*edge.Event{event("e3", "https://example.com/books/3", false)})
+	for name, c := range map[string]struct {
+		s    *sink
+		want []string
+	}{"a": {sa, []string{"e1", "e3"}}, "b": {sb, []string{"e1", "e3"}}, "*": {sc, []string{"e1", "e2", "e3"}}} {
+		for _, id := range []string{"e1", "e2", "e3"} {
+			if got, want := strings.Contains(c.s.got.String(), "id: "+id+"\n"), slices.Contains(c.want, id); got != want {
+				t.Errorf("client %s: received %s = %v, want %v", name, id, got, want)
+			}
+		}
+	}
+	if st := reg.Stats(); st.Selectors != 1 {
+		t.Fatalf("two clients, one template: %+v", st)
+	}
+	// A resume from the ring matches the kept events without the memo.
+	d, sd := add(tpl, "e1")
+	if got := sd.got.String(); strings.Contains(got, "id: e2\n") || !strings.Contains(got, "id: e3\n") {
+		t.Fatalf("replay from the ring: %q", got)
+	}
+	h.Remove(a)
+	h.Kick(d)
+	if st := reg.Stats(); st.Selectors != 1 {
+		t.Fatalf("b still holds the template: %+v", st)
+	}
+	sb.fail = true // b is dropped at the next write
+	h.Heartbeat()
+	if st := reg.Stats(); st.Selectors != 0 || st.Cost != 0 {
+		t.Fatalf("every client gone: %+v", st)
 	}
 }
