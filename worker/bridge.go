@@ -55,6 +55,7 @@ func (s jsStream) Close() { jsClose.Invoke(s.controller) }
 // to its stream.
 type pendingClient struct {
 	match       func(*edge.Event) bool
+	release     func()
 	lastEventID string
 	expires     time.Time
 }
@@ -93,7 +94,13 @@ func (h *hubInstance) setup() error {
 			PublicURL:      h.cfg.PublicURL,
 			Verifier:       verifier,
 			AllowAnonymous: h.cfg.AllowAnonymous,
-			Limits:         topic.Config{MaxSelectors: h.cfg.MaxSelectors},
+			Limits: topic.Config{
+				MaxSelectors:    h.cfg.MaxSelectors,
+				MaxTopicLen:     h.cfg.MaxTopicBytes,
+				MaxSelectorCost: h.cfg.MaxSelectorCost,
+				MaxSetCost:      h.cfg.MaxSubscriptionCost,
+			},
+			MaxHubCost:     h.cfg.MaxHubCost,
 			MaxLastEventID: h.cfg.MaxLastEventID,
 			MaxClients:     h.cfg.MaxClients,
 			MaxCatchup:     h.cfg.MaxCatchup,
@@ -105,6 +112,7 @@ func (h *hubInstance) setup() error {
 			return
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
+		h.hub.Matching = h.gate.Registry()
 		h.connect()
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {
@@ -148,6 +156,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	sub := a.Sub
 	h.pending[id] = pendingClient{
 		match:       func(e *edge.Event) bool { return sub.CanReceive(e.Topics, e.Private) },
+		release:     sub.Release,
 		lastEventID: sub.Resume,
 		expires:     sub.Expires,
 	}
@@ -182,7 +191,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		RetryJitter: h.cfg.RetryJitter,
 		MaxStream:   h.cfg.MaxStream,
 	}
-	if h.hub.Attach(id, w, p.match, p.lastEventID, p.expires, o) {
+	if h.hub.Attach(id, w, p.match, p.release, p.lastEventID, p.expires, o) {
 		h.feed.Start()
 	}
 	return nil

@@ -1,6 +1,26 @@
 package hub
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/edge-sse/edge-sse/shared/topic"
+)
+
+// matching is what the fan-out prepares events' topics with.
+type matching struct {
+	c   *topic.Compiler
+	reg *topic.Registry
+}
+
+// ShareMatching has the fan-out prepare each event's topics once with c
+// and share them through reg (topic.Registry.Share) while it offers the
+// event: subscribers whose Match uses Event.Prepared then run each costly
+// selector once per event, however many of them hold it, instead of once
+// each. The prepared topics are dropped after the fan-out, so the events a
+// History keeps do not hold them.
+func (h *Hub) ShareMatching(c *topic.Compiler, reg *topic.Registry) {
+	h.matching.Store(&matching{c: c, reg: reg})
+}
 
 // deliver offers batch, a run of events in increasing Seq order that
 // follows the previous batch, to every shard in turn. It runs on the hub's
@@ -8,6 +28,16 @@ import "sync"
 func (h *Hub) deliver(batch []*Event) {
 	if len(batch) == 0 {
 		return
+	}
+	if m := h.matching.Load(); m != nil {
+		for _, e := range batch {
+			e.prepared.Store(m.reg.Share(m.c.Prepare(e.Topics...)))
+		}
+		defer func() {
+			for _, e := range batch {
+				e.prepared.Store(nil)
+			}
+		}()
 	}
 	var delivered, dropped int
 	for i := range h.shards {

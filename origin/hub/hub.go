@@ -40,6 +40,7 @@ import (
 	"sync/atomic"
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
 var (
@@ -78,7 +79,17 @@ type Event struct {
 	SSE []byte
 	// Frame is the event as an edge feed frame (shared/frame).
 	Frame []byte
+
+	// prepared is set while the fan-out offers the event (see
+	// Hub.ShareMatching).
+	prepared atomic.Pointer[topic.Topics]
 }
+
+// Prepared returns the event's topics prepared for matching, with the memo
+// of the hub's Registry, while the hub's fan-out offers the event to its
+// subscribers (see Hub.ShareMatching), and nil otherwise: a replay matches
+// the events it reads without it.
+func (e *Event) Prepared() *topic.Topics { return e.prepared.Load() }
 
 // Hub stores, orders and fans out events. See the package documentation for
 // the ordering invariant and the lock order.
@@ -92,8 +103,10 @@ type Hub struct {
 
 	inbox  inbox
 	lastID atomic.Pointer[string] // id of the newest event fanned out
-	shards [shardCount]shard
-	pick   atomic.Uint32
+	// matching, when set, prepares each event's topics for its fan-out.
+	matching atomic.Pointer[matching]
+	shards   [shardCount]shard
+	pick     atomic.Uint32
 
 	ctx    context.Context
 	cancel context.CancelFunc

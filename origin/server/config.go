@@ -23,6 +23,12 @@ const (
 	DefaultMaxFieldBytes  = 4096
 	DefaultMaxSelectors   = topic.DefaultMaxSelectors
 	DefaultMaxSubscribers = 10000
+	// DefaultMaxSelectorCost, DefaultMaxSubscriptionCost and
+	// DefaultMaxHubCost bound what matching selectors may cost; see
+	// topic.Selector.Cost.
+	DefaultMaxSelectorCost     = topic.DefaultMaxSelectorCost
+	DefaultMaxSubscriptionCost = topic.DefaultMaxSetCost
+	DefaultMaxHubCost          = topic.DefaultMaxHubCost
 )
 
 // defaultMatchURL stands in for the hub URL when Config.HubURL is empty:
@@ -116,6 +122,22 @@ type Config struct {
 	// MaxSelectors bounds the topic selectors of one subscribe request
 	// (default 100); more are refused with 400.
 	MaxSelectors int
+	// MaxSelectorCost bounds the match cost of one subscription's topic
+	// selector (default 8192): MaxFieldBytes when an automaton matches it,
+	// reading each topic byte once, else the size of its regular expression
+	// times MaxFieldBytes (see topic.Selector.Cost). A costlier one is
+	// refused with 400. Token grants, which the application chooses, are
+	// not bounded.
+	MaxSelectorCost int64
+	// MaxSubscriptionCost bounds the match cost of one subscription's
+	// selectors together (default 16384); more is refused with 400.
+	MaxSubscriptionCost int64
+	// MaxHubCost bounds the match cost of the distinct costly selectors
+	// (URI templates, URL patterns with regular expressions) all
+	// subscriptions hold together (default 16384); each is matched once
+	// per event however many subscriptions hold it. A subscription whose
+	// new ones do not fit is refused with 503 and Retry-After.
+	MaxHubCost int64
 	// MaxSubscribers bounds the subscriptions open at once (default 10000;
 	// negative: no bound); one more is refused with 429.
 	MaxSubscribers int
@@ -143,13 +165,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// topicConfig returns the selector compiler's configuration; without a
-// HubURL, relative URL patterns are refused (topic.Config.NoBase).
+// topicConfig returns the selector compiler's configuration: selectors are
+// matched against topics of up to MaxFieldBytes; without a HubURL,
+// relative URL patterns are refused (topic.Config.NoBase).
 func (c *Config) topicConfig() topic.Config {
 	return topic.Config{
-		HubURL:       c.matchURL(),
-		NoBase:       c.HubURL == "",
-		MaxSelectors: c.MaxSelectors,
+		HubURL:          c.matchURL(),
+		NoBase:          c.HubURL == "",
+		MaxSelectors:    c.MaxSelectors,
+		MaxTopicLen:     c.MaxFieldBytes,
+		MaxSelectorCost: c.MaxSelectorCost,
+		MaxSetCost:      c.MaxSubscriptionCost,
 	}
 }
 
@@ -184,6 +210,14 @@ func (c *Config) setDefaults() {
 	def(&c.MaxTopics, DefaultMaxTopics)
 	def(&c.MaxFieldBytes, DefaultMaxFieldBytes)
 	def(&c.MaxSelectors, DefaultMaxSelectors)
+	def64 := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def64(&c.MaxSelectorCost, DefaultMaxSelectorCost)
+	def64(&c.MaxSubscriptionCost, DefaultMaxSubscriptionCost)
+	def64(&c.MaxHubCost, DefaultMaxHubCost)
 	if c.MaxSubscribers == 0 {
 		c.MaxSubscribers = DefaultMaxSubscribers
 	}

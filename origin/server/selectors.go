@@ -13,8 +13,15 @@ import (
 // its topics too (Mercure §"Subscribers"; anonymous subscribers have no
 // grants and never receive private updates). The hub applies it to live
 // events and to replayed ones alike (§"Authorization on Event Replay").
+// During the hub's fan-out it matches the event's shared prepared topics,
+// so that a costly selector held by many subscribers runs once per event.
 func deliverable(sub *mercure.Subscription) func(*hub.Event) bool {
-	return func(e *hub.Event) bool { return sub.CanReceiveTopics(e.Topics, e.Private) }
+	return func(e *hub.Event) bool {
+		if t := e.Prepared(); t != nil {
+			return sub.CanReceive(t, e.Private)
+		}
+		return sub.CanReceiveTopics(e.Topics, e.Private)
+	}
 }
 
 // errUnknown reports whether err from Hub.Subscribe means the resume id is

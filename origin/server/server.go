@@ -16,6 +16,7 @@ package server
 
 import (
 	"crypto/subtle"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -81,16 +82,26 @@ func New(h *hub.Hub, cfg Config) *Server {
 	if s.selectors, err = topic.NewCompiler(limits); err != nil {
 		panic(err) // Validate compiled the same URL
 	}
+	// Grants come from tokens the application signed, not from the
+	// subscriber: their match cost is the application's choice.
 	limits.MaxSelectors = maxGrants
+	limits.MaxSelectorCost, limits.MaxSetCost = math.MaxInt64, math.MaxInt64
 	if s.grants, err = topic.NewCompiler(limits); err != nil {
 		panic(err)
 	}
+	// One Registry per hub: a costly selector is compiled and matched once
+	// per event however many subscribers hold it, and all of them together
+	// are bounded by MaxHubCost.
+	reg := topic.NewRegistry(cfg.MaxHubCost)
+	s.selectors = s.selectors.Shared(reg)
+	h.ShareMatching(s.selectors, reg)
 	s.policy = mercure.SubscribePolicy{
 		Selectors:      s.selectors,
 		Grants:         s.grants,
 		Verifier:       cfg.Subscribers,
 		AllowAnonymous: cfg.AllowAnonymous,
 		MaxLastEventID: cfg.MaxFieldBytes,
+		Names:          mercure.CostNames{Selector: "the hub's --max-selector-cost", Subscription: "the hub's --max-subscription-cost", Hub: "the hub's --max-hub-cost"},
 	}
 	for _, o := range cfg.CORSOrigins {
 		s.corsAll = s.corsAll || o == "*"

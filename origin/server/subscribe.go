@@ -38,9 +38,12 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	adm, no := mercure.Admit(&s.policy, s.subscribeRequest(r))
 	if no != nil {
-		writeRefusal(w, no)
+		s.writeRefusal(w, no)
 		return
 	}
+	// The selectors' share of the hub's matching registry is given back
+	// when the stream ends, however it ends.
+	defer adm.Release()
 	if n := s.streams.Add(1); s.cfg.MaxSubscribers > 0 && n > int64(s.cfg.MaxSubscribers) {
 		s.streams.Add(-1)
 		w.Header().Set("Retry-After", s.retryAfter())
@@ -97,8 +100,11 @@ func (s *Server) subscribeRequest(r *http.Request) mercure.SubscribeRequest {
 }
 
 // writeRefusal answers a subscribe request that mercure.Admit refused.
-func writeRefusal(w http.ResponseWriter, no *mercure.Refusal) {
+func (s *Server) writeRefusal(w http.ResponseWriter, no *mercure.Refusal) {
 	no.Header(w.Header())
+	if no.Retry {
+		w.Header().Set("Retry-After", s.retryAfter())
+	}
 	w.WriteHeader(no.Status)
 	w.Write([]byte(no.Body()))
 }

@@ -84,6 +84,16 @@ type SubscribePolicy struct {
 	// MaxLastEventID bounds the resume id in bytes (zero:
 	// DefaultMaxLastEventID).
 	MaxLastEventID int
+	// Names are the settings that raise each matching-cost limit, as this
+	// side calls them (the origin's flags, the worker's vars): a refusal
+	// for cost names the one to raise.
+	Names CostNames
+}
+
+// CostNames name the settings behind topic.ErrSelectorCost,
+// topic.ErrSetCost and topic.ErrHubCost.
+type CostNames struct {
+	Selector, Subscription, Hub string
 }
 
 // Subscription is an admitted subscribe request.
@@ -126,6 +136,9 @@ type Refusal struct {
 	Challenge string
 	// Err says what was wrong; it wraps the topic, auth or mercure error.
 	Err error
+	// Retry is set when the same request may succeed later (the hub's
+	// matching budget is full): answer with Retry-After.
+	Retry bool
 }
 
 func (r *Refusal) Error() string { return r.Err.Error() }
@@ -161,7 +174,7 @@ func (r *Refusal) Body() string { return r.Err.Error() + "\n" }
 func Admit(p *SubscribePolicy, r SubscribeRequest) (*Subscription, *Refusal) {
 	sel, err := Selectors(p.Selectors, r.Query)
 	if err != nil {
-		return nil, &Refusal{Status: http.StatusBadRequest, Err: err}
+		return nil, p.selectorRefusal(err)
 	}
 	resume := ResumeID(r.LastEventID, r.Query)
 	max := p.MaxLastEventID
@@ -169,10 +182,12 @@ func Admit(p *SubscribePolicy, r SubscribeRequest) (*Subscription, *Refusal) {
 		max = DefaultMaxLastEventID
 	}
 	if len(resume) > max {
+		sel.Release()
 		return nil, &Refusal{Status: http.StatusBadRequest, Err: fmt.Errorf("%w (%d bytes, at most %d)", ErrLastEventIDTooLong, len(resume), max)}
 	}
 	s := &Subscription{Selectors: sel, Resume: resume}
 	if err := p.authorize(s, r); err != nil {
+		sel.Release()
 		status, challenge := auth.Challenge(err, r.ResourceMetadata)
 		return nil, &Refusal{Status: status, Challenge: challenge, Err: err}
 	}
@@ -208,6 +223,38 @@ func (p *SubscribePolicy) authorize(s *Subscription, r SubscribeRequest) error {
 	}
 	s.Grants, s.Claims, s.Expires = grants, claims, claims.ExpiresAt
 	return nil
+}
+
+// selectorRefusal answers a selector compile error: 400, or 503 to retry
+// later when the hub's matching budget is full (the hub's state, not the
+// request's fault: the same request succeeds once costly selectors are
+// released). A cost refusal names the setting that raises the limit.
+func (p *SubscribePolicy) selectorRefusal(err error) *Refusal {
+	no := &Refusal{Status: http.StatusBadRequest, Err: err}
+	var name string
+	switch {
+	case errors.Is(err, topic.ErrSelectorCost):
+		name = p.Names.Selector
+	case errors.Is(err, topic.ErrSetCost):
+		name = p.Names.Subscription
+	case errors.Is(err, topic.ErrHubCost):
+		name = p.Names.Hub
+		no.Status, no.Retry = http.StatusServiceUnavailable, true
+	}
+	if name != "" {
+		no.Err = fmt.Errorf("%w (raise %s)", err, name)
+	}
+	return no
+}
+
+// Release gives back what the subscription's selectors hold in the hub's
+// matching registry; call it once the subscription ends or is refused
+// after admission. It may be called more than once.
+func (s *Subscription) Release() {
+	s.Selectors.Release()
+	if s.Grants != nil {
+		s.Grants.Release()
+	}
 }
 
 // ResumeID returns the resume id of a subscribe request (§"Reconciliation"):

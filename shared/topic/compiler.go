@@ -23,6 +23,27 @@ const (
 	// instructions (roughly 45 bytes each), for the templates and URL
 	// patterns of a Set. A typical template or pattern costs 15 to 200.
 	DefaultMaxRegexpSize = 16384
+	// DefaultMaxTopicLen is the default length, in bytes, of the longest
+	// topic selectors are matched against: the origin's default
+	// --max-field-bytes, which refuses longer topics at publish.
+	DefaultMaxTopicLen = 4096
+	// DefaultMaxSelectorCost is the default match cost allowed to one
+	// selector (see Selector.Cost): any template or URL pattern whose
+	// regular expressions have an automaton, which reads each topic byte
+	// once (about 2 ns), but no program that RE2 would run instruction by
+	// instruction, beyond a couple of instructions.
+	DefaultMaxSelectorCost = 2 * DefaultMaxTopicLen
+	// DefaultMaxSetCost is the default match cost allowed to the selectors
+	// of one subscription together: three templates or URL patterns.
+	DefaultMaxSetCost = 4 * DefaultMaxTopicLen
+	// DefaultMaxHubCost is the default match cost of the distinct costly
+	// selectors one hub holds at once (see Registry): three templates or
+	// URL patterns with 4096-byte topics, each read once per topic of an
+	// event, so that an event of 64 such topics costs less than 10 times
+	// what delivering it to 10,000 subscribers of "*" costs. Hubs whose
+	// topics are shorter hold proportionally more for a smaller
+	// MaxTopicLen.
+	DefaultMaxHubCost = 4 * DefaultMaxTopicLen
 )
 
 // Config configures a Compiler.
@@ -46,17 +67,32 @@ type Config struct {
 	// MaxRegexpSize caps the regexp budget of a Set; zero means
 	// DefaultMaxRegexpSize.
 	MaxRegexpSize int
+	// MaxTopicLen is the length of the longest topic the hub matches, which
+	// the match cost of a selector is computed for; zero means
+	// DefaultMaxTopicLen.
+	MaxTopicLen int
+	// MaxSelectorCost caps the match cost of one selector (see
+	// Selector.Cost); zero means DefaultMaxSelectorCost.
+	MaxSelectorCost int64
+	// MaxSetCost caps the match cost of the selectors of a Set together;
+	// zero means DefaultMaxSetCost.
+	MaxSetCost int64
 }
 
 // Compiler compiles selectors for one hub. It is immutable and safe for
 // concurrent use.
 type Compiler struct {
-	hubURL        string // base of relative URL patterns; "" with NoBase
-	base          *whatwgurl.URL
-	resolve       *whatwgurl.URL // base of relative topics; nil with NoBase
-	maxSelectors  int
-	maxExprLen    int
-	maxRegexpSize int
+	hubURL          string // base of relative URL patterns; "" with NoBase
+	base            *whatwgurl.URL
+	resolve         *whatwgurl.URL // base of relative topics; nil with NoBase
+	maxSelectors    int
+	maxExprLen      int
+	maxRegexpSize   int
+	maxTopicLen     int
+	maxSelectorCost int64
+	maxSetCost      int64
+	// reg, when set, interns the Sets' costly selectors (see Shared).
+	reg *Registry
 }
 
 // NewCompiler returns a Compiler for cfg. The hub URL must be an absolute
@@ -67,11 +103,14 @@ func NewCompiler(cfg Config) (*Compiler, error) {
 		return nil, fmt.Errorf("%w, not %q", ErrInvalidHubURL, cfg.HubURL)
 	}
 	c := &Compiler{
-		hubURL:        base.String(),
-		base:          base,
-		maxSelectors:  orDefault(cfg.MaxSelectors, DefaultMaxSelectors),
-		maxExprLen:    orDefault(cfg.MaxExprLen, DefaultMaxExprLen),
-		maxRegexpSize: orDefault(cfg.MaxRegexpSize, DefaultMaxRegexpSize),
+		hubURL:          base.String(),
+		base:            base,
+		maxSelectors:    orDefault(cfg.MaxSelectors, DefaultMaxSelectors),
+		maxExprLen:      orDefault(cfg.MaxExprLen, DefaultMaxExprLen),
+		maxRegexpSize:   orDefault(cfg.MaxRegexpSize, DefaultMaxRegexpSize),
+		maxTopicLen:     orDefault(cfg.MaxTopicLen, DefaultMaxTopicLen),
+		maxSelectorCost: orDefault(cfg.MaxSelectorCost, DefaultMaxSelectorCost),
+		maxSetCost:      orDefault(cfg.MaxSetCost, DefaultMaxSetCost),
 	}
 	if cfg.NoBase {
 		c.hubURL, c.resolve = "", nil
@@ -81,11 +120,25 @@ func NewCompiler(cfg Config) (*Compiler, error) {
 	return c, nil
 }
 
-func orDefault(v, def int) int {
+func orDefault[T int | int64](v, def T) T {
 	if v <= 0 {
 		return def
 	}
 	return v
+}
+
+// Limits returns the limits the Compiler applies, defaults filled in.
+func (c *Compiler) Limits() Config {
+	return Config{
+		HubURL:          c.hubURL,
+		NoBase:          c.resolve == nil,
+		MaxSelectors:    c.maxSelectors,
+		MaxExprLen:      c.maxExprLen,
+		MaxRegexpSize:   c.maxRegexpSize,
+		MaxTopicLen:     c.maxTopicLen,
+		MaxSelectorCost: c.maxSelectorCost,
+		MaxSetCost:      c.maxSetCost,
+	}
 }
 
 // parse parses a topic against the hub's URL into the component strings URL

@@ -25,6 +25,15 @@
 // update's topics once for matching against every subscriber's sets, which
 // keeps URL pattern matching allocation-free as well.
 //
+// Matching cost is bounded whatever subscribers send. Templates and URL
+// patterns compile to regular expressions, which are compiled further into
+// a deterministic automaton reading each topic byte once when one exists
+// within bounds; Selector.Cost is the work of matching one topic of the
+// configured maximum length, and Config bounds it per selector and per Set.
+// A Registry (Compiler.Shared) interns the costly selectors of one hub,
+// bounds their total cost, and lets each be matched once per event through
+// Topics shared with Registry.Share.
+//
 // Authorization uses the same matching (§"Subscribers"): a private update is
 // delivered only if one of the selectors granted by the subscriber's token
 // matches one of the update's topics, and any update only if one of the

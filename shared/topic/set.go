@@ -2,6 +2,7 @@ package topic
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/edge-sse/edge-sse/shared/topic/internal/boundedre"
 	"github.com/edge-sse/edge-sse/shared/topic/internal/urlpattern"
@@ -22,6 +23,11 @@ const linearExactMax = 8
 // selectors a token grants. It matches a topic when one of its selectors
 // does (§"Subscription", §"Subscribers"). A Set is immutable and safe for
 // concurrent use.
+//
+// A Set compiled by a Compiler with a Registry (see Compiler.Shared) holds
+// its costly selectors, templates and URL patterns with regular
+// expressions, in the Registry, shared with every other Set holding the
+// same selector; Release gives them back.
 type Set struct {
 	c         *Compiler
 	selectors []Selector
@@ -30,35 +36,78 @@ type Set struct {
 	exactMap  map[string]struct{}
 	templates []*boundedre.Regexp
 	patterns  []*urlpattern.Pattern
+	// shared are the costly selectors interned in c.reg.
+	shared []*entry
+	// cheap is set when selectors other than shared ones are present.
+	cheap    bool
+	cost     int64
+	released atomic.Bool
 }
 
 // NewSet compiles specs into a Set. It fails with ErrTooManySelectors before
-// compiling anything if there are more than the configured maximum, and with
-// the first selector's error otherwise. An empty Set matches nothing.
+// compiling anything if there are more than the configured maximum, with
+// ErrSetCost if the selectors together cost more than MaxSetCost to match,
+// with ErrHubCost if the Compiler's Registry cannot take the new costly
+// selectors, and with the first selector's error otherwise. An empty Set
+// matches nothing.
 func (c *Compiler) NewSet(specs ...Spec) (*Set, error) {
 	if len(specs) > c.maxSelectors {
 		return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManySelectors, len(specs), c.maxSelectors)
 	}
 	s := &Set{c: c, selectors: make([]Selector, 0, len(specs))}
+	var interned map[Spec]*entry
+	if c.reg != nil {
+		// Selectors other subscribers hold are neither compiled again nor
+		// charged to the regexp budget.
+		interned = c.reg.acquire(c.hubURL, specs)
+	}
 	budget := c.maxRegexpSize
 	var exact []string
+	var fresh []Selector
 	for i, spec := range specs {
-		sel, err := c.compile(spec.Kind, spec.Expr, &budget)
-		if err != nil {
-			return nil, fmt.Errorf("compile selector %d: %w", i+1, err)
+		var sel Selector
+		if e, ok := interned[spec]; ok {
+			sel = e.sel
+			if err := c.check(sel); err != nil {
+				c.reg.release(interned)
+				return nil, fmt.Errorf("compile selector %d: %w", i+1, err)
+			}
+		} else {
+			var err error
+			if sel, err = c.compile(spec.Kind, spec.Expr, &budget); err != nil {
+				c.reg.release(interned)
+				return nil, fmt.Errorf("compile selector %d: %w", i+1, err)
+			}
+			if c.reg != nil && sel.costly() {
+				fresh = append(fresh, sel)
+			}
 		}
 		s.selectors = append(s.selectors, sel)
+		s.cost += sel.cost
 		switch {
 		case sel.all:
 			s.all = true
+		case c.reg != nil && sel.costly():
+			// Matched through the Registry below.
 		case sel.pattern != nil:
 			s.patterns = append(s.patterns, sel.pattern)
+		case sel.template != nil:
+			s.templates = append(s.templates, sel.template)
 		}
-		if sel.exact {
+		if sel.exact && !(c.reg != nil && sel.costly()) {
 			exact = append(exact, sel.expr)
 		}
-		if sel.template != nil {
-			s.templates = append(s.templates, sel.template)
+	}
+	s.cheap = s.all || len(exact) > 0 || len(s.templates) > 0 || len(s.patterns) > 0
+	if s.cost > c.maxSetCost {
+		c.reg.release(interned)
+		return nil, fmt.Errorf("%w: %d selectors cost %d to match against a %d-byte topic, at most %d",
+			ErrSetCost, len(specs), s.cost, c.maxTopicLen, c.maxSetCost)
+	}
+	if c.reg != nil {
+		var err error
+		if s.shared, err = c.reg.intern(c.hubURL, interned, fresh); err != nil {
+			return nil, err
 		}
 	}
 	if len(exact) <= linearExactMax {
@@ -71,6 +120,21 @@ func (c *Compiler) NewSet(specs ...Spec) (*Set, error) {
 	}
 	return s, nil
 }
+
+// Release gives the Set's costly selectors back to the Registry, which
+// frees each once no Set holds it. Call it when the subscription or token
+// ends; the Set must not be matched afterwards. It is safe to call more
+// than once, and does nothing for a Set compiled without a Registry.
+func (s *Set) Release() {
+	if s == nil || len(s.shared) == 0 || s.released.Swap(true) {
+		return
+	}
+	s.c.reg.releaseEntries(s.shared)
+}
+
+// Cost returns the work of matching the Set against one topic as long as
+// the Compiler's MaxTopicLen: the sum of its selectors' Cost.
+func (s *Set) Cost() int64 { return s.cost }
 
 // All reports whether the Set contains the wildcard "*".
 func (s *Set) All() bool { return s.all }
@@ -87,11 +151,38 @@ func (s *Set) Match(topic string) bool {
 	if s.matchString(topic) {
 		return true
 	}
-	if len(s.patterns) == 0 {
+	for _, e := range s.shared {
+		if e.sel.template != nil && (topic == e.sel.expr || e.sel.template.MatchString(topic)) {
+			return true
+		}
+	}
+	if len(s.patterns) == 0 && !s.sharesPatterns() {
 		return false
 	}
 	in, ok := s.c.parse(topic)
-	return ok && s.matchInput(&in)
+	if !ok {
+		return false
+	}
+	if s.matchInput(&in) {
+		return true
+	}
+	for _, e := range s.shared {
+		if e.sel.pattern != nil && e.sel.pattern.Match(&in) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharesPatterns reports whether a URL pattern is among the shared
+// selectors.
+func (s *Set) sharesPatterns() bool {
+	for _, e := range s.shared {
+		if e.sel.pattern != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // MatchAny reports whether a selector of the Set matches one of topics, an
@@ -106,14 +197,29 @@ func (s *Set) MatchAny(topics []string) bool {
 }
 
 // MatchTopics is MatchAny for topics prepared once per update; it does not
-// allocate.
+// allocate. A shared selector is matched once per Topics that its Registry
+// prepared (Registry.Prepare, Registry.Share), whatever the number of Sets
+// holding it: the first Set to need it runs it, the others read the result.
 func (s *Set) MatchTopics(t *Topics) bool {
-	if t.c != s.c {
+	if t.c.hubURL != s.c.hubURL {
 		// Prepared against another hub URL: parse again.
 		return s.MatchAny(t.topics)
 	}
 	for i, topic := range t.topics {
-		if s.matchString(topic) || (t.parsed[i] && s.matchInput(&t.inputs[i])) {
+		if !s.cheap {
+			break
+		}
+		if s.matchString(topic) {
+			return true
+		}
+		if len(s.patterns) > 0 {
+			if in, ok := t.input(i); ok && s.matchInput(in) {
+				return true
+			}
+		}
+	}
+	for _, e := range s.shared {
+		if t.matchShared(e) {
 			return true
 		}
 	}

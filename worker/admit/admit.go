@@ -8,6 +8,7 @@ package admit
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,12 @@ type Config struct {
 	// compiles grants with the same limits but mercure.GrantLimit
 	// selectors.
 	Limits topic.Config
+	// MaxHubCost bounds the match cost of the distinct costly selectors
+	// the object's clients hold together (MAX_HUB_COST; zero:
+	// topic.DefaultMaxHubCost); a subscription that would pass it gets 503
+	// with Retry-After. Limits' MaxTopicLen, MaxSelectorCost and MaxSetCost
+	// are MAX_TOPIC_BYTES, MAX_SELECTOR_COST and MAX_SUBSCRIPTION_COST.
+	MaxHubCost int64
 	// MaxLastEventID bounds the resume id in bytes (MAX_LAST_EVENT_ID_BYTES;
 	// zero: mercure.DefaultMaxLastEventID).
 	MaxLastEventID int
@@ -59,6 +66,7 @@ type Config struct {
 type Gate struct {
 	cfg    Config
 	policy mercure.SubscribePolicy
+	reg    *topic.Registry
 }
 
 // New returns the gate for cfg. It fails when PublicURL is set but is not
@@ -75,19 +83,32 @@ func New(cfg Config) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
 	}
+	// One Registry per object: a costly selector is compiled and matched
+	// once per event however many clients hold it, and all of them
+	// together are bounded by MaxHubCost.
+	reg := topic.NewRegistry(cfg.MaxHubCost)
+	sel = sel.Shared(reg)
+	// Grants come from tokens the application signed, not from the
+	// subscriber: their match cost is the application's choice.
 	limits.MaxSelectors = mercure.GrantLimit
+	limits.MaxSelectorCost, limits.MaxSetCost = math.MaxInt64, math.MaxInt64
 	grants, err := topic.NewCompiler(limits)
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
 	}
-	return &Gate{cfg: cfg, policy: mercure.SubscribePolicy{
+	return &Gate{cfg: cfg, reg: reg, policy: mercure.SubscribePolicy{
 		Selectors:      sel,
 		Grants:         grants,
 		Verifier:       cfg.Verifier,
 		AllowAnonymous: cfg.AllowAnonymous,
 		MaxLastEventID: cfg.MaxLastEventID,
+		Names:          mercure.CostNames{Selector: "the hub's MAX_SELECTOR_COST", Subscription: "the hub's MAX_SUBSCRIPTION_COST", Hub: "the hub's MAX_HUB_COST"},
 	}}, nil
 }
+
+// Registry is the object's registry of costly selectors; the hub shares
+// each event's topics through it for the fan-out.
+func (g *Gate) Registry() *topic.Registry { return g.reg }
 
 // Compiler is the compiler of subscription selectors; the hub prepares
 // its events' topics with it.
@@ -127,7 +148,8 @@ type Answer struct {
 // Open answers a subscribe request. Admission is the shared contract
 // (mercure.Admit); then the object's stream limit (503, MAX_CLIENTS) and,
 // for a resume the ring cannot serve, its catch-up limit (503,
-// MAX_CATCHUP), both with Retry-After.
+// MAX_CATCHUP), both with Retry-After. An admitted subscription holds its
+// selectors in the Registry until its Release.
 //
 // The stream's headers follow mercure.StreamHeaders. The resume id is
 // reported as found when the ring serves it or the origin is asked for
@@ -150,9 +172,13 @@ func (g *Gate) Open(req Request, hub Hub) Answer {
 		ResourceMetadata: g.metadataURL(u),
 	})
 	if no != nil {
+		if no.Retry {
+			h.Set("Retry-After", g.retryAfter())
+		}
 		return refuse(h, no)
 	}
 	if n := hub.Streams(); n >= g.cfg.MaxClients {
+		sub.Release()
 		h.Set("Retry-After", g.retryAfter())
 		return refuse(h, &mercure.Refusal{Status: http.StatusServiceUnavailable,
 			Err: fmt.Errorf("this edge hub holds its limit of %d streams (MAX_CLIENTS); retry later", g.cfg.MaxClients)})
@@ -160,6 +186,7 @@ func (g *Gate) Open(req Request, hub Hub) Answer {
 	// A client resuming from before the ring waits, its live events held,
 	// for the origin's history: bound how many do at once.
 	if sub.Resume != "" && !hub.InRing(sub.Resume) && hub.CatchingUp() >= g.cfg.MaxCatchup {
+		sub.Release()
 		h.Set("Retry-After", g.retryAfter())
 		return refuse(h, &mercure.Refusal{Status: http.StatusServiceUnavailable,
 			Err: fmt.Errorf("this edge hub is catching up its limit of %d streams from the origin (MAX_CATCHUP); retry later", g.cfg.MaxCatchup)})

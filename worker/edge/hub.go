@@ -42,6 +42,9 @@ type Client struct {
 	// Match reports whether the client may receive e: its selectors match
 	// and, for a private event, its token grants it.
 	Match func(e *Event) bool
+	// Release, when set, is called once the hub forgets the client: it
+	// gives back the selectors Match holds (topic.Set.Release).
+	Release func()
 
 	// after is the Last-Event-ID the client resumes from; held, when not
 	// nil, the chunks kept for it until its replay is written.
@@ -88,6 +91,10 @@ type Hub struct {
 	// anchored is set by the first Hello: the ring knows where it starts.
 	anchored bool
 
+	// Matching, when set before the hub is used, is the Registry of the
+	// clients' costly selectors: each event's topics are shared through it
+	// for the fan-out, so a selector many clients hold runs once per event.
+	Matching *topic.Registry
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64
@@ -192,6 +199,10 @@ func (h *Hub) forgetLocked(c *Client) {
 		h.scheduler.unlink(c)
 	}
 	h.reg.unhold(c)
+	if c.Release != nil {
+		c.Release()
+		c.Release = nil
+	}
 }
 
 // dropLocked forgets clients whose stream failed and closes their streams.
@@ -282,10 +293,29 @@ func (h *Hub) deliverLocked(events []*Event) {
 		h.ring.Push(e)
 		h.events++
 	}
+	if h.Matching != nil {
+		defer h.shareLocked(events)()
+	}
 	for len(events) > 0 {
 		n := min(len(events), 64)
 		h.dropLocked(h.reg.fanoutEvents(events[:n])...)
 		events = events[n:]
+	}
+}
+
+// shareLocked gives events topics shared through h.Matching for their
+// fan-out, and returns the function that puts the plain ones back: the
+// ring keeps events without the memo, which replays do not use.
+func (h *Hub) shareLocked(events []*Event) func() {
+	plain := make([]*topic.Topics, len(events))
+	for i, e := range events {
+		plain[i] = e.Topics
+		e.Topics = h.Matching.Share(e.Topics)
+	}
+	return func() {
+		for i, e := range events {
+			e.Topics = plain[i]
+		}
 	}
 }
 

@@ -105,15 +105,20 @@ func (s *StreamSink) stopEnd() {
 // a reconnection delay, adds the client to the hub (writing what it missed
 // after lastEventID) and arms the end of the stream at the token's expiry
 // (zero: none) or at the end of its lifetime, whichever comes first. It
-// reports whether the client was added; if not, its stream is closed.
+// reports whether the client was added; if not, its stream is closed and
+// release (nil: none), which gives back what match holds, is called; once
+// added, the hub calls it when it forgets the client.
 // Start the hub's feed after a true return.
-func (h *Hub) Attach(id uint64, w Writer, match func(*Event) bool, lastEventID string, expires time.Time, o StreamOptions) bool {
+func (h *Hub) Attach(id uint64, w Writer, match func(*Event) bool, release func(), lastEventID string, expires time.Time, o StreamOptions) bool {
 	sink := NewStreamSink(w, o)
 	// Jitter, so that clients cut off together (a deploy, a runtime
 	// restart) do not all return at once.
 	retry := o.Retry + rand.N(o.RetryJitter+1)
 	sink.Write(&Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
-	if !h.Add(&Client{ID: id, Sink: sink, Match: match}, lastEventID) {
+	if !h.Add(&Client{ID: id, Sink: sink, Match: match, Release: release}, lastEventID) {
+		if release != nil {
+			release() // idempotent: the hub may have released it already
+		}
 		sink.Close()
 		return false
 	}

@@ -67,7 +67,7 @@ func all(*Event) bool { return true }
 func TestStreamSinkQueueLimitDrop(t *testing.T) {
 	h := testHub(t)
 	w := &stream{}
-	if !h.Attach(h.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 3}) {
+	if !h.Attach(h.NextID(), w, all, nil, "", time.Time{}, StreamOptions{Queue: 3}) {
 		t.Fatal("Attach refused")
 	}
 	// The retry advice and the connect comment wait; two heartbeats more
@@ -88,8 +88,8 @@ func TestStreamSinkStallDrop(t *testing.T) {
 	h := testHub(t)
 	stuck, reader := &stream{}, &stream{reading: true}
 	o := StreamOptions{Queue: 1000, Stall: 30 * time.Millisecond}
-	h.Attach(h.NextID(), stuck, all, "", time.Time{}, o)
-	h.Attach(h.NextID(), reader, all, "", time.Time{}, o)
+	h.Attach(h.NextID(), stuck, all, nil, "", time.Time{}, o)
+	h.Attach(h.NextID(), reader, all, nil, "", time.Time{}, o)
 	h.Heartbeat()
 	time.Sleep(50 * time.Millisecond)
 	h.Heartbeat() // the stuck client's chunks have waited past 30ms
@@ -102,7 +102,7 @@ func TestStreamSinkStallDrop(t *testing.T) {
 	// Without a stall bound only the queue limit drops a client.
 	h2 := testHub(t)
 	w := &stream{}
-	h2.Attach(h2.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 1000})
+	h2.Attach(h2.NextID(), w, all, nil, "", time.Time{}, StreamOptions{Queue: 1000})
 	h2.Heartbeat()
 	time.Sleep(50 * time.Millisecond)
 	h2.Heartbeat()
@@ -114,7 +114,7 @@ func TestStreamSinkStallDrop(t *testing.T) {
 func TestAttachAdvisesRetry(t *testing.T) {
 	h := testHub(t)
 	w := &stream{reading: true}
-	h.Attach(h.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 10, Retry: 2 * time.Second})
+	h.Attach(h.NextID(), w, all, nil, "", time.Time{}, StreamOptions{Queue: 10, Retry: 2 * time.Second})
 	if got := w.String(); !strings.HasPrefix(got, "retry: 2000\n") {
 		t.Fatalf("stream starts %q, want the retry advice", got)
 	}
@@ -123,7 +123,7 @@ func TestAttachAdvisesRetry(t *testing.T) {
 func TestStreamLifetime(t *testing.T) {
 	h := testHub(t)
 	w := &stream{reading: true}
-	h.Attach(h.NextID(), w, all, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: 40 * time.Millisecond})
+	h.Attach(h.NextID(), w, all, nil, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: 40 * time.Millisecond})
 	deadline := time.Now().Add(10 * time.Second)
 	for !w.isClosed() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -133,7 +133,7 @@ func TestStreamLifetime(t *testing.T) {
 	}
 	// A token's expiry ends the stream too.
 	w = &stream{reading: true}
-	h.Attach(h.NextID(), w, all, "", time.Now().Add(30*time.Millisecond), StreamOptions{Queue: 10, MaxStream: time.Hour})
+	h.Attach(h.NextID(), w, all, nil, "", time.Now().Add(30*time.Millisecond), StreamOptions{Queue: 10, MaxStream: time.Hour})
 	for !w.isClosed() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -145,7 +145,7 @@ func TestStreamLifetime(t *testing.T) {
 func TestStreamLifetimeTimerStoppedOnClose(t *testing.T) {
 	h := testHub(t)
 	id := h.NextID()
-	h.Attach(id, &stream{reading: true}, all, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: time.Hour})
+	h.Attach(id, &stream{reading: true}, all, nil, "", time.Time{}, StreamOptions{Queue: 10, MaxStream: time.Hour})
 	h.mu.Lock()
 	s := h.reg.clients[id].Sink.(*StreamSink)
 	h.mu.Unlock()

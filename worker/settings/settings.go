@@ -109,6 +109,14 @@ type Config struct {
 	// last_event_id) in bytes (the origin's --max-field-bytes bound on
 	// event ids); a longer one is refused with 400.
 	MaxLastEventID int
+	// MaxTopicBytes is the longest topic selectors are matched against
+	// (the origin's --max-field-bytes); MaxSelectorCost,
+	// MaxSubscriptionCost and MaxHubCost bound the match cost of a
+	// selector, of a subscription's selectors, and of the distinct costly
+	// selectors of the hub object (400 past the first two; 503 with
+	// Retry-After past the third), as the origin's flags of the same names.
+	MaxTopicBytes                                    int
+	MaxSelectorCost, MaxSubscriptionCost, MaxHubCost int64
 	// MaxPublishBytes is the largest publish body the front door forwards
 	// (the origin's default --max-body-bytes); a larger one gets 413
 	// without reaching the origin.
@@ -196,6 +204,14 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.MaxSelectors = n })},
 	{Name: "MAX_LAST_EVENT_ID_BYTES", Kind: Var, Default: "4096", Limit: true, Doc: "longest `Last-Event-ID` / `last_event_id` (400 above; the origin's `--max-field-bytes`)",
 		apply: integer(1, func(c *Config, n int) { c.MaxLastEventID = n })},
+	{Name: "MAX_SELECTOR_COST", Kind: Var, Default: "8192", Limit: true, Doc: "match cost of one topic selector (its regular expression's automaton reads each topic byte once: the topic length, `MAX_TOPIC_BYTES`; without one, program size × topic length); past it 400 naming the var",
+		apply: integer(1, func(c *Config, n int) { c.MaxSelectorCost = int64(n) })},
+	{Name: "MAX_SUBSCRIPTION_COST", Kind: Var, Default: "16384", Limit: true, Doc: "match cost of one subscription's selectors together; past it 400 naming the var",
+		apply: integer(1, func(c *Config, n int) { c.MaxSubscriptionCost = int64(n) })},
+	{Name: "MAX_HUB_COST", Kind: Var, Default: "16384", Limit: true, Doc: "match cost of the distinct templates and URL patterns all clients of one hub object hold (each is matched once per event however many hold it); past it 503 + `Retry-After` naming the var",
+		apply: integer(1, func(c *Config, n int) { c.MaxHubCost = int64(n) })},
+	{Name: "MAX_TOPIC_BYTES", Kind: Var, Default: "4096", Limit: true, Doc: "longest topic matched, the unit of the costs above: keep it at the origin's `--max-field-bytes`; shorter topics let a hub hold proportionally more selectors",
+		apply: integer(1, func(c *Config, n int) { c.MaxTopicBytes = n })},
 	{Name: "FEED_BUFFER_KB", Kind: Var, Default: "4096", Limit: true, Doc: "feed bytes a hub reads ahead of its fan-out; past it, it stops reading (TCP pushes back to the origin)",
 		apply: integer(1, func(c *Config, n int) { c.FeedBuffer = n * 1024 })},
 	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out, how long the hub keeps reading the feed before the next one (0: off)",

@@ -75,6 +75,9 @@ func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.IntVar(&f.cfg.MaxTopics, "max-topics", server.DefaultMaxTopics, "most topics per update")
 	fs.IntVar(&f.cfg.MaxFieldBytes, "max-field-bytes", server.DefaultMaxFieldBytes, "longest topic, id or type")
 	fs.IntVar(&f.cfg.MaxSelectors, "max-selectors", server.DefaultMaxSelectors, "most topic selectors per subscribe request")
+	fs.Int64Var(&f.cfg.MaxSelectorCost, "max-selector-cost", server.DefaultMaxSelectorCost, "largest match cost of one topic selector: --max-field-bytes when an automaton reads each topic byte once, else its regexp size × --max-field-bytes (400 past it)")
+	fs.Int64Var(&f.cfg.MaxSubscriptionCost, "max-subscription-cost", server.DefaultMaxSubscriptionCost, "largest match cost of one subscription's selectors together (400 past it)")
+	fs.Int64Var(&f.cfg.MaxHubCost, "max-hub-cost", server.DefaultMaxHubCost, "largest match cost of the distinct templates and URL patterns of all subscriptions together, each matched once per event (503 + Retry-After past it)")
 	fs.IntVar(&f.cfg.MaxSubscribers, "max-subscribers", server.DefaultMaxSubscribers, "most open subscriptions (negative: no bound)")
 	bindEnv(fs, "all")
 }

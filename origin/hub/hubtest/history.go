@@ -44,7 +44,7 @@ func SameEvent(got, want *hub.Event) string {
 		return fmt.Sprintf("Seq %d, want %d", got.Seq, want.Seq)
 	case got.ID != want.ID, got.Type != want.Type, got.Data != want.Data,
 		got.Private != want.Private, got.Retry != want.Retry, !slices.Equal(got.Topics, want.Topics):
-		return fmt.Sprintf("fields %+v, want %+v", *got, *want)
+		return fmt.Sprintf("fields %s, want %s", eventFields(got), eventFields(want))
 	case !bytes.Equal(got.SSE, want.SSE):
 		return fmt.Sprintf("SSE %q, want %q", got.SSE, want.SSE)
 	case !bytes.Equal(got.Frame, want.Frame):
@@ -207,4 +207,10 @@ func TestHistory(t *testing.T, open func(t *testing.T) hub.History) {
 			}
 		}
 	})
+}
+
+// eventFields prints the fields SameEvent compares (an Event holds an
+// atomic pointer, so it is not printed by value).
+func eventFields(e *hub.Event) string {
+	return fmt.Sprintf("{ID:%q Type:%q Data:%q Private:%v Retry:%d Topics:%q}", e.ID, e.Type, e.Data, e.Private, e.Retry, e.Topics)
 }

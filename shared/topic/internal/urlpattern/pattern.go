@@ -173,6 +173,34 @@ func (p *Pattern) Match(in *Input) bool {
 		p.password.match(in.Password)
 }
 
+// MatchCost bounds the work of Match on the components of a URL of at most
+// n bytes, in the units of boundedre.Regexp.MatchCost. The component
+// strings together are at most n bytes long, so the regular expressions
+// cost at most the largest of them over n bytes; literals cost their
+// length.
+func (p *Pattern) MatchCost(n int) int64 {
+	var re, lit int64
+	for _, c := range [...]*component{&p.protocol, &p.username, &p.password, &p.hostname, &p.port, &p.pathname, &p.search, &p.hash} {
+		if c.kind == matchRegexp {
+			re = max(re, c.re.MatchCost(n))
+		} else {
+			lit += int64(len(c.literal))
+		}
+	}
+	return re + lit
+}
+
+// HasRegexp reports whether matching runs a regular expression: some
+// component is neither a lone "*" nor fixed text.
+func (p *Pattern) HasRegexp() bool {
+	for _, c := range [...]*component{&p.protocol, &p.username, &p.password, &p.hostname, &p.port, &p.pathname, &p.search, &p.hash} {
+		if c.kind == matchRegexp {
+			return true
+		}
+	}
+	return false
+}
+
 // Components returns the component pattern strings, as the URLPattern
 // attributes return them, keyed by component name.
 func (p *Pattern) Components() map[string]string {
