@@ -76,6 +76,11 @@ func TestContractOriginVsEdge(t *testing.T) {
 			}
 			// A resume replays everything after ids[0] (the live events of
 			// the cases before this one too), then the live event.
+			// A resume from earliest replays the whole retained history:
+			// the events published before the cases are in it.
+			if strings.Contains(c.Query, "lastEventID="+mercure.Earliest) && !slices.Contains(oe, "message "+ids[0]) {
+				t.Fatalf("resumed from earliest: %d events without %s", len(oe), ids[0])
+			}
 			if c.Anchor == ids[0] && (len(oe) < 3 || !slices.Equal(oe[:2], []string{"message " + ids[1], "message " + ids[2]})) {
 				t.Fatalf("resumed after %s: %q, want %s, %s, …, %s", ids[0], oe, ids[1], ids[2], live)
 			}

@@ -82,7 +82,7 @@ func Cases(sign Signer, known string) []Case {
 		{Name: "resume, last_event_id wins over lastEventID", Query: "topic=*&lastEventID=never-published&last_event_id=" + url.QueryEscape(known), Status: 200, Anchor: known, E2E: true},
 		{Name: "resume, header wins over last_event_id", Query: "topic=*&last_event_id=never-published", Header: []Header{{"Last-Event-ID", known}}, Status: 200, Anchor: known},
 		{Name: "resume from earliest, header", Query: "topic=*", Header: []Header{{"Last-Event-ID", mercure.Earliest}}, Status: 200, Anchor: mercure.Earliest},
-		{Name: "resume from earliest, lastEventID", Query: "topic=*&lastEventID=earliest", Status: 200, Anchor: mercure.Earliest},
+		{Name: "resume from earliest, lastEventID", Query: "topic=*&lastEventID=earliest", Status: 200, Anchor: mercure.Earliest, E2E: true},
 		{Name: "two Last-Event-ID headers are one unknown id", Query: "topic=*", Header: []Header{{"Last-Event-ID", known}, {"Last-Event-ID", known}}, Status: 200, Anchor: mercure.Earliest, EdgeAnchor: known + ", " + known},
 		{Name: "Last-Event-ID over the limit", Query: "topic=*", Header: []Header{{"Last-Event-ID", long}}, Status: 400, Body: "longer than any event id", E2E: true},
 		{Name: "last_event_id over the limit", Query: "topic=*&last_event_id=" + long, Status: 400, Body: "longer than any event id"},
