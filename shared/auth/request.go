@@ -80,12 +80,15 @@ func isB64Token(s string) bool {
 
 // cookieValue returns the value of the first cookie called name in a Cookie
 // header (RFC 6265 section 5.4), without surrounding double quotes, or ""
-// when there is none. Cookies are separated by ";" or ",".
+// when there is none. Cookies are separated by ";", and by the ", " with
+// which Fetch's Headers.get joins several Cookie headers (what a Worker
+// sees). A bare "," stays in the value: no valid cookie value holds one,
+// so "name=,garbage" is a malformed token, not an empty cookie.
 func cookieValue(header, name string) string {
 	for header != "" {
 		pair := header
-		if i := strings.IndexAny(header, ";,"); i >= 0 {
-			pair, header = header[:i], header[i+1:]
+		if i, n := nextCookie(header); i >= 0 {
+			pair, header = header[:i], header[i+n:]
 		} else {
 			header = ""
 		}
@@ -100,4 +103,18 @@ func cookieValue(header, name string) string {
 		return v
 	}
 	return ""
+}
+
+// nextCookie returns the index and length of the first cookie separator in
+// h ("; " or ";" or ", "), or -1.
+func nextCookie(h string) (int, int) {
+	semi := strings.IndexByte(h, ';')
+	comma := strings.Index(h, ", ")
+	switch {
+	case comma >= 0 && (semi < 0 || comma < semi):
+		return comma, 2
+	case semi >= 0:
+		return semi, 1
+	}
+	return -1, 0
 }

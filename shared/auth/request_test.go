@@ -40,6 +40,7 @@ var tokenTests = []struct {
 	{"other cookies only", "", "session=abc", nil, "", ErrNoToken},
 	{"Cookie headers joined by Fetch Headers", "", "a=b, " + LegacyCookieName + "=" + tokA, nil, tokA, nil},
 	{"Cookie headers joined with ; and ,", "", "a=b; c=d, " + CookieName + "=" + tokA + "; e=f", nil, tokA, nil},
+	{"a bare comma stays in the value", "", LegacyCookieName + "=,abc", nil, ",abc", nil},
 	{"basic scheme", "Basic dXNlcjpwYXNz", "", nil, "", ErrAuthorizationHeader},
 	{"scheme only", "Bearer", "", nil, "", ErrAuthorizationHeader},
 	{"scheme and space", "Bearer ", "", nil, "", ErrAuthorizationHeader},
