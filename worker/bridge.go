@@ -85,7 +85,7 @@ func (h *hubInstance) setup() error {
 			h.initErr = err
 			return
 		}
-		verifier, err := h.cfg.verifier()
+		verifier, err := h.cfg.Verifier()
 		if err != nil {
 			h.initErr = err
 			return
@@ -213,7 +213,7 @@ func (h *hubInstance) stats(js.Value, []js.Value) any {
 	if h.hub != nil {
 		st.Stats = h.hub.Stats()
 	}
-	st.Limits = h.cfg.limits()
+	st.Limits = h.cfg.Limits()
 	b, _ := json.Marshal(st)
 	return string(b)
 }

@@ -14,7 +14,7 @@
 // send headers). With --publish, once the stream is open the client fills
 // the page's publish form with DATA (topic and type as the page preset
 // them), submits it, and prints {"published": <the page's result line>}.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf("--publish");
@@ -24,13 +24,7 @@ const native = nativeAt >= 0;
 if (native) argv.splice(nativeAt, 1);
 const [pageURL, countArg, token] = argv;
 const want = parseInt(countArg, 10);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 let code = 1;
 try {
   const context = await browser.newContext();

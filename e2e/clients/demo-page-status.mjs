@@ -6,16 +6,10 @@
 // state, sync and reconnects texts. Exits 0 after both, 1 on error or
 // after 60 s.
 // Usage: node demo-page-status.mjs PAGE_URL
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [pageURL] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 let code = 1;
 try {
   const page = await browser.newPage();

@@ -19,20 +19,14 @@
 //   {"ignore": id}  client.ignore(id), answered {"ignored": id}
 //   {"close": true} close the client and the browser, then exit 0
 // It exits 1 with {"error": ...} on failure, and when stdin closes.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { createInterface } from "node:readline";
 
 const [pageURL, optionsJSON] = process.argv.slice(2);
 const options = JSON.parse(optionsJSON || "{}");
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 const fail = async (e) => {
   out({ error: String(e) });
   await browser.close().catch(() => {});

@@ -291,21 +291,8 @@ func (b *Bolt) Range(after, until uint64, fn func(*hub.Event) bool) error {
 			return hub.ErrUnknownID
 		}
 		c := events.Cursor()
-		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
-			seq := binary.BigEndian.Uint64(k)
-			if seq > until {
-				break
-			}
-			e, err := decodeRecord(bytes.Clone(v))
-			if err != nil {
-				return fmt.Errorf("read event %d: %w", seq, err)
-			}
-			e.Seq = seq
-			if !fn(e) {
-				break
-			}
-		}
-		return nil
+		k, v := c.Seek(seqKey(after + 1))
+		return walk(c, k, v, until, 0, fn)
 	})
 }
 
@@ -319,27 +306,35 @@ func (b *Bolt) RangeOldest(until uint64, fn func(*hub.Event) bool) error {
 	}
 	return b.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(boltEvents).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			seq := binary.BigEndian.Uint64(k)
-			if seq > until {
-				break
-			}
-			if cutoff != 0 {
-				if t, err := recordTime(v); err == nil && t < cutoff {
-					continue
-				}
-			}
-			e, err := decodeRecord(bytes.Clone(v))
-			if err != nil {
-				return fmt.Errorf("read event %d: %w", seq, err)
-			}
-			e.Seq = seq
-			if !fn(e) {
-				break
+		k, v := c.First()
+		return walk(c, k, v, until, cutoff, fn)
+	})
+}
+
+// walk passes fn a fresh copy of each event from the cursor's record k, v
+// on, up to sequence until, skipping those written before cutoff (Unix
+// milliseconds; 0: none), until fn returns false.
+func walk(c *bolt.Cursor, k, v []byte, until uint64, cutoff int64, fn func(*hub.Event) bool) error {
+	for ; k != nil; k, v = c.Next() {
+		seq := binary.BigEndian.Uint64(k)
+		if seq > until {
+			break
+		}
+		if cutoff != 0 {
+			if t, err := recordTime(v); err == nil && t < cutoff {
+				continue
 			}
 		}
-		return nil
-	})
+		e, err := decodeRecord(bytes.Clone(v))
+		if err != nil {
+			return fmt.Errorf("read event %d: %w", seq, err)
+		}
+		e.Seq = seq
+		if !fn(e) {
+			break
+		}
+	}
+	return nil
 }
 
 // Last implements hub.History.
