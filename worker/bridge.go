@@ -113,6 +113,12 @@ func (h *hubInstance) setup() error {
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.Matching = h.gate.Registry()
+		// Between the slices of a fan-out or a heartbeat the hub sleeps
+		// for the shortest time Go's js/wasm runtime can wait, one
+		// setTimeout of 1 ms: Go then returns to the event loop, which
+		// runs workerd's stream work for the slice just written and any
+		// request waiting for the object (stats, a new subscriber).
+		h.hub.Yield = func() { time.Sleep(time.Nanosecond) }
 		h.connect()
 		go func() {
 			for range time.Tick(h.cfg.Heartbeat) {

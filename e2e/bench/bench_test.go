@@ -58,10 +58,10 @@ type params struct {
 	latSubs      int   // subscribers per path in the latency measurement
 	latEvents    int
 	latInterval  time.Duration
-	burstEvents  int // events of the deliveries/s burst (to streams[0] clients)
-	publishers   int // concurrent publishers of the burst
-	steadyRate   int // events/s of the sustained measurement (to streams[0] clients)
-	steadySecs   int // its length
+	burstEvents  int   // events of the deliveries/s burst (to streams[0] clients)
+	publishers   int   // concurrent publishers of the burst
+	steadyRates  []int // events/s of the sustained measurements (to streams[0] clients)
+	steadySecs   int   // the length of each
 	dialParallel int
 	phases       map[string]bool // nil: all
 }
@@ -77,7 +77,7 @@ func loadParams() params {
 		latInterval:  20 * time.Millisecond,
 		burstEvents:  1000,
 		publishers:   16,
-		steadyRate:   200,
+		steadyRates:  []int{200, 1000},
 		steadySecs:   10,
 		dialParallel: 64,
 	}
@@ -106,7 +106,14 @@ func loadParams() params {
 	intEnv("EDGE_BENCH_LATENCY_EVENTS", &p.latEvents)
 	intEnv("EDGE_BENCH_BURST_EVENTS", &p.burstEvents)
 	intEnv("EDGE_BENCH_PUBLISHERS", &p.publishers)
-	intEnv("EDGE_BENCH_STEADY_RATE", &p.steadyRate)
+	if v := os.Getenv("EDGE_BENCH_STEADY_RATE"); v != "" {
+		p.steadyRates = nil
+		for _, f := range strings.Split(v, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+				p.steadyRates = append(p.steadyRates, n)
+			}
+		}
+	}
 	intEnv("EDGE_BENCH_STEADY_SECONDS", &p.steadySecs)
 	return p
 }
@@ -130,6 +137,15 @@ type bench struct {
 	topicA    string        // their topic
 	warm      *subscriber
 	res       results
+	// floor is the pure-JS baseline object (e2e/bench/floor), shared with
+	// before.
+	floor *floorWorker
+	// before, when EDGE_BENCH_BEFORE names another checkout, is the same
+	// benchmark against that checkout's worker/build (main, before a
+	// change), run in the same run on the same origin.
+	before *bench
+	label  string          // "" for the worker under test, "main" for before
+	procs  []*proc.Process // every worker launcher started
 }
 
 type memResult struct {
@@ -166,21 +182,25 @@ type results struct {
 	burstReceived             int64   // events the clients received
 	burstDropped              float64
 	cpuWorkerd, cpuHottest    float64 // cores used during the burst by the worker's workerd, its busiest thread
-	cpuProxy                  float64 // by wrangler's dev proxy (workerd)
-	cpuLauncher               float64 // by the launcher's node process
-	cpuOther                  float64 // by processes this run did not start
-	cpuOtherTop               string
-	cpuOtherTopCores          float64
-	cpuOrigin, cpuBench       float64
-	cpuMachine                float64 // busy cores of the whole machine
-	hubPolls, hubAnswers      int64   // stats requests sent to the hub during the burst, answered
-	burstDone                 bool
+	cpuWorkerSecs             float64 // CPU seconds of the worker's workerd over the burst
+	burstBytes                int64   // bytes the clients read during the burst
+	floor                     floorResult
+	// answerStats and answerSubs are how long a stats request and a new
+	// subscription (to its 200) took while the burst ran, sorted;
+	// answerFail counts those that failed or timed out.
+	answerStats, answerSubs []time.Duration
+	answerFail              int
+	cpuProxy                float64 // by wrangler's dev proxy (workerd)
+	cpuLauncher             float64 // by the launcher's node process
+	cpuOther                float64 // by processes this run did not start
+	cpuOtherTop             string
+	cpuOtherTopCores        float64
+	cpuOrigin, cpuBench     float64
+	cpuMachine              float64 // busy cores of the whole machine
+	hubPolls, hubAnswers    int64   // stats requests sent to the hub during the burst, answered
+	burstDone               bool
 
-	steadyClients, steadyEvents int
-	steadyOffered, steadyRate   float64         // deliveries/s asked for, delivered
-	steadyLat                   []time.Duration // p50, p99, max publish→receive
-	steadyFanouts, steadyWrites float64
-	steadyDone                  bool
+	steadies []steadyResult
 
 	edgeGz, edgeRaw, edgeBundleGz int64
 	naiveGz, naiveRaw             int64
@@ -209,7 +229,8 @@ func BenchmarkEdge(b *testing.B) {
 		{"edge memory", bn.edgeMemory},
 		{"latency", bn.latency},
 		{"burst", bn.burst},
-		{"steady", bn.steady},
+		{"steady", bn.steadyAll},
+		{"before", bn.runBefore},
 		{"naive memory", bn.naiveMemory},
 	} {
 		if !bn.p.runs(ph.name) {
@@ -223,7 +244,7 @@ func BenchmarkEdge(b *testing.B) {
 		b.Logf("%s: %s", ph.name, time.Since(t0).Round(time.Millisecond))
 	}
 	b.StopTimer()
-	for _, p := range []*proc.Process{bn.edge, bn.naive} {
+	for _, p := range bn.workers() {
 		if log, _ := os.ReadFile(p.Log); bytes.Contains(log, []byte("Reloading local server")) {
 			bn.res.warnings = append(bn.res.warnings, fmt.Sprintf("wrangler reloaded the %s worker during the run: its streams were cut; numbers are suspect", p.Name))
 		}
@@ -337,6 +358,13 @@ func (bn *bench) setup() error {
 	workers := []proc.Worker{
 		{Name: "edge", Snapshot: filepath.Join(bn.dir, "edge"), Vars: vars},
 		{Name: "naive", Config: filepath.Join(bn.dir, "naive", "wrangler.toml"), Vars: []string{"ORIGIN_URL:" + bn.originURL}},
+		{Name: "floor", Config: filepath.Join(root, "e2e", "bench", "floor", "wrangler.toml")},
+	}
+	// EDGE_BENCH_BEFORE=<another checkout, built> runs its worker beside
+	// this one, for the "main" rows.
+	beforeRoot := os.Getenv("EDGE_BENCH_BEFORE")
+	if beforeRoot != "" {
+		workers = append(workers, proc.Worker{Name: "edge-before", Config: filepath.Join(beforeRoot, "wrangler.toml"), Snapshot: filepath.Join(bn.dir, "edge-before"), Vars: vars})
 	}
 	started := make([]*proc.Server, len(workers))
 	errs := make([]error, len(workers))
@@ -356,6 +384,20 @@ func (bn *bench) setup() error {
 	}
 	if started[1] != nil {
 		bn.naive, bn.naiveURL = started[1].Process, started[1].URL
+	}
+	if started[2] != nil {
+		bn.floor = &floorWorker{proc: started[2].Process, url: started[2].URL}
+	}
+	for _, st := range started {
+		if st != nil {
+			bn.procs = append(bn.procs, st.Process)
+		}
+	}
+	if beforeRoot != "" && started[3] != nil {
+		bn.before = &bench{tb: bn.tb, p: bn.p, root: bn.root, dir: bn.dir, originURL: bn.originURL,
+			edge: started[3].Process, edgeURL: started[3].URL, naive: bn.naive, origin: bn.origin,
+			pubToken: bn.pubToken, subHeader: bn.subHeader, floor: bn.floor, label: "main", procs: bn.procs}
+		bn.before.res.errs = map[string]error{}
 	}
 	return errors.Join(errs...)
 }
@@ -392,7 +434,7 @@ func (bn *bench) cleanup() {
 	}
 	closeAll(bn.heldA)
 	var wg sync.WaitGroup
-	for _, p := range []*proc.Process{bn.edge, bn.naive, bn.origin} {
+	for _, p := range append(bn.workers(), bn.origin) {
 		if p != nil {
 			wg.Add(1)
 			go func() { defer wg.Done(); p.Stop() }()
@@ -623,10 +665,11 @@ func (bn *bench) burst() error {
 	want := int64(events * len(subs))
 	bn.res.burstEvents = events
 	before := make([]int64, len(subs))
-	var sum0 int64
+	var sum0, bytes0 int64
 	for i, s := range subs {
 		before[i] = s.events.Load()
 		sum0 += before[i]
+		bytes0 += s.bytes.Load()
 	}
 	st0, err := getStats(bn.edgeURL + "/_edge/stats")
 	if err != nil {
@@ -651,20 +694,30 @@ func (bn *bench) burst() error {
 	busy0, total0 := machineBusyTicks()
 	procs0 := procTicks()
 
-	// The hub's counter, polled on the side.
+	// The hub's counter, polled on the side, and new subscribers: how
+	// long each waits for the hub while the burst runs.
 	var hubPolls, hubAnswers atomic.Int64
 	stopPoll := make(chan struct{})
 	pollDone := make(chan struct{})
+	answers := &answerLog{}
 	go func() {
 		defer close(pollDone)
-		for {
+		var subs sync.WaitGroup
+		defer subs.Wait()
+		topic := benchTopic("answer")
+		for i := 0; ; i++ {
 			select {
 			case <-stopPoll:
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(50 * time.Millisecond):
+			}
+			if i%2 == 1 {
+				subs.Add(1)
+				go func() { defer subs.Done(); answers.subscribe(bn.mercure(bn.edgeURL, topic)) }()
+				continue
 			}
 			hubPolls.Add(1)
-			if _, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
+			if answers.stats(bn.edgeURL + "/_edge/stats") {
 				hubAnswers.Add(1)
 			}
 		}
@@ -733,6 +786,10 @@ func (bn *bench) burst() error {
 	}
 	bn.res.burstDur = end.Sub(t0)
 	bn.res.burstReceived = points[len(points)-1].n
+	for _, s := range subs {
+		bn.res.burstBytes += s.bytes.Load()
+	}
+	bn.res.burstBytes -= bytes0
 	bn.res.burstRate = float64(bn.res.burstReceived) / bn.res.burstDur.Seconds()
 	for i := range points {
 		for j := i + 1; j < len(points); j++ {
@@ -759,13 +816,18 @@ func (bn *bench) burst() error {
 	}
 	bn.tb.Logf("burst: deliveries received per 500 ms: %s", strings.Join(shape, " "))
 	bn.res.cpuWorkerd, bn.res.cpuHottest = cpuUse(cpuW0, cpuW1, bn.res.burstDur)
+	bn.res.cpuWorkerSecs = bn.res.cpuWorkerd * bn.res.burstDur.Seconds()
+	bn.res.answerStats, bn.res.answerSubs, bn.res.answerFail = answers.sorted()
 	bn.res.cpuProxy, _ = cpuUse(cpuP0, cpuP1, bn.res.burstDur)
 	bn.res.cpuOrigin, _ = cpuUse(cpuO0, cpuO1, bn.res.burstDur)
 	bn.res.cpuBench, _ = cpuUse(cpuS0, cpuS1, bn.res.burstDur)
 	if total1 > total0 {
 		bn.res.cpuMachine = float64(runtime.NumCPU()) * float64(busy1-busy0) / float64(total1-total0)
 	}
-	mine := []int{os.Getpid(), bn.origin.Pid(), bn.edge.Pid(), bn.naive.Pid()}
+	mine := []int{os.Getpid(), bn.origin.Pid()}
+	for _, p := range bn.workers() {
+		mine = append(mine, p.Pid())
+	}
 	bn.res.cpuOther, bn.res.cpuOtherTop, bn.res.cpuOtherTopCores = otherCPU(procs0, procs1, mine, bn.res.burstDur)
 	if l := bn.edge.Pid(); procs1[l].ticks >= procs0[l].ticks {
 		bn.res.cpuLauncher = float64(procs1[l].ticks-procs0[l].ticks) / (bn.res.burstDur.Seconds() * clockTicks)
@@ -790,6 +852,11 @@ func (bn *bench) burst() error {
 	if bn.res.burstDeliveries < float64(want) {
 		return fmt.Errorf("the hub counted %.0f deliveries, want at least %d", bn.res.burstDeliveries, want)
 	}
+	// The floor: the same write pattern from the pure-JS object.
+	bn.settle(len(subs) + 1)
+	if err := bn.floorRun(); err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
 	return nil
 }
 
@@ -799,15 +866,15 @@ func (bn *bench) burst() error {
 // the clients received over the run and the publish→receive latency of
 // every delivery: a rate the hub sustains, with the latency it costs,
 // rather than how fast it drains a burst.
-func (bn *bench) steady() error {
+func (bn *bench) steady(rate int) error {
 	subs, topic := bn.heldA, bn.topicA
 	if len(subs) == 0 {
 		return fmt.Errorf("no held streams (run the edge memory or burst phase too)")
 	}
-	rate, secs := bn.p.steadyRate, bn.p.steadySecs
+	secs := bn.p.steadySecs
 	events := rate * secs
-	bn.res.steadyClients, bn.res.steadyEvents = len(subs), events
-	bn.res.steadyOffered = float64(rate * len(subs))
+	bn.res.steadies = append(bn.res.steadies, steadyResult{rate: rate, clients: len(subs), events: events, offered: float64(rate * len(subs))})
+	res := &bn.res.steadies[len(bn.res.steadies)-1]
 	lat := make([][]time.Duration, len(subs))
 	last := make([]time.Time, len(subs))
 	before := make([]int64, len(subs))
@@ -882,13 +949,14 @@ func (bn *bench) steady() error {
 		return fmt.Errorf("no event received")
 	}
 	slices.Sort(all)
-	bn.res.steadyRate = float64(len(all)) / end.Sub(t0).Seconds()
-	bn.res.steadyLat = []time.Duration{pct(all, 50), pct(all, 99), all[len(all)-1]}
+	res.received = len(all)
+	res.delivered = float64(len(all)) / end.Sub(t0).Seconds()
+	res.lat = []time.Duration{pct(all, 50), pct(all, 99), all[len(all)-1]}
 	if st1, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
-		bn.res.steadyFanouts = st1.Batches - st0.Batches
-		bn.res.steadyWrites = st1.Writes - st0.Writes
+		res.fanouts = st1.Batches - st0.Batches
+		res.writes = st1.Writes - st0.Writes
 	}
-	bn.res.steadyDone = complete
+	res.done = complete
 	if !complete {
 		return fmt.Errorf("clients received %d of %d deliveries within 60 s of the last publish", len(all), events*len(subs))
 	}

@@ -77,7 +77,8 @@ const MissedEventType = mercure.MissedEventType
 // the replay ring (Ring) and the catch-up of clients older than the ring
 // (scheduler), under one lock, applying the origin's feed to them. All
 // methods are safe for concurrent use; none blocks on I/O while holding
-// the lock.
+// the lock. Deliver and Heartbeat release it between the slices of their
+// work (see Yield).
 type Hub struct {
 	compiler *topic.Compiler
 
@@ -95,6 +96,14 @@ type Hub struct {
 	// clients' costly selectors: each event's topics are shared through it
 	// for the fan-out, so a selector many clients hold runs once per event.
 	Matching *topic.Registry
+	// Yield, when set before the hub is used, is called between the
+	// slices of a fan-out or a heartbeat, with the hub's lock released:
+	// in the worker it lets the event loop run (other requests, the
+	// platform's work on the streams already written) so that a big
+	// fan-out never stands between the object and everything else.
+	Yield func()
+	// snap is the client list of a sliced fan-out, reused.
+	snap []*Client
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64
@@ -254,7 +263,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		}
 	case frame.TypeEvent:
 		if e := newEvent(h.compiler, f); e != nil {
-			h.deliverLocked([]*Event{e})
+			h.deliverLocked([]*Event{e}, false)
 		}
 	case frame.TypeGap:
 		// The origin could not resume after our newest id: events were lost
@@ -267,14 +276,21 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 
 // Deliver stores events, received in order from the origin, in the ring and
 // writes them to the clients they match. Each client gets the events of the
-// batch that it matches as ONE chunk, and clients that match the same events
-// share that chunk, so a burst costs one write per client, not one per event
-// and client. It returns the number of stream writes it made.
+// batch that it matches as ONE chunk (per 64 events), and clients that match
+// the same events share that chunk, so a burst costs one write per client,
+// not one per event and client. It returns the number of stream writes it
+// made.
+//
+// The work is cut into slices (sliceWrites) with Yield between them. A
+// client that arrives during a yield is not written the events in
+// progress: they are in the ring already, so a resume replays them, and a
+// new client had not subscribed when they were published. A client that
+// leaves during a yield is not written to.
 func (h *Hub) Deliver(events []*Event) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w := h.reg.writes
-	h.deliverLocked(events)
+	h.deliverLocked(events, true)
 	return int(h.reg.writes - w)
 }
 
@@ -285,28 +301,57 @@ func (h *Hub) Subscribers() int {
 	return len(h.reg.clients)
 }
 
-func (h *Hub) deliverLocked(events []*Event) {
-	if len(events) > 0 {
-		h.batches++
+// deliverLocked is Deliver; with yield false it keeps the lock throughout.
+func (h *Hub) deliverLocked(events []*Event, yield bool) {
+	if len(events) == 0 {
+		return
 	}
-	for _, e := range events {
-		h.ring.Push(e)
-		h.events++
-	}
-	if h.Matching != nil {
-		defer h.shareLocked(events)()
-	}
+	h.batches++
+	first := true
 	for len(events) > 0 {
 		n := min(len(events), 64)
-		h.dropLocked(h.reg.fanoutEvents(events[:n])...)
+		slice := events[:n]
 		events = events[n:]
+		for _, e := range slice {
+			h.ring.Push(e)
+			h.events++
+		}
+		cs := h.reg.snapshot(h.snap)
+		h.snap = nil // a Deliver during a yield must not share it
+		chunks := make(map[uint64]*Chunk)
+		for i := 0; i < len(cs); {
+			if !first && yield {
+				h.yieldLocked()
+			}
+			first = false
+			restore := h.shareLocked(slice)
+			n, failed := h.reg.fanoutSlice(slice, cs[i:], chunks)
+			restore()
+			h.dropLocked(failed...)
+			i += n
+		}
+		clear(cs)
+		h.snap = cs[:0]
 	}
+}
+
+// yieldLocked calls Yield with the lock released.
+func (h *Hub) yieldLocked() {
+	if h.Yield == nil {
+		return
+	}
+	h.mu.Unlock()
+	defer h.mu.Lock()
+	h.Yield()
 }
 
 // shareLocked gives events topics shared through h.Matching for their
 // fan-out, and returns the function that puts the plain ones back: the
 // ring keeps events without the memo, which replays do not use.
 func (h *Hub) shareLocked(events []*Event) func() {
+	if h.Matching == nil {
+		return func() {}
+	}
 	plain := make([]*topic.Topics, len(events))
 	for i, e := range events {
 		plain[i] = e.Topics
@@ -320,11 +365,22 @@ func (h *Hub) shareLocked(events []*Event) func() {
 }
 
 // Heartbeat writes a comment to every client, which also finds clients
-// whose stream is gone.
+// whose stream is gone. Like Deliver, it works in slices with Yield
+// between them, so that live events never wait for a heartbeat to every
+// stream: the comment is written to the clients held when it began and
+// still held when their slice comes.
 func (h *Hub) Heartbeat() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(h.reg.fanout(h.reg.heartbeat, nil)...)
+	cs := h.reg.snapshot(nil)
+	for i := 0; i < len(cs); {
+		if i > 0 {
+			h.yieldLocked()
+		}
+		n, failed := h.reg.heartbeatSlice(cs[i:])
+		h.dropLocked(failed...)
+		i += n
+	}
 }
 
 // LastEventID returns the newest event id the hub has seen from the origin.

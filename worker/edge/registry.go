@@ -16,6 +16,17 @@ type registry struct {
 	writes, deliveries uint64
 }
 
+// The slices a fan-out or a heartbeat is cut into: after this many stream
+// writes, or this many clients looked at, the hub releases its lock and
+// yields to the event loop (Hub.Yield), so that a request, an event or the
+// platform's own stream work never waits for more than one slice. A write
+// costs ≈ 30–50 µs of the object's thread in workerd (docs/PLATFORM.md,
+// fact 16), so a slice is ≈ 10 ms of writes at most.
+const (
+	sliceWrites  = 256
+	sliceClients = 4096
+)
+
 func newRegistry() registry {
 	return registry{clients: make(map[uint64]*Client), heartbeat: &Chunk{Bytes: []byte(":\n\n")}}
 }
@@ -55,17 +66,33 @@ func (r *registry) fanout(ch *Chunk, match func(*Client) bool) (failed []*Client
 	return failed
 }
 
-// fanoutEvents writes up to 64 events, each client getting the events it
-// matches as ONE chunk, shared by the clients that match the same events
-// (keyed by the bit mask of those events). It returns the clients whose
-// write failed.
-func (r *registry) fanoutEvents(events []*Event) (failed []*Client) {
-	if len(events) == 1 {
-		e := events[0]
-		return r.fanout(e.Chunk, func(c *Client) bool { return c.Match(e) })
-	}
-	chunks := make(map[uint64]*Chunk)
+// snapshot returns the clients held now, in dst's storage.
+func (r *registry) snapshot(dst []*Client) []*Client {
+	dst = dst[:0]
 	for _, cl := range r.clients {
+		dst = append(dst, cl)
+	}
+	return dst
+}
+
+// holds reports whether cl is still one of the clients (a slice of a
+// fan-out may run after it left).
+func (r *registry) holds(cl *Client) bool { return r.clients[cl.ID] == cl }
+
+// fanoutSlice writes up to 64 events to the clients of cs still held, each
+// client getting the events it matches as ONE chunk, shared by the clients
+// that match the same events (keyed by the bit mask of those events, in
+// chunks, which the slices of one fan-out share). It stops after
+// sliceWrites writes or sliceClients clients and returns how many of cs it
+// went through and the clients whose write failed.
+func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]*Chunk) (done int, failed []*Client) {
+	writes := 0
+	for done < len(cs) && writes < sliceWrites && done < sliceClients {
+		cl := cs[done]
+		done++
+		if !r.holds(cl) {
+			continue
+		}
 		var mask uint64
 		for i, e := range events {
 			if cl.Match(e) {
@@ -80,6 +107,7 @@ func (r *registry) fanoutEvents(events []*Event) (failed []*Client) {
 			c = joinChunks(events, mask)
 			chunks[mask] = c
 		}
+		writes++
 		r.writes++
 		if r.write(cl, c) {
 			r.deliveries += uint64(bitsSet(mask))
@@ -87,7 +115,28 @@ func (r *registry) fanoutEvents(events []*Event) (failed []*Client) {
 		}
 		failed = append(failed, cl)
 	}
-	return failed
+	return done, failed
+}
+
+// heartbeatSlice writes the heartbeat to the clients of cs still held,
+// like fanoutSlice.
+func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
+	writes := 0
+	for done < len(cs) && writes < sliceWrites && done < sliceClients {
+		cl := cs[done]
+		done++
+		if !r.holds(cl) {
+			continue
+		}
+		writes++
+		r.writes++
+		if r.write(cl, r.heartbeat) {
+			r.deliveries++
+			continue
+		}
+		failed = append(failed, cl)
+	}
+	return done, failed
 }
 
 // write writes c to a live client or holds it for a client in catch-up;
@@ -109,6 +158,13 @@ func (r *registry) write(cl *Client, c *Chunk) bool {
 }
 
 func joinChunks(events []*Event, mask uint64) *Chunk {
+	if mask&(mask-1) == 0 { // one event: its own chunk (and its Native form)
+		for i, e := range events {
+			if mask == 1<<i {
+				return e.Chunk
+			}
+		}
+	}
 	size := 0
 	for i, e := range events {
 		if mask&(1<<i) != 0 {

@@ -1,0 +1,267 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/edge-sse/edge-sse/e2e/internal/proc"
+)
+
+// floorWorker is the pure-JS baseline object (e2e/bench/floor) and the
+// streams held on it, dialled on its first run.
+type floorWorker struct {
+	proc *proc.Process
+	url  string
+	subs []*subscriber
+}
+
+// floorResult is one run of the floor with an edge hub's write pattern.
+type floorResult struct {
+	clients, fanouts, writes1 int // writes1: chunks per client per fan-out
+	events                    int // per chunk
+	eventBytes                int
+	interval                  time.Duration
+	writes                    float64
+	dur                       time.Duration
+	cpuSecs                   float64 // of the floor worker's workerd
+	done                      bool
+}
+
+// perWrite returns CPU seconds per client write.
+func (f floorResult) perWrite() float64 {
+	if f.writes == 0 {
+		return 0
+	}
+	return f.cpuSecs / f.writes
+}
+
+// steadyResult is one sustained-rate measurement.
+type steadyResult struct {
+	rate, clients, events int
+	offered, delivered    float64 // deliveries/s offered, delivered
+	received              int
+	lat                   []time.Duration // p50, p99, max publish→receive
+	fanouts, writes       float64
+	done                  bool
+}
+
+func (bn *bench) workers() []*proc.Process { return bn.procs }
+
+// floorRun asks the floor object for the write pattern of the burst just
+// measured: the same number of clients, writes per client (the hub's
+// stream writes / clients, rounded), events per write, bytes per event
+// and pacing (the burst's duration / writes per client), and measures the
+// CPU of the floor worker's workerd (the process that runs the object,
+// not wrangler's dev proxy) over it.
+func (bn *bench) floorRun() error {
+	fw := bn.floor
+	if fw == nil {
+		return fmt.Errorf("the floor worker did not start")
+	}
+	r := bn.res
+	clients := r.burstClients
+	if len(fw.subs) != clients {
+		closeAll(fw.subs)
+		var err error
+		if fw.subs, err = dialMany(clients, bn.p.dialParallel, fw.url+"/subscribe", nil, nil); err != nil {
+			return err
+		}
+		if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+			st, err := getStats(fw.url + "/stats")
+			return err == nil && st.Streams >= clients
+		}) {
+			return fmt.Errorf("the floor object does not count %d streams", clients)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	fanouts := max(1, int(r.burstBatches))
+	perFanout := max(1, int(math.Round(r.burstWrites/float64(clients)/float64(fanouts))))
+	events := int(math.Ceil(float64(r.burstEvents) / float64(fanouts*perFanout)))
+	eventBytes := 100
+	if r.burstReceived > 0 {
+		eventBytes = int(r.burstBytes / r.burstReceived)
+	}
+	interval := r.burstDur / time.Duration(fanouts)
+	f := floorResult{clients: clients, fanouts: fanouts, writes1: perFanout, events: events, eventBytes: eventBytes, interval: interval}
+
+	var before int64
+	for _, s := range fw.subs {
+		before += s.events.Load()
+	}
+	pids := workerPIDs(fw.proc, fw.url)
+	cpu0 := cpuTicks(pids)
+	t0 := time.Now()
+	u := fmt.Sprintf("%s/fanout?fanouts=%d&writes=%d&events=%d&bytes=%d&intervalMs=%d", fw.url, fanouts, perFanout, events, eventBytes, interval.Milliseconds())
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Post(u, "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	var out struct{ Writes float64 }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	want := int64(fanouts * perFanout * events * clients)
+	f.done = waitFor(60*time.Second, 20*time.Millisecond, func() bool {
+		var n int64
+		for _, s := range fw.subs {
+			n += s.events.Load()
+		}
+		return n-before >= want
+	})
+	f.dur = time.Since(t0)
+	cpu, _ := cpuUse(cpu0, cpuTicks(pids), f.dur)
+	f.cpuSecs = cpu * f.dur.Seconds()
+	f.writes = out.Writes
+	bn.res.floor = f
+	bn.tb.Logf("floor%s: %d fan-outs of %d writes × %d clients, %d events of %d B each, %s apart: %.0f writes, %.3f s CPU in %s",
+		bn.labelSuffix(), fanouts, perFanout, clients, events, eventBytes, interval, f.writes, f.cpuSecs, f.dur.Round(time.Millisecond))
+	if !f.done {
+		return fmt.Errorf("the floor's clients did not receive all %d events", want)
+	}
+	return nil
+}
+
+func (bn *bench) labelSuffix() string {
+	if bn.label == "" {
+		return ""
+	}
+	return " (" + bn.label + ")"
+}
+
+// workerPIDs returns the workerd processes of a launcher except wrangler's
+// dev proxy (the one listening on the worker's port).
+func workerPIDs(p *proc.Process, base string) []int {
+	u, _ := url.Parse(base)
+	port, _ := strconv.Atoi(u.Port())
+	all := workerdPIDs(p.Pid())
+	listens := listenerPIDs(all, port)
+	var out []int
+	for _, pid := range all {
+		if !listens[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// answerLog records how long the hub took to answer requests during a
+// burst.
+type answerLog struct {
+	mu            sync.Mutex
+	statsD, subsD []time.Duration
+	fail          int
+}
+
+// answerTimeout bounds one request of the answerLog: past it the request
+// counts as failed.
+const answerTimeout = 5 * time.Second
+
+func (a *answerLog) add(dst *[]time.Duration, d time.Duration, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !ok {
+		a.fail++
+		return
+	}
+	*dst = append(*dst, d)
+}
+
+// stats times one stats request.
+func (a *answerLog) stats(u string) bool {
+	t0 := time.Now()
+	_, err := getStats(u)
+	a.add(&a.statsD, time.Since(t0), err == nil)
+	return err == nil
+}
+
+// subscribe times a new subscription up to its 200 and closes it.
+func (a *answerLog) subscribe(u string) {
+	t0 := time.Now()
+	s, err := dialSubscriber(u, nil, nil)
+	a.add(&a.subsD, time.Since(t0), err == nil)
+	if err == nil {
+		s.close()
+	}
+}
+
+func (a *answerLog) sorted() (stats, subs []time.Duration, fail int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	stats, subs = slices.Clone(a.statsD), slices.Clone(a.subsD)
+	slices.Sort(stats)
+	slices.Sort(subs)
+	return stats, subs, a.fail
+}
+
+// steadyAll runs the sustained measurement at each rate of p.steadyRates.
+func (bn *bench) steadyAll() error {
+	for _, rate := range bn.p.steadyRates {
+		if err := bn.steady(rate); err != nil {
+			return fmt.Errorf("%d events/s: %w", rate, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return nil
+}
+
+// runBefore runs the latency, burst (with its floor) and steady phases
+// against the worker of EDGE_BENCH_BEFORE, after this worker's, with
+// the same held streams: the "main" rows of the table.
+func (bn *bench) runBefore() error {
+	b := bn.before
+	if b == nil {
+		return nil
+	}
+	// This worker is done with its streams: keep its hub quiet.
+	closeAll(bn.heldA)
+	bn.heldA = nil
+	n := bn.p.streams[0]
+	b.topicA = benchTopic("hold-before")
+	b.res.burstClients = n
+	var err error
+	if b.heldA, err = dialMany(n, bn.p.dialParallel, b.mercure(b.edgeURL, b.topicA), nil, nil); err != nil {
+		return err
+	}
+	defer func() { closeAll(b.heldA); b.heldA = nil }()
+	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+		st, err := getStats(b.edgeURL + "/_edge/stats")
+		return err == nil && st.Subscribers >= n
+	}) {
+		return fmt.Errorf("the main hub does not count %d subscribers", n)
+	}
+	if err := publish(b.originURL, b.pubToken, b.topicA, "hello"); err != nil {
+		return err
+	}
+	if !waitEvents(b.heldA, 1, 30*time.Second) {
+		return fmt.Errorf("the main hub's streams did not get the check event")
+	}
+	time.Sleep(2 * time.Second)
+	for _, ph := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"latency", b.latency},
+		{"burst", b.burst},
+		{"steady", b.steadyAll},
+	} {
+		if !bn.p.runs(ph.name) {
+			continue
+		}
+		t0 := time.Now()
+		if err := b.phase(ph.fn); err != nil {
+			b.res.errs[ph.name] = err
+			bn.tb.Errorf("%s (main): %v", ph.name, err)
+		}
+		bn.tb.Logf("%s (main): %s", ph.name, time.Since(t0).Round(time.Millisecond))
+	}
+	return nil
+}
