@@ -119,6 +119,15 @@ func NewHub(c *topic.Compiler, ringSize int) *Hub {
 	return h
 }
 
+// SetBatchWriter makes the hub write each slice of a fan-out or heartbeat
+// to its StreamSinks through b, one call per chunk (nil: one Enqueue per
+// client). Every StreamSink's Writer must then be one b takes.
+func (h *Hub) SetBatchWriter(b BatchWriter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reg.batch = b
+}
+
 // NextID returns a fresh client id.
 func (h *Hub) NextID() uint64 {
 	h.mu.Lock()

@@ -1,5 +1,7 @@
 package edge
 
+import "slices"
+
 // registry is the client side of a hub: the clients it holds and the
 // fan-out that writes chunks to them. It does no locking (the hub's lock
 // covers it) and never drops a client itself: a write that fails is
@@ -14,6 +16,21 @@ type registry struct {
 	// Counters: chunks written or held for clients, and events (or
 	// comments) delivered by those writes.
 	writes, deliveries uint64
+	// batch, when set, takes the writes of each slice to StreamSinks
+	// in one call per chunk; pending gathers them meanwhile.
+	batch   BatchWriter
+	pending map[*Chunk]*pendingWrites
+	spare   []*pendingWrites // emptied ones, for reuse
+}
+
+// pendingWrites are the writes of one chunk gathered for a BatchWriter.
+type pendingWrites struct {
+	clients []*Client
+	sinks   []*StreamSink
+	events  []int // events each write delivers
+	ws      []Writer
+	limits  []int
+	waiting []int
 }
 
 // The slices a fan-out or a heartbeat is cut into: after this many stream
@@ -109,13 +126,71 @@ func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]
 		}
 		writes++
 		r.writes++
+		if r.gather(cl, c, bitsSet(mask)) {
+			continue
+		}
 		if r.write(cl, c) {
 			r.deliveries += uint64(bitsSet(mask))
 			continue
 		}
 		failed = append(failed, cl)
 	}
-	return done, failed
+	return done, r.flush(failed)
+}
+
+// gather keeps the write of c to a live client with a StreamSink for the
+// slice's batch, if there is a BatchWriter; it reports whether it did.
+func (r *registry) gather(cl *Client, c *Chunk, events int) bool {
+	if r.batch == nil || cl.held != nil {
+		return false
+	}
+	s, ok := cl.Sink.(*StreamSink)
+	if !ok {
+		return false
+	}
+	if r.pending == nil {
+		r.pending = make(map[*Chunk]*pendingWrites)
+	}
+	p := r.pending[c]
+	if p == nil {
+		if n := len(r.spare); n > 0 {
+			p, r.spare = r.spare[n-1], r.spare[:n-1]
+		} else {
+			p = &pendingWrites{}
+		}
+		r.pending[c] = p
+	}
+	p.clients = append(p.clients, cl)
+	p.sinks = append(p.sinks, s)
+	p.events = append(p.events, events)
+	p.ws = append(p.ws, s.w)
+	p.limits = append(p.limits, s.limit)
+	return true
+}
+
+// flush makes the gathered writes, one BatchWriter call per chunk, and
+// returns failed with the clients whose write failed added.
+func (r *registry) flush(failed []*Client) []*Client {
+	for c, p := range r.pending {
+		delete(r.pending, c)
+		p.waiting = slices.Grow(p.waiting[:0], len(p.clients))[:len(p.clients)]
+		r.batch.EnqueueBatch(c, p.ws, p.limits, p.waiting)
+		for i, cl := range p.clients {
+			if p.sinks[i].settle(p.waiting[i]) {
+				r.deliveries += uint64(p.events[i])
+			} else {
+				failed = append(failed, cl)
+			}
+		}
+		clear(p.clients)
+		clear(p.sinks)
+		clear(p.ws)
+		p.clients, p.sinks, p.events, p.ws, p.limits = p.clients[:0], p.sinks[:0], p.events[:0], p.ws[:0], p.limits[:0]
+		if len(r.spare) < 4 {
+			r.spare = append(r.spare, p)
+		}
+	}
+	return failed
 }
 
 // heartbeatSlice writes the heartbeat to the clients of cs still held,
@@ -130,13 +205,16 @@ func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
 		}
 		writes++
 		r.writes++
+		if r.gather(cl, r.heartbeat, 1) {
+			continue
+		}
 		if r.write(cl, r.heartbeat) {
 			r.deliveries++
 			continue
 		}
 		failed = append(failed, cl)
 	}
-	return done, failed
+	return done, r.flush(failed)
 }
 
 // write writes c to a live client or holds it for a client in catch-up;

@@ -20,6 +20,17 @@ type Writer interface {
 	Close()
 }
 
+// BatchWriter writes one chunk to many streams in one call. In the worker
+// a write is a call from Go into JavaScript; through a BatchWriter a slice
+// of a fan-out costs one such call instead of one per client, and no Go
+// allocation per client (see Hub.Batch).
+type BatchWriter interface {
+	// EnqueueBatch does ws[i].Enqueue(c, limits[i]) for every i, in
+	// order, and stores each result in waiting[i]. Every ws[i] is a
+	// Writer of this platform (the BatchWriter knows its kind).
+	EnqueueBatch(c *Chunk, ws []Writer, limits, waiting []int)
+}
+
 // StreamOptions are the per-stream limits of a hub's clients.
 type StreamOptions struct {
 	// Queue is how many chunks may wait for a client before it is dropped
@@ -64,8 +75,11 @@ func NewStreamSink(w Writer, o StreamOptions) *StreamSink {
 }
 
 // Write implements Sink.
-func (s *StreamSink) Write(c *Chunk) bool {
-	waiting := s.w.Enqueue(c, s.limit)
+func (s *StreamSink) Write(c *Chunk) bool { return s.settle(s.w.Enqueue(c, s.limit)) }
+
+// settle applies the result of a write (chunks waiting afterwards, or -1
+// when it failed) and reports whether the client keeps its stream.
+func (s *StreamSink) settle(waiting int) bool {
 	switch {
 	case waiting < 0:
 		return false

@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 1
+const Version = 2
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -47,11 +47,12 @@ const (
 	Stats         = "stats"
 	HandleRequest = "handleRequest"
 
-	StreamsEnqueue = "enqueue"
-	StreamsClose   = "close"
-	FeedsOpen      = "open"
-	PumpTake       = "take"
-	PumpCancel     = "cancel"
+	StreamsEnqueue     = "enqueue"
+	StreamsClose       = "close"
+	StreamsEnqueueMany = "enqueueMany"
+	FeedsOpen          = "open"
+	PumpTake           = "take"
+	PumpCancel         = "cancel"
 )
 
 // The fields of open's result.
@@ -114,6 +115,9 @@ var Calls = []Call{
 	{Object: "streams", Name: StreamsClose, DefinedBy: JS,
 		Params: []string{"controller"},
 		Result: "nothing; never throws"},
+	{Object: "streams", Name: StreamsEnqueueMany, DefinedBy: JS,
+		Params: []string{"bound", "pairs", "chunk", "n"},
+		Result: "nothing; for each of the first n [slot, limit] pairs of the Int32Array pairs, writes chunk to the controller bound[slot] (an array Go keeps) as enqueue would, and replaces limit with enqueue's result (-1 for an empty slot); never throws"},
 	{Object: "feeds", Name: FeedsOpen, DefinedBy: JS,
 		Params: []string{"body", "maxBytes"},
 		Result: "a pump reading body ahead, at most maxBytes"},
