@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -213,55 +214,70 @@ func (bn *bench) steadyAll() error {
 	return nil
 }
 
-// runBefore runs the latency, burst (with its floor) and steady phases
-// against the worker of EDGE_BENCH_BEFORE, after this worker's, with
-// the same held streams: the "main" rows of the table.
-func (bn *bench) runBefore() error {
+// holdBefore opens the streams the main worker holds during the latency,
+// burst and steady phases, as edgeMemory does for this worker's.
+func (bn *bench) holdBefore() error {
 	b := bn.before
 	if b == nil {
 		return nil
 	}
-	// This worker is done with its streams: keep its hub quiet.
-	closeAll(bn.heldA)
-	bn.heldA = nil
 	n := bn.p.streams[0]
+	// With EDGE_BENCH_PAIRED set, the same topic as this worker's
+	// streams: the burst and steady phases then reach both hubs with the
+	// same events at the same time (a paired measurement, but the two
+	// hubs share the machine). By default each hub's phase runs right
+	// after the other's.
 	b.topicA = benchTopic("hold-before")
+	if os.Getenv("EDGE_BENCH_PAIRED") != "" && bn.topicA != "" {
+		b.topicA = bn.topicA
+	}
 	b.res.burstClients = n
 	var err error
 	if b.heldA, err = dialMany(n, bn.p.dialParallel, b.mercure(b.edgeURL, b.topicA), nil, nil); err != nil {
 		return err
 	}
-	defer func() { closeAll(b.heldA); b.heldA = nil }()
 	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
 		st, err := getStats(b.edgeURL + "/_edge/stats")
 		return err == nil && st.Subscribers >= n
 	}) {
 		return fmt.Errorf("the main hub does not count %d subscribers", n)
 	}
+	before := make([]int64, len(b.heldA))
+	for i, s := range b.heldA {
+		before[i] = s.events.Load()
+	}
 	if err := publish(b.originURL, b.pubToken, b.topicA, "hello"); err != nil {
 		return err
 	}
-	if !waitEvents(b.heldA, 1, 30*time.Second) {
+	if !waitFor(30*time.Second, 50*time.Millisecond, func() bool {
+		for i, s := range b.heldA {
+			if s.events.Load() <= before[i] {
+				return false
+			}
+		}
+		return true
+	}) {
 		return fmt.Errorf("the main hub's streams did not get the check event")
 	}
 	time.Sleep(2 * time.Second)
-	for _, ph := range []struct {
-		name string
-		fn   func() error
-	}{
-		{"latency", b.latency},
-		{"burst", b.burst},
-		{"steady", b.steadyAll},
-	} {
-		if !bn.p.runs(ph.name) {
-			continue
-		}
-		t0 := time.Now()
-		if err := b.phase(ph.fn); err != nil {
-			b.res.errs[ph.name] = err
-			bn.tb.Errorf("%s (main): %v", ph.name, err)
-		}
-		bn.tb.Logf("%s (main): %s", ph.name, time.Since(t0).Round(time.Millisecond))
-	}
 	return nil
+}
+
+// sequential returns a phase that runs fn against this worker, then,
+// unless the phase is paired (targets), against the main worker: each
+// phase's two runs are next to each other in time.
+func (bn *bench) sequential(name string, fn func(*bench) error) func() error {
+	return func() error {
+		err := fn(bn)
+		if b := bn.before; b != nil && len(bn.targets()) == 1 {
+			time.Sleep(2 * time.Second)
+			t0 := time.Now()
+			if err := b.phase(func() error { return fn(b) }); err != nil {
+				b.res.errs[name] = err
+				bn.tb.Errorf("%s (main): %v", name, err)
+			}
+			bn.tb.Logf("%s (main): %s", name, time.Since(t0).Round(time.Millisecond))
+		}
+		return err
+	}
 }

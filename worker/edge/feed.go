@@ -59,9 +59,8 @@ const (
 )
 
 // collectAfter is the number of stream writes of a fan-out from which the
-// next read of the feed collects for Collect (when that fan-out wrote more
-// than one event): below it a fan-out is quick and collecting would only
-// add latency.
+// next read of the feed collects for Collect: below it a fan-out is quick
+// and collecting would only add latency.
 const collectAfter = 64
 
 // errIdle ends the feed of a hub that has had no client for Idle.
@@ -156,14 +155,10 @@ func (f *Feed) once() (connected bool, err error) {
 		// Deliver everything read so far together: one write per client.
 		// If that fan-out was a big one, the next read collects.
 		if len(batch) > 0 && !r.Buffered() && (col == nil || !col.Pending()) {
-			events := len(batch)
 			n := f.Hub.Deliver(batch)
 			batch = batch[:0]
 			if col != nil {
-				// Collect only when events came faster than one per
-				// fan-out: a lone event (a steady trickle) is written at
-				// once, however many streams it goes to.
-				if n >= collectAfter && events > 1 {
+				if n >= collectAfter {
 					col.Collect(f.Collect)
 				} else {
 					col.Collect(0)
