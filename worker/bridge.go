@@ -163,6 +163,7 @@ type pendingClient struct {
 	release     func()
 	lastEventID string
 	expires     time.Time
+	matchKey    string
 }
 
 // hubInstance is the resident Go side of one EdgeHub object. The hub is
@@ -272,6 +273,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		release:     sub.Release,
 		lastEventID: sub.Resume,
 		expires:     sub.Expires,
+		matchKey:    sub.MatchKey(),
 	}
 	res.Set(jsapi.OpenID, float64(id))
 	return res
@@ -303,6 +305,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		Retry:       h.cfg.Retry,
 		RetryJitter: h.cfg.RetryJitter,
 		MaxStream:   h.cfg.MaxStream,
+		MatchKey:    p.matchKey,
 	}
 	if h.hub.Attach(id, w, p.match, p.release, p.lastEventID, p.expires, o) {
 		h.feed.Start()

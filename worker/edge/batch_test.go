@@ -122,3 +122,35 @@ func TestSlicedFanoutYield(t *testing.T) {
 		t.Fatalf("the client that resumed during the yield got e1 %d times: %q", got, late.String())
 	}
 }
+
+// Clients with the same MatchKey are matched once per event and fan-out,
+// across the slices of the fan-out; a client with another key, or none,
+// is matched on its own.
+func TestMatchKeySharesMatching(t *testing.T) {
+	h := testHub(t)
+	calls := map[string]int{}
+	matcher := func(key string) func(*Event) bool {
+		return func(e *Event) bool { calls[key]++; return e.ID != "e2" }
+	}
+	n := sliceWrites + 44
+	streams := make([]*stream, n)
+	for i := range streams {
+		streams[i] = &stream{reading: true}
+		h.Attach(h.NextID(), streams[i], matcher("k"), nil, "", time.Time{}, StreamOptions{Queue: 100, MatchKey: "k"})
+	}
+	other, unkeyed := &stream{reading: true}, &stream{reading: true}
+	h.Attach(h.NextID(), other, matcher("other"), nil, "", time.Time{}, StreamOptions{Queue: 100, MatchKey: "other"})
+	h.Attach(h.NextID(), unkeyed, matcher(""), nil, "", time.Time{}, StreamOptions{Queue: 100})
+	ev := func(id string) *Event {
+		return &Event{ID: id, Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: " + id + "\ndata: x\n\n")}}
+	}
+	h.Deliver([]*Event{ev("e1"), ev("e2"), ev("e3")})
+	if calls["k"] != 3 || calls["other"] != 3 || calls[""] != 3 {
+		t.Fatalf("Match calls per key %v, want 3 each (3 events, once per key)", calls)
+	}
+	for i, s := range append(streams, other, unkeyed) {
+		if got := s.String(); !strings.Contains(got, "id: e1\n") || strings.Contains(got, "id: e2\n") || !strings.Contains(got, "id: e3\n") {
+			t.Fatalf("stream %d got %q, want e1 and e3", i, got)
+		}
+	}
+}

@@ -99,10 +99,11 @@ func (r *registry) holds(cl *Client) bool { return r.clients[cl.ID] == cl }
 // fanoutSlice writes up to 64 events to the clients of cs still held, each
 // client getting the events it matches as ONE chunk, shared by the clients
 // that match the same events (keyed by the bit mask of those events, in
-// chunks, which the slices of one fan-out share). It stops after
+// chunks, which the slices of one fan-out share; masks keeps each
+// MatchKey's mask for them). It stops after
 // sliceWrites writes or sliceClients clients and returns how many of cs it
 // went through and the clients whose write failed.
-func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]*Chunk) (done int, failed []*Client) {
+func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]*Chunk, masks map[string]uint64) (done int, failed []*Client) {
 	writes := 0
 	for done < len(cs) && writes < sliceWrites && done < sliceClients {
 		cl := cs[done]
@@ -110,10 +111,16 @@ func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]
 		if !r.holds(cl) {
 			continue
 		}
-		var mask uint64
-		for i, e := range events {
-			if cl.Match(e) {
-				mask |= 1 << i
+		mask, ok := masks[cl.MatchKey]
+		if !ok || cl.MatchKey == "" {
+			mask = 0
+			for i, e := range events {
+				if cl.Match(e) {
+					mask |= 1 << i
+				}
+			}
+			if cl.MatchKey != "" {
+				masks[cl.MatchKey] = mask
 			}
 		}
 		if mask == 0 {

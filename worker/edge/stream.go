@@ -45,6 +45,11 @@ type StreamOptions struct {
 	// MaxStream bounds a stream's lifetime (0: no bound): each gets
 	// between 3/4 of it and all of it, at random.
 	MaxStream time.Duration
+	// MatchKey, when not empty, names what the client's match function
+	// decides on (its selectors and grants): clients with the same key
+	// match the same events, so a fan-out matches each event once per key
+	// rather than once per client (see Client.MatchKey).
+	MatchKey string
 }
 
 // StreamSink is the Sink of a client stream held through a Writer.
@@ -129,7 +134,7 @@ func (h *Hub) Attach(id uint64, w Writer, match func(*Event) bool, release func(
 	// restart) do not all return at once.
 	retry := o.Retry + rand.N(o.RetryJitter+1)
 	sink.Write(&Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
-	if !h.Add(&Client{ID: id, Sink: sink, Match: match, Release: release}, lastEventID) {
+	if !h.Add(&Client{ID: id, Sink: sink, Match: match, Release: release, MatchKey: o.MatchKey}, lastEventID) {
 		if release != nil {
 			release() // idempotent: the hub may have released it already
 		}
