@@ -290,10 +290,12 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 
 // Deliver stores events, received in order from the origin, in the ring and
 // writes them to the clients they match. Each client gets the events of the
-// batch that it matches as ONE chunk (per 64 events), and clients that match
-// the same events share that chunk, so a burst costs one write per client,
-// not one per event and client. It returns the number of stream writes it
-// made.
+// batch that it matches as ONE chunk, and clients that match the same
+// events share that chunk, so a burst costs one write per client, not one
+// per event and client (nor one per 64 events, as when the sets of events
+// were 64-bit masks: at 1,000 events/s a slow fan-out then made its next
+// batch bigger and so slower again). It returns the number of stream
+// writes it made.
 //
 // The work is cut into slices (sliceWrites) with Yield between them. A
 // client that arrives during a yield is not written the events in
@@ -321,33 +323,25 @@ func (h *Hub) deliverLocked(events []*Event, yield bool) {
 		return
 	}
 	h.batches++
-	first := true
-	for len(events) > 0 {
-		n := min(len(events), 64)
-		slice := events[:n]
-		events = events[n:]
-		for _, e := range slice {
-			h.ring.Push(e)
-			h.events++
-		}
-		cs := h.reg.snapshot(h.snap)
-		h.snap = nil // a Deliver during a yield must not share it
-		chunks := make(map[uint64]*Chunk)
-		masks := make(map[string]uint64)
-		for i := 0; i < len(cs); {
-			if !first && yield {
-				h.yieldLocked()
-			}
-			first = false
-			restore := h.shareLocked(slice)
-			n, failed := h.reg.fanoutSlice(slice, cs[i:], chunks, masks)
-			restore()
-			h.dropLocked(failed...)
-			i += n
-		}
-		clear(cs)
-		h.snap = cs[:0]
+	for _, e := range events {
+		h.ring.Push(e)
+		h.events++
 	}
+	cs := h.reg.snapshot(h.snap)
+	h.snap = nil // a Deliver during a yield must not share it
+	f := newFanout(events)
+	for i := 0; i < len(cs); {
+		if i > 0 && yield {
+			h.yieldLocked()
+		}
+		restore := h.shareLocked(events)
+		n, failed := h.reg.fanoutSlice(f, cs[i:])
+		restore()
+		h.dropLocked(failed...)
+		i += n
+	}
+	clear(cs)
+	h.snap = cs[:0]
 }
 
 // yieldLocked calls Yield with the lock released.

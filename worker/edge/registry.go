@@ -1,6 +1,9 @@
 package edge
 
-import "slices"
+import (
+	"math/bits"
+	"slices"
+)
 
 // registry is the client side of a hub: the clients it holds and the
 // fan-out that writes chunks to them. It does no locking (the hub's lock
@@ -96,14 +99,48 @@ func (r *registry) snapshot(dst []*Client) []*Client {
 // fan-out may run after it left).
 func (r *registry) holds(cl *Client) bool { return r.clients[cl.ID] == cl }
 
-// fanoutSlice writes up to 64 events to the clients of cs still held, each
-// client getting the events it matches as ONE chunk, shared by the clients
-// that match the same events (keyed by the bit mask of those events, in
-// chunks, which the slices of one fan-out share; masks keeps each
-// MatchKey's mask for them). It stops after
+// fanout is one fan-out of a batch of events, cut into slices: the
+// chunks of the events each client matches, shared by the clients that
+// match the same events (keyed by the bit set of those events), and the
+// bit set of each MatchKey.
+type fanout struct {
+	events []*Event
+	chunks map[string]*Chunk
+	keys   map[string]string // MatchKey → bit set
+	bits   []byte            // scratch
+}
+
+func newFanout(events []*Event) *fanout {
+	return &fanout{events: events, chunks: make(map[string]*Chunk), keys: make(map[string]string), bits: make([]byte, (len(events)+7)/8)}
+}
+
+// match returns the bit set of the events cl matches, as a string (its
+// chunk's key), and how many they are; ok is false when none.
+func (f *fanout) match(cl *Client) (set string, n int, ok bool) {
+	if cl.MatchKey != "" {
+		if set, ok := f.keys[cl.MatchKey]; ok {
+			return set, setBits(set), setBits(set) > 0
+		}
+	}
+	clear(f.bits)
+	for i, e := range f.events {
+		if cl.Match(e) {
+			f.bits[i/8] |= 1 << (i % 8)
+			n++
+		}
+	}
+	set = string(f.bits)
+	if cl.MatchKey != "" {
+		f.keys[cl.MatchKey] = set
+	}
+	return set, n, n > 0
+}
+
+// fanoutSlice writes the events of f to the clients of cs still held,
+// each client getting the events it matches as ONE chunk. It stops after
 // sliceWrites writes or sliceClients clients and returns how many of cs it
 // went through and the clients whose write failed.
-func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]*Chunk, masks map[string]uint64) (done int, failed []*Client) {
+func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Client) {
 	writes := 0
 	for done < len(cs) && writes < sliceWrites && done < sliceClients {
 		cl := cs[done]
@@ -111,33 +148,22 @@ func (r *registry) fanoutSlice(events []*Event, cs []*Client, chunks map[uint64]
 		if !r.holds(cl) {
 			continue
 		}
-		mask, ok := masks[cl.MatchKey]
-		if !ok || cl.MatchKey == "" {
-			mask = 0
-			for i, e := range events {
-				if cl.Match(e) {
-					mask |= 1 << i
-				}
-			}
-			if cl.MatchKey != "" {
-				masks[cl.MatchKey] = mask
-			}
-		}
-		if mask == 0 {
+		set, n, ok := f.match(cl)
+		if !ok {
 			continue
 		}
-		c := chunks[mask]
+		c := f.chunks[set]
 		if c == nil {
-			c = joinChunks(events, mask)
-			chunks[mask] = c
+			c = joinChunks(f.events, set)
+			f.chunks[set] = c
 		}
 		writes++
 		r.writes++
-		if r.gather(cl, c, bitsSet(mask)) {
+		if r.gather(cl, c, n) {
 			continue
 		}
 		if r.write(cl, c) {
-			r.deliveries += uint64(bitsSet(mask))
+			r.deliveries += uint64(n)
 			continue
 		}
 		failed = append(failed, cl)
@@ -242,33 +268,37 @@ func (r *registry) write(cl *Client, c *Chunk) bool {
 	return true
 }
 
-func joinChunks(events []*Event, mask uint64) *Chunk {
-	if mask&(mask-1) == 0 { // one event: its own chunk (and its Native form)
+// joinChunks returns the chunks of the events in set joined: the event's
+// own chunk (and its Native form) when set holds one event.
+func joinChunks(events []*Event, set string) *Chunk {
+	has := func(i int) bool { return set[i/8]&(1<<(i%8)) != 0 }
+	if setBits(set) == 1 {
 		for i, e := range events {
-			if mask == 1<<i {
+			if has(i) {
 				return e.Chunk
 			}
 		}
 	}
 	size := 0
 	for i, e := range events {
-		if mask&(1<<i) != 0 {
+		if has(i) {
 			size += len(e.Chunk.Bytes)
 		}
 	}
 	b := make([]byte, 0, size)
 	for i, e := range events {
-		if mask&(1<<i) != 0 {
+		if has(i) {
 			b = append(b, e.Chunk.Bytes...)
 		}
 	}
 	return &Chunk{Bytes: b}
 }
 
-func bitsSet(m uint64) int {
+// setBits returns the number of events in a bit set.
+func setBits(set string) int {
 	n := 0
-	for ; m != 0; m &= m - 1 {
-		n++
+	for i := 0; i < len(set); i++ {
+		n += bits.OnesCount8(set[i])
 	}
 	return n
 }
