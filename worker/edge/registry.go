@@ -41,9 +41,10 @@ type pendingWrites struct {
 // yields to the event loop (Hub.Yield), so that a request, an event or the
 // platform's own stream work never waits for more than one slice. A write
 // costs ≈ 30–50 µs of the object's thread in workerd (docs/PLATFORM.md,
-// fact 16), so a slice is ≈ 10 ms of writes at most.
+// fact 16), so a slice is ≈ 5 ms of writes, and as much again of
+// workerd's work moving them out, at most.
 const (
-	sliceWrites  = 256
+	sliceWrites  = 128
 	sliceClients = 4096
 )
 
