@@ -26,7 +26,18 @@
 //     wrangler.toml and worker/build, so that a `make build` during the run
 //     cannot reload the worker under it) with JWT_KEY,
 //     ALLOW_ANONYMOUS=true and CLIENT_HEARTBEAT_MS=5000;
-//   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml.
+//   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml;
+//   - the floor worker (e2e/bench/floor), a pure-JS Durable Object that
+//     holds streams like the hub and writes nothing but the chunks (row 4a);
+//   - with EDGE_BENCH_BEFORE=<another checkout whose worker/build is
+//     built>, that checkout's worker too ("edge-before"): the rows of the
+//     latency, burst and steady measurements are then repeated for it,
+//     prefixed "main:", so that a change is compared with the code before
+//     it in the same run. The latency measurement subscribes to both at
+//     once (the same events at the same moments); the burst and steady
+//     ones run for each in turn, back to back, or for both at once with
+//     EDGE_BENCH_PAIRED=1 (a paired comparison, but the two hubs then
+//     share the machine).
 //
 // The load generator is this Go process: raw net/http clients, one TCP
 // connection per held stream, each reading its body with a minimal SSE
@@ -34,9 +45,12 @@
 // Sizes can be changed with EDGE_BENCH_STREAMS (default "1000,5000"),
 // EDGE_BENCH_NAIVE (100), EDGE_BENCH_LATENCY_SUBS (200),
 // EDGE_BENCH_LATENCY_EVENTS (300), EDGE_BENCH_BURST_EVENTS (1000) and
-// EDGE_BENCH_PUBLISHERS (16), the hub's CLIENT_HEARTBEAT_MS with
-// EDGE_BENCH_HEARTBEAT_MS (5000); EDGE_BENCH_PHASES runs only some of "bundle",
-// "edge memory", "latency", "burst" and "naive memory" (comma-separated).
+// EDGE_BENCH_PUBLISHERS (16), EDGE_BENCH_STEADY_RATE (events/s of the
+// sustained rows, "200,1000"), EDGE_BENCH_STEADY_SECONDS (10), the hub's
+// CLIENT_HEARTBEAT_MS with EDGE_BENCH_HEARTBEAT_MS (5000);
+// EDGE_BENCH_PHASES runs only some of "bundle", "edge memory", "before"
+// (the main worker's held streams), "latency", "burst", "steady" and
+// "naive memory" (comma-separated).
 // Logs stay in a temporary directory when the run fails.
 //
 // # What each number means
@@ -105,6 +119,29 @@
 // and the processes this run did not start: compare their sum with the
 // machine's cores to see whether the machine, the load generator or the
 // hub bounds the number.
+//
+// 4a. CPU per client write against the floor. Right after the burst the
+// floor object gets the same write pattern: as many clients (its own
+// 1,000 streams), the hub's fan-outs (stats: batches) paced as the burst
+// was (its duration / fan-outs), each with the hub's writes per client
+// (writes / clients / fan-outs) back to back, each chunk as many events of
+// as many bytes as the hub's were (bytes the clients read / events). The
+// figure is utime+stime from /proc of the worker's workerd (the process
+// that runs the object, not wrangler's dev proxy; the front door's pipe
+// runs there too, and the floor has the same pipe) over the burst, divided
+// by the stream writes: the hub's over the floor's is the ratio (target
+// ≤ 1.3×). A write is only as cheap as workerd makes it (docs/PLATFORM.md,
+// fact 16); what the hub spends beyond the floor is Go's per-event and
+// per-write work. CPU per delivery is shown beside it: with every batch
+// one write per client, writes carry more events each.
+//
+// 4b. Sustained deliveries/s at 200 and 1,000 events/s to the 1,000 held
+// streams for 10 s each, with publish→receive latency; the 1,000 events/s
+// row has the targets ≥ 99% received and p99 ≤ 100 ms.
+//
+// 6. Answering during the burst. Every 50 ms, alternately, a stats
+// request and a new subscriber (timed to its 200) go to the hub while the
+// burst runs (target p99 ≤ 50 ms, none failing).
 //
 // 5. Bundle size. gzip -9 of the app.wasm under test (and with the two JS
 // files of the bundle) against Cloudflare's 3 MB compressed limit of the
