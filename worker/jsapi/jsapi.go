@@ -100,7 +100,7 @@ var Calls = []Call{
 		Result: "a refusal {status, headers, body} or, accepted, {status: 200, id, headers}; headers is a JSON object of strings"},
 	{Object: "binding", Name: Attach, DefinedBy: Go,
 		Params: []string{"id", "controller"},
-		Result: "nothing; Go writes the stream through streams.enqueue from then on, or closes it at once if id is unknown"},
+		Result: "nothing; Go writes the stream through streams.enqueue and streams.enqueueMany from then on, or closes it at once if id is unknown"},
 	{Object: "binding", Name: Detach, DefinedBy: Go,
 		Params: []string{"id"},
 		Result: "nothing; the client whose stream was cancelled is removed"},
