@@ -171,6 +171,7 @@ type results struct {
 	latN, latEvents    int
 	latDirect, latEdge []time.Duration // p50, p99
 	latGotD, latGotE   int             // samples received per path
+	latFloor           []time.Duration // p50, p99 of the pure-JS floor object's fan-out
 
 	burstClients, burstEvents int
 	burstPublish              time.Duration // time to publish the burst
@@ -364,7 +365,16 @@ func (bn *bench) setup() error {
 	// this one, for the "main" rows.
 	beforeRoot := os.Getenv("EDGE_BENCH_BEFORE")
 	if beforeRoot != "" {
-		workers = append(workers, proc.Worker{Name: "edge-before", Config: filepath.Join(beforeRoot, "wrangler.toml"), Snapshot: filepath.Join(bn.dir, "edge-before"), Vars: vars})
+		// EDGE_BENCH_BEFORE_VARS="NAME:VALUE,…" sets vars of that worker
+		// only (with EDGE_BENCH_BEFORE naming this checkout, a paired
+		// comparison of two settings).
+		bvars := slices.Clone(vars)
+		for _, v := range strings.Split(os.Getenv("EDGE_BENCH_BEFORE_VARS"), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				bvars = append(bvars, v)
+			}
+		}
+		workers = append(workers, proc.Worker{Name: "edge-before", Config: filepath.Join(beforeRoot, "wrangler.toml"), Snapshot: filepath.Join(bn.dir, "edge-before"), Vars: bvars})
 	}
 	started := make([]*proc.Server, len(workers))
 	errs := make([]error, len(workers))
@@ -661,6 +671,54 @@ func (bn *bench) latency() error {
 	if !complete {
 		return fmt.Errorf("not every subscriber got all %d events: direct %d, edge %d of %d samples", events, len(d), len(e), n*events)
 	}
+	if bn.floor != nil {
+		return bn.latencyFloor()
+	}
+	return nil
+}
+
+// latencyFloor measures, after the hubs', the latency of the same fan-out
+// from the pure-JS floor object holding as many other streams: each event
+// is a POST to it with the send time, written at once to n streams. It
+// is what workerd and wrangler's dev proxy cost with no Go and no origin.
+func (bn *bench) latencyFloor() error {
+	n, events := bn.p.latSubs, bn.p.latEvents
+	if err := bn.floor.hold(len(bn.heldA), bn.p.dialParallel); err != nil {
+		return err
+	}
+	lat := make([][]time.Duration, n)
+	subs, err := dialMany(n, 32, bn.floor.url+"/subscribe?group=latency", nil, func(i int) func([]byte, time.Time) {
+		return func(data []byte, at time.Time) {
+			if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
+				lat[i] = append(lat[i], at.Sub(time.Unix(0, ns)))
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	tick := time.NewTicker(bn.p.latInterval)
+	for range events {
+		<-tick.C
+		if err := bn.floor.publish("latency", strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+			tick.Stop()
+			closeAll(subs)
+			return err
+		}
+	}
+	tick.Stop()
+	waitEvents(subs, int64(events), 30*time.Second)
+	closeAll(subs)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("the floor's latency subscribers got nothing")
+	}
+	slices.Sort(all)
+	bn.res.latFloor = []time.Duration{pct(all, 50), pct(all, 99)}
 	return nil
 }
 

@@ -37,7 +37,9 @@
 //     once (the same events at the same moments); the burst and steady
 //     ones run for each in turn, back to back, or for both at once with
 //     EDGE_BENCH_PAIRED=1 (a paired comparison, but the two hubs then
-//     share the machine).
+//     share the machine). EDGE_BENCH_BEFORE_VARS="NAME:VALUE,…" sets
+//     vars of that worker only: with EDGE_BENCH_BEFORE naming this
+//     checkout, two settings of one build side by side.
 //
 // The load generator is this Go process: raw net/http clients, one TCP
 // connection per held stream, each reading its body with a minimal SSE

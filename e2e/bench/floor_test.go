@@ -68,19 +68,8 @@ func (bn *bench) floorRun() error {
 	}
 	r := bn.res
 	clients := r.burstClients
-	if len(fw.subs) != clients {
-		closeAll(fw.subs)
-		var err error
-		if fw.subs, err = dialMany(clients, bn.p.dialParallel, fw.url+"/subscribe", nil, nil); err != nil {
-			return err
-		}
-		if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
-			st, err := getStats(fw.url + "/stats")
-			return err == nil && st.Streams >= clients
-		}) {
-			return fmt.Errorf("the floor object does not count %d streams", clients)
-		}
-		time.Sleep(2 * time.Second)
+	if err := fw.hold(clients, bn.p.dialParallel); err != nil {
+		return err
 	}
 	fanouts := max(1, int(r.burstBatches))
 	perFanout := max(1, int(math.Round(r.burstWrites/float64(clients)/float64(fanouts))))
@@ -128,6 +117,36 @@ func (bn *bench) floorRun() error {
 	if !f.done {
 		return fmt.Errorf("the floor's clients did not receive all %d events", want)
 	}
+	return nil
+}
+
+// hold makes the floor object hold n streams of its default group.
+func (fw *floorWorker) hold(n, parallel int) error {
+	if len(fw.subs) == n {
+		return nil
+	}
+	closeAll(fw.subs)
+	var err error
+	if fw.subs, err = dialMany(n, parallel, fw.url+"/subscribe", nil, nil); err != nil {
+		return err
+	}
+	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+		st, err := getStats(fw.url + "/stats")
+		return err == nil && st.Streams >= n
+	}) {
+		return fmt.Errorf("the floor object does not count %d streams", n)
+	}
+	time.Sleep(2 * time.Second)
+	return nil
+}
+
+// publishFloor writes data at once to the floor's streams of group.
+func (fw *floorWorker) publish(group, data string) error {
+	resp, err := apiClient.Post(fw.url+"/publish?group="+url.QueryEscape(group)+"&data="+url.QueryEscape(data), "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
 	return nil
 }
 

@@ -221,6 +221,11 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				fmt.Sprintf("%s / %s  (%s)", ms(r.latDirect[0]), ms(r.latDirect[1]), load), "", "")
 			add("", tag+"publish→receive, through the edge, p50 / p99",
 				fmt.Sprintf("%s / %s", ms(r.latEdge[0]), ms(r.latEdge[1])), "", "")
+			if len(r.latFloor) == 2 {
+				add("", tag+"publish→receive, pure-JS floor object, p50 / p99",
+					fmt.Sprintf("%s / %s  (a POST to the floor object, written at once to its %d streams of the group; %d other streams held)",
+						ms(r.latFloor[0]), ms(r.latFloor[1]), r.latN, r.burstClients), "", "")
+			}
 			p50, p99 := r.latEdge[0]-r.latDirect[0], r.latEdge[1]-r.latDirect[1]
 			add("", tag+"edge minus direct, p50 / p99", fmt.Sprintf("%s / %s", ms(p50), ms(p99)),
 				fmt.Sprintf("≤ %s / %s", ms(targetAddedP50), ms(targetAddedP99)), verdict(p50 <= targetAddedP50 && p99 <= targetAddedP99))

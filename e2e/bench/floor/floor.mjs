@@ -8,8 +8,10 @@
 // size and pacing, measured in the same run) and compares the CPU each
 // spends per client write.
 //
-//   GET  /subscribe                    a held text/event-stream
+//   GET  /subscribe[?group=G]          a held text/event-stream
 //   GET  /stats                        {"streams": n}
+//   POST /publish?group=G&data=D       writes "data: D" at once to the
+//        streams of group G (the latency floor: the bench sends its clock)
 //   POST /fanout?fanouts=F&writes=W&events=E&bytes=B&intervalMs=I
 //        F fan-outs, I ms apart, each writing W chunks one after the
 //        other (each to every held stream, as the hub writes the 64-event
@@ -49,7 +51,8 @@ function chunk(seq, n, size) {
 export class FloorHub extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    this.clients = new Set();
+    this.clients = new Set(); // the default group, for /fanout
+    this.groups = new Map(); // other groups, for /publish
     this.seq = 0;
   }
 
@@ -57,21 +60,39 @@ export class FloorHub extends DurableObject {
     const url = new URL(request.url);
     const clients = this.clients;
     if (url.pathname === "/subscribe") {
+      const name = url.searchParams.get("group") || "";
+      let group = clients;
+      if (name !== "") {
+        if (!this.groups.has(name)) this.groups.set(name, new Set());
+        group = this.groups.get(name);
+      }
       let self;
       const stream = new ReadableStream({
         start(controller) {
           self = controller;
-          clients.add(controller);
+          group.add(controller);
           controller.enqueue(encoder.encode(":\n\n"));
         },
         cancel() {
-          clients.delete(self);
+          group.delete(self);
         },
       });
       return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
     }
     if (url.pathname === "/stats") {
       return Response.json({ streams: clients.size });
+    }
+    if (url.pathname === "/publish" && request.method === "POST") {
+      const group = this.groups.get(url.searchParams.get("group") || "") || new Set();
+      const u = encoder.encode(`data: ${url.searchParams.get("data") || ""}\n\n`);
+      for (const c of group) {
+        try {
+          c.enqueue(u);
+        } catch (e) {
+          group.delete(c);
+        }
+      }
+      return new Response(null, { status: 204 });
     }
     if (url.pathname === "/fanout" && request.method === "POST") {
       const q = (name, def) => Number(url.searchParams.get(name) ?? def);
