@@ -97,7 +97,10 @@
 // direct" is the difference of the percentiles: what the extra hops cost
 // (origin → feed → Durable Object → dev proxy → client). Sender and
 // receivers share one clock. The 1,000 streams of step 1 stay held on the
-// hub (on another topic). Each event is one write per client: this step
+// hub (on another topic). Right after, the same is measured for the pure-JS
+// floor object: each event a POST to it carrying the send time, written at
+// once to 200 of its streams while it holds 1,000 others: the latency of
+// the platform alone (workerd and wrangler's dev proxy). Each event is one write per client: this step
 // asks the hub for 10,000 stream writes per second.
 //
 // 4. Deliveries per second of one hub object. The 1,000 streams of step 1
