@@ -33,7 +33,7 @@ var uint8Array = js.Global().Get("Uint8Array")
 // The exception-safe helpers of entry.mjs, set by runHub:
 // jsEnqueue(controller, chunk, limit) int, jsClose(controller) and
 // jsEnqueueMany(bound, pairs, chunk, n) (see package jsapi).
-var jsEnqueue, jsClose, jsEnqueueMany js.Value
+var jsEnqueue, jsClose, jsEnqueueMany, jsPause js.Value
 
 // nativeChunk returns c's bytes as a Uint8Array, converted once per chunk
 // however many clients receive it.
@@ -220,12 +220,14 @@ func (h *hubInstance) setup() error {
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.Matching = h.gate.Registry()
-		// Between the slices of a fan-out or a heartbeat the hub sleeps
-		// for the shortest time Go's js/wasm runtime can wait, one
-		// setTimeout of 1 ms: Go then returns to the event loop, which
-		// runs workerd's stream work for the slice just written and any
-		// request waiting for the object (stats, a new subscriber).
-		h.hub.Yield = func() { time.Sleep(time.Nanosecond) }
+		// Between the slices of a fan-out or a heartbeat the hub waits
+		// for streams.pause, a 0 ms timer: Go then returns to the event
+		// loop, which runs workerd's stream work for the slice just
+		// written and any request waiting for the object (stats, a new
+		// subscriber), and resumes Go from a timer, not from a promise
+		// of the feed (docs/PLATFORM.md, fact 17). time.Sleep's shortest
+		// wait would be a 1 ms timer per slice.
+		h.hub.Yield = func() { await(jsPause.Invoke()) }
 		h.hub.SetBatchWriter(&jsBatch{slots: &h.slots})
 		h.connect()
 		go func() {

@@ -28,7 +28,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 2;
+const CONTRACT_VERSION = 3;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
@@ -86,6 +86,13 @@ const streams = {
   // controllers by slot and pairs an Int32Array of [slot, limit] pairs,
   // both Go's (one hub per Go instance; several may share this isolate);
   // each limit is replaced with what enqueue would return.
+  // pause resolves on the next turn of the event loop (a 0 ms timer):
+  // the hub yields with it between the slices of a fan-out, so workerd
+  // moves the chunks written so far out and other requests get in. Go's
+  // own shortest sleep is a 1 ms timer.
+  pause() {
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  },
   enqueueMany(bound, pairs, chunk, n) {
     for (let i = 0; i < 2 * n; i += 2) {
       const controller = bound[pairs[i]];

@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 2
+const Version = 3
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -50,6 +50,7 @@ const (
 	StreamsEnqueue     = "enqueue"
 	StreamsClose       = "close"
 	StreamsEnqueueMany = "enqueueMany"
+	StreamsPause       = "pause"
 	FeedsOpen          = "open"
 	PumpTake           = "take"
 	PumpCancel         = "cancel"
@@ -115,6 +116,8 @@ var Calls = []Call{
 	{Object: "streams", Name: StreamsClose, DefinedBy: JS,
 		Params: []string{"controller"},
 		Result: "nothing; never throws"},
+	{Object: "streams", Name: StreamsPause, DefinedBy: JS,
+		Result: "a Promise that resolves on a later turn of the event loop (a 0 ms timer)"},
 	{Object: "streams", Name: StreamsEnqueueMany, DefinedBy: JS,
 		Params: []string{"bound", "pairs", "chunk", "n"},
 		Result: "nothing; for each of the first n [slot, limit] pairs of the Int32Array pairs, writes chunk to the controller bound[slot] (an array Go keeps) as enqueue would, and replaces limit with enqueue's result (-1 for an empty slot); never throws"},
