@@ -107,3 +107,46 @@ func TestCORS(t *testing.T) {
 		}
 	}
 }
+
+func TestNewRequestFromPairs(t *testing.T) {
+	r, err := NewRequest("POST", "https://edge.example/.well-known/mercure?x=1", `[["content-length","12"],["cookie","a=1"],["Cookie","b=2"],["host","edge.example"]]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ContentLength != 12 || r.Host != "edge.example" || r.URL.Path != "/.well-known/mercure" || r.URL.Scheme != "https" {
+		t.Errorf("request %+v", r)
+	}
+	if got := r.Header.Values("Cookie"); len(got) != 2 {
+		t.Errorf("cookies %q, want both", got)
+	}
+	r, _ = NewRequest("POST", "https://edge.example/", `[]`)
+	if r.ContentLength != -1 {
+		t.Errorf("no Content-Length: ContentLength %d, want -1", r.ContentLength)
+	}
+	if _, err := NewRequest("GET", "https://edge.example/", `{"a":1}`); err == nil {
+		t.Error("headers that are not pairs were accepted")
+	}
+}
+
+func TestHeaderPairsRoundTrip(t *testing.T) {
+	h := http.Header{"Www-Authenticate": {`Bearer realm="a"`, `Basic`}, "Link": {"<x>"}}
+	back, err := ParseHeaderPairs(HeaderPairs(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Values("WWW-Authenticate")) != 2 || back.Get("Link") != "<x>" {
+		t.Errorf("round trip: %v", back)
+	}
+}
+
+func TestRelayKeepsBase(t *testing.T) {
+	base := http.Header{"Link": {`</.well-known/mercure>; rel="mercure"`}, "Access-Control-Allow-Origin": {"*"}}
+	origin := http.Header{"Link": {"<elsewhere>"}, "Cache-Control": {"no-store"}, "Content-Length": {"3"}, "Access-Control-Allow-Origin": {"https://o"}}
+	got := Relay(base, origin)
+	if got.Get("Link") != base.Get("Link") || got.Get("Access-Control-Allow-Origin") != "*" || got.Get("Cache-Control") != "no-store" || got.Get("Content-Length") != "" {
+		t.Errorf("relayed %v", got)
+	}
+	if base.Get("Cache-Control") != "" {
+		t.Error("Relay changed base")
+	}
+}
