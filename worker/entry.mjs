@@ -154,9 +154,16 @@ const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 // forwardPublish sends a publish's body to the origin as the front door's
 // answer says (where, which headers, at most how many bytes) and relays the
 // origin's answer with the headers binding.relay picks.
+//
+// A body with a Content-Length (Go already refused one over the limit)
+// streams to the origin natively; one without is read here first, up to
+// the limit.
 async function forwardPublish(request, binding, answer) {
-  const body = await readAtMost(request.body, answer.maxBytes);
-  if (body === null) return textError(answer, 413, `publish body larger than ${answer.maxBytes} bytes`);
+  let body = request.body;
+  if (body !== null && request.headers.get("content-length") === null) {
+    body = await readAtMost(body, answer.maxBytes);
+    if (body === null) return textError(answer, 413, `publish body larger than ${answer.maxBytes} bytes`);
+  }
   let res;
   try {
     res = await fetch(answer.forward, { method: "POST", headers: JSON.parse(answer.forwardHeaders), body });
