@@ -149,7 +149,8 @@
 // requests of each kind, 4 at a time, after 5 to warm up: GET /healthz, a
 // publish forwarded to the origin, GET / (the demo page). The value is the
 // utime+stime of the worker's workerd process over them (threads summed,
-// read from /proc in ticks of 10 ms) divided by their number; "wall" is
+// read from /proc in ticks of 10 ms), less what the idle process uses over
+// the same time (measured for 2 s before), divided by their number; "wall" is
 // the mean time one request took as the client saw it. Target: at most
 // 2 ms (the free plan allows 10 ms per request).
 package bench

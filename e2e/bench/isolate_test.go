@@ -45,6 +45,7 @@ type isoWorker struct {
 	inspector int
 	mem       []isoMem
 	front     []frontCPU
+	idleCPU   float64 // CPU seconds per second of the idle worker process
 }
 
 // isoMem is what n held streams added to the worker, per stream.
@@ -359,8 +360,9 @@ func mercureURL(base, topic string) string {
 
 // frontDoor sends ib.frontN requests of each short kind to w (4 at a
 // time) and divides the CPU the worker's workerd process used over them
-// by their number. The dev proxy's CPU is not counted: production has no
-// such hop.
+// by their number, less what the process uses when idle over the same
+// time (measured for 2 s first: wrangler's runtime has some background
+// work). The dev proxy's CPU is not counted: production has no such hop.
 func (ib *isoBench) frontDoor(w *isoWorker) error {
 	base := w.srv.URL
 	topic := benchTopic("iso-front")
@@ -383,14 +385,7 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 	}
 	u, _ := url.Parse(base)
 	port, _ := strconv.Atoi(u.Port())
-	for _, k := range kinds {
-		// Warm up: the first requests compile and cache what later ones reuse.
-		for range 5 {
-			if err := frontRequest(k.req, k.want); err != nil {
-				return fmt.Errorf("%s: %w", k.what, err)
-			}
-		}
-		time.Sleep(500 * time.Millisecond)
+	workerPIDs := func() []int {
 		all := workerdPIDs(w.srv.Pid())
 		listens := listenerPIDs(all, port)
 		var worker []int
@@ -399,6 +394,32 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 				worker = append(worker, pid)
 			}
 		}
+		return worker
+	}
+	sumTicks := func(before, after map[string]uint64) uint64 {
+		var ticks uint64
+		for key, v := range after {
+			if v > before[key] {
+				ticks += v - before[key]
+			}
+		}
+		return ticks
+	}
+	time.Sleep(500 * time.Millisecond)
+	pids := workerPIDs()
+	i0, it0 := cpuTicks(pids), time.Now()
+	time.Sleep(2 * time.Second)
+	idle := float64(sumTicks(i0, cpuTicks(pids))) / clockTicks / time.Since(it0).Seconds() // CPU seconds per second
+	w.idleCPU = idle
+	for _, k := range kinds {
+		// Warm up: the first requests compile and cache what later ones reuse.
+		for range 5 {
+			if err := frontRequest(k.req, k.want); err != nil {
+				return fmt.Errorf("%s: %w", k.what, err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+		worker := workerPIDs()
 		c0 := cpuTicks(worker)
 		t0 := time.Now()
 		var next atomic.Int64
@@ -423,15 +444,10 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 		if err, _ := firstErr.Load().(error); err != nil {
 			return fmt.Errorf("%s: %w", k.what, err)
 		}
-		var ticks uint64
-		for key, v := range c1 {
-			if v > c0[key] {
-				ticks += v - c0[key]
-			}
-		}
+		busy := float64(sumTicks(c0, c1))/clockTicks - idle*(d+200*time.Millisecond).Seconds()
 		n := ib.frontN
 		w.front = append(w.front, frontCPU{what: k.what, n: n,
-			cpu:  time.Duration(float64(ticks) / clockTicks * float64(time.Second) / float64(n)),
+			cpu:  time.Duration(max(0, busy) * float64(time.Second) / float64(n)),
 			wall: d * 4 / time.Duration(n)})
 	}
 	return nil
@@ -532,6 +548,14 @@ func (ib *isoBench) table() string {
 			both(float64(b.cpu), float64(f.cpu), msf)+fmt.Sprintf("; wall %s", both(float64(b.wall), float64(f.wall), msf)),
 			"≤ 2 ms", verdict(f.cpu <= targetFrontCPU))
 		num = ""
+	}
+	if len(cur.front) > 0 {
+		idle := func(w *isoWorker) string { return fmt.Sprintf("%.1f ms/s", w.idleCPU*1e3) }
+		v := idle(cur)
+		if baseW != nil {
+			v = fmt.Sprintf("%s: %s, this tree: %s", baseW.label, idle(baseW), v)
+		}
+		add("", "  idle worker process CPU, subtracted above", v, "", "")
 	}
 
 	w := [4]int{1, 0, 0, 0}
