@@ -120,9 +120,9 @@ let frontBinding = null;
 
 // frontDoor answers a short request (publish, demo page, health, metadata,
 // the client library) through the isolate's one front-door Go instance,
-// which the first such request starts and later ones reuse: a call into
-// it costs well under a millisecond of CPU, where starting Go per request
-// cost about 7 ms (make bench-edge, BenchmarkEdgeIsolate; the free plan
+// which the first such request starts and later ones reuse: such a
+// request then costs about 1–2 ms of CPU in all, where starting Go for
+// each cost 9–11 ms (make bench-edge, BenchmarkEdgeIsolate; the free plan
 // allows 10 ms per request).
 //
 // Sharing it between requests is safe because Go does no I/O and never
