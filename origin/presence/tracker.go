@@ -79,8 +79,8 @@ type Tracker struct {
 	self     string // this process's instance id
 	selfMu   sync.Mutex
 	held     map[string][]presence.Topic // direct subscribers now → selectors
-	pending  []presence.Op                // changes not yet reported
-	inFlight *presence.Report             // a report that failed; re-sent unchanged
+	pending  []presence.Op               // changes not yet reported
+	inFlight *presence.Report            // a report that failed; re-sent unchanged
 	seq      uint64
 	needFull bool
 	wake     chan struct{}
