@@ -16,6 +16,7 @@ import (
 
 	"github.com/edge-sse/edge-sse/origin/history"
 	opresence "github.com/edge-sse/edge-sse/origin/presence"
+	"github.com/edge-sse/edge-sse/origin/presence/boltstore"
 	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/redis/go-redis/v9"
 )
@@ -44,7 +45,7 @@ func boltBackend(t *testing.T) backend {
 		if h, err = history.OpenBolt(path, history.BoltOptions{NoSync: true}); err != nil {
 			t.Fatal(err)
 		}
-		if s, err = opresence.OpenBolt(h.DB(), hubPath); err != nil {
+		if s, err = boltstore.Open(h.DB(), hubPath); err != nil {
 			t.Fatal(err)
 		}
 		return s
