@@ -349,6 +349,12 @@ func TestPresenceLeaseLapse(t *testing.T) {
 	}
 	got, _ := h.events(t, w)
 	expectEvents(t, "lapse", got, a.evs(false))
+	_, metrics := h.apiGet(t, server.MetricsPath, metricsToken, nil)
+	for _, m := range []string{"edge_sse_origin_presence_expired_instances_total 1", "edge_sse_origin_presence_events_total 3", "edge_sse_origin_presence_reports_total 3"} {
+		if !strings.Contains(metrics, m+"\n") {
+			t.Errorf("metrics lack %q", m)
+		}
+	}
 	list, _ := h.list(t)
 	expectEvents(t, "list after the lapse", list, b.evs(true))
 	h.mustReport(t, presence.Report{Hub: hubID, Seq: 2}, http.StatusConflict)
