@@ -93,6 +93,9 @@ func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, er
 			continue
 		}
 		docs, events := merge(held, o.Docs)
+		if len(events) == 0 && len(docs) == len(held) {
+			continue // the connection is held as it is
+		}
 		c.events = append(c.events, events...)
 		c.overlay[o.Subscriber] = docs
 	}
