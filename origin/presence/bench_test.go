@@ -84,4 +84,3 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
-
