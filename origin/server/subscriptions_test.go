@@ -649,3 +649,30 @@ func TestDirectSubscriberEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectSubscriberSlow: a subscriber dropped as too slow has its
+// subscription ended like any other.
+func TestDirectSubscriberSlow(t *testing.T) {
+	h := presenceHub(t, nil, newClock(), allowAnonymous, func(c *serverConfig) {
+		c.QueueSize, c.WriteTimeout, c.MaxBodyBytes = 2, 2*time.Second, 1<<20
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.srv.RunSubscriptions(ctx)
+	stalledClient(t, h) // topic=*, anonymous, reads nothing
+	waitFor(t, func() bool { l, _ := h.listAll(t); return len(l) == 1 })
+	publishUntil(t, h, func(m map[string]float64) bool { return m["edge_sse_origin_slow_consumer_disconnects_total"] >= 1 })
+	waitFor(t, func() bool { l, _ := h.listAll(t); return len(l) == 0 })
+	waitFor(t, func() bool { return scrape(t, h)["edge_sse_origin_presence_events_total"] == 2 })
+}
+
+// listAll is list with the watchers' own subscriptions (to "*") too.
+func (h *testHub) listAll(t testing.TB) ([]presence.Subscription, string) {
+	t.Helper()
+	resp, body := h.apiGet(t, server.SubscriptionsPath, sign(t, auth.Claims{Subscribe: exact("*")}, time.Hour), nil)
+	var c presence.Collection
+	if err := json.Unmarshal([]byte(body), &c); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("list: %s %s", resp.Status, body)
+	}
+	return c.Subscriptions, lastEventIDOf(t, resp.Header.Get("Link"))
+}
