@@ -124,12 +124,14 @@ func merge(held, want []presence.Subscription) (docs, events []presence.Subscrip
 	return docs, events
 }
 
-// commit makes c the state.
+// commit makes c the state. The instance's connection map is updated in
+// place: plan left the previous instance value, its only other holder,
+// out of the state.
 func (s *state) commit(c *change) {
 	next := c.inst
-	subs := make(map[string][]presence.Subscription, len(next.Subs)+len(c.overlay))
-	for k, v := range next.Subs {
-		subs[k] = v
+	subs := next.Subs
+	if subs == nil {
+		subs = make(map[string][]presence.Subscription, len(c.overlay))
 	}
 	for sub, docs := range c.overlay {
 		for _, d := range subs[sub] {
