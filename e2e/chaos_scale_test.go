@@ -363,7 +363,7 @@ func (r *scaleRun) check(want []string) int {
 }
 
 func firstN(s []string, n int) []string { return s[:min(n, len(s))] }
-func lastN(s []string, n int) []string { return s[max(0, len(s)-n):] }
+func lastN(s []string, n int) []string  { return s[max(0, len(s)-n):] }
 
 // workerCPU returns the CPU ticks (utime+stime) of the workerd processes
 // of the worker that do not listen on its public port (the worker itself,
