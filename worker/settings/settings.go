@@ -216,7 +216,7 @@ var Table = []Setting{
 		apply: percent(func(c *Config, n int) { c.ShedAt = n })},
 	{Name: "SHED_PCT", Kind: Var, Default: "10", Limit: true, Doc: "share of its streams a hub closes at each such step (at least one)",
 		apply: percent(func(c *Config, n int) { c.ShedPct = n })},
-	{Name: "MAX_CATCHUP", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object catches up from the origin's history at once (`Last-Event-ID` older than the ring); past it such a resume gets 503 + `Retry-After`",
+	{Name: "MAX_CATCHUP", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object catches up from the origin's history at once (`Last-Event-ID` older than the ring); past it such a resume gets 503 + `Retry-After`. Keep it at `MAX_CLIENTS` or above if clients are native `EventSource`s: after a restart every stream resumes at once, and a 503 is final to them",
 		apply: integer(1, func(c *Config, n int) { c.MaxCatchup = n })},
 	{Name: "MAX_SELECTORS", Kind: Var, Default: "100", Limit: true, Doc: "topic selectors per subscribe request (400 above; the origin's `--max-selectors`)",
 		apply: integer(1, func(c *Config, n int) { c.MaxSelectors = n })},
