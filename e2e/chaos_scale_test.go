@@ -177,6 +177,8 @@ type scaleRun struct {
 	worker            *process
 	topic, prefix     string
 	clients           []*esClient
+	// direct subscribe to the origin itself: the latency baseline.
+	direct []*esClient
 
 	pubMu     sync.Mutex
 	published []string
@@ -226,6 +228,9 @@ func (r *scaleRun) connect(n int, spread time.Duration) {
 		r.t.Fatal(err)
 	}
 	u := chaosTopicURL(r.url, r.topic)
+	for range min(100, n) {
+		r.direct = append(r.direct, startES(chaosTopicURL(r.origin, r.topic), start))
+	}
 	for range n {
 		r.clients = append(r.clients, startES(u, start))
 		if spread > 0 {
@@ -233,6 +238,9 @@ func (r *scaleRun) connect(n int, spread time.Duration) {
 		}
 	}
 	r.t.Cleanup(func() {
+		for _, c := range r.direct {
+			c.close()
+		}
 		for _, c := range r.clients {
 			select {
 			case <-c.stop:
@@ -308,27 +316,37 @@ func (c *esClient) refusal() string {
 	return c.refused
 }
 
-// latency measures publish→receive over d and returns p50 and p99 over
-// every delivery.
-func (r *scaleRun) latency(d time.Duration) (p50, p99 time.Duration, n int) {
-	for _, c := range r.clients {
-		c.mu.Lock()
-		c.measure, c.lat = true, c.lat[:0]
-		c.mu.Unlock()
+// latency measures publish→receive over d, through the edge and direct
+// from the origin, and returns p50 and p99 of each over every delivery.
+func (r *scaleRun) latency(d time.Duration) (edge, direct [2]time.Duration, n int) {
+	groups := [][]*esClient{r.clients, r.direct}
+	for _, g := range groups {
+		for _, c := range g {
+			c.mu.Lock()
+			c.measure, c.lat = true, c.lat[:0]
+			c.mu.Unlock()
+		}
 	}
 	time.Sleep(d)
-	var all []time.Duration
-	for _, c := range r.clients {
-		c.mu.Lock()
-		c.measure = false
-		all = append(all, c.lat...)
-		c.mu.Unlock()
+	var out [2][2]time.Duration
+	for i, g := range groups {
+		var all []time.Duration
+		for _, c := range g {
+			c.mu.Lock()
+			c.measure = false
+			all = append(all, c.lat...)
+			c.mu.Unlock()
+		}
+		if len(all) == 0 {
+			continue
+		}
+		slices.Sort(all)
+		out[i] = [2]time.Duration{all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]}
+		if i == 0 {
+			n = len(all)
+		}
 	}
-	if len(all) == 0 {
-		return 0, 0, 0
-	}
-	slices.Sort(all)
-	return all[len(all)/2], all[min(len(all)-1, len(all)*99/100)], len(all)
+	return out[0], out[1], n
 }
 
 // refusals summarises the final answers clients got.
@@ -480,7 +498,7 @@ func TestChaosDeployAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpu0, w0 := r.workerCPU(), time.Now()
-	p50, p99, nLat := r.latency(5 * time.Second)
+	lat, direct, nLat := r.latency(5 * time.Second)
 	cpu1, w1 := r.workerCPU(), time.Now()
 	st1, err := r.stats()
 	if err != nil {
@@ -489,9 +507,11 @@ func TestChaosDeployAtScale(t *testing.T) {
 	writes := st1["writes"] - st0["writes"]
 	cpuSec := float64(cpu1-cpu0) / 100 // USER_HZ
 	perWrite := time.Duration(cpuSec / max(1, writes) * float64(time.Second))
-	t.Logf("steady: %.0f writes in %s (%.0f fan-outs), worker CPU %.2f s (%.2f cores): %s per write; publish→receive p50 %s, p99 %s over %d deliveries (sizing bound 2 × streams × write: %s)",
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	added := fmt.Sprintf("p50 %s, p99 %s", ms(lat[0]-direct[0]), ms(lat[1]-direct[1]))
+	t.Logf("steady: %.0f writes in %s (%.0f fan-outs), worker CPU %.2f s (%.2f cores): %s per write; publish→receive through the edge p50 %s, p99 %s over %d deliveries, direct from the origin p50 %s, p99 %s; edge-added %s (sizing bound 2 × streams × write: %s)",
 		writes, w1.Sub(w0).Round(time.Millisecond), st1["batches"]-st0["batches"], cpuSec, cpuSec/w1.Sub(w0).Seconds(), perWrite.Round(100*time.Nanosecond),
-		p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), nLat, (2 * time.Duration(n) * perWrite).Round(time.Millisecond))
+		ms(lat[0]), ms(lat[1]), nLat, ms(direct[0]), ms(direct[1]), added, (2 * time.Duration(n) * perWrite).Round(time.Millisecond))
 
 	// The deploy.
 	down := time.Now()
@@ -540,7 +560,7 @@ func TestChaosDeployAtScale(t *testing.T) {
 	reportRow("deploy at scale: last client back after restart (bound)", fmt.Sprintf("%s (%s)", lastBack.Round(100*time.Millisecond), retry+jitter+allow))
 	reportRow("deploy at scale: final refusals", r.refusals())
 	reportRow("deploy at scale: worker CPU per stream write", perWrite.Round(100*time.Nanosecond))
-	reportRow("deploy at scale: steady publish→receive p50/p99", fmt.Sprintf("%s/%s", p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond)))
+	reportRow("deploy at scale: steady edge-added latency", added)
 }
 
 // TestChaosShedLosesNothing runs a hub whose CPU budget is small
