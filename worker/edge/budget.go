@@ -18,9 +18,10 @@ package edge
 // The account is an estimate, counted in stream writes: deployed on
 // Cloudflare, an isolate's clocks (Date.now, performance.now, and so Go's
 // time.Now) advance only at I/O, a Spectre mitigation, so the hub cannot
-// time its own fan-outs there (under wrangler dev they do advance). A write's cost is the measured parameter WriteCost
-// (WRITE_COST_US); each event read from the feed is counted as one write
-// too (decoding, the ring, one call from the feed pump).
+// time its own fan-outs there (under wrangler dev they do advance). A
+// write's cost is the measured parameter WriteCost (WRITE_COST_US); each
+// event read from the feed is counted as one write too (decoding, the
+// ring, one call from the feed pump).
 
 import "time"
 
