@@ -216,8 +216,17 @@ func (r *scaleRun) startWorker() {
 }
 
 // stats reads the worker's hub counters (an incoming request to the hub:
-// it resets the hub's CPU account).
-func (r *scaleRun) stats() (map[string]float64, error) { return edgeStats(r.url) }
+// it resets the hub's CPU account). A hub whose thread is saturated by
+// fan-outs answers late (its requests wait between fan-outs), so a read
+// that times out is tried again, for up to a minute.
+func (r *scaleRun) stats() (m map[string]float64, err error) {
+	for deadline := time.Now().Add(time.Minute); ; {
+		if m, err = edgeStats(r.url); err == nil || time.Now().After(deadline) {
+			return m, err
+		}
+		time.Sleep(time.Second)
+	}
+}
 
 // connect opens n clients resuming after a start event, spread over
 // spread, and waits until the hub holds them all.
