@@ -206,7 +206,7 @@ var Table = []Setting{
 		apply: millis(0, func(c *Config) *time.Duration { return &c.ClientStall })},
 	{Name: "MAX_STREAM_MS", Kind: Var, Default: "1800000", Limit: true, Doc: "a client stream is closed after ¾ to all of this (random); the client resumes with `Last-Event-ID` (0: no bound)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.MaxStream })},
-	{Name: "MAX_CLIENTS", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object holds; past it 503 + `Retry-After`. Sized by the README's \"Sizing\": 1,000 keeps 10 events/s on one topic within p99 ≤ 100 ms at 50 µs per write",
+	{Name: "MAX_CLIENTS", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object holds; past it 503 + `Retry-After`. Sized by the README's \"Sizing\" for 10 events/s on one topic with the edge adding p99 ≤ 100 ms, at 50 µs per write on a core of its own",
 		apply: integer(1, func(c *Config, n int) { c.MaxClients = n })},
 	{Name: "CPU_BUDGET_MS", Kind: Var, Default: "300000", Limit: true, Doc: "CPU one hub object may spend between incoming requests: keep it at wrangler.toml's `[limits] cpu_ms` (30000 without that block); the hub's own estimate of its spending, in stream writes, sheds streams before it (0: off)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.CPUBudget })},
