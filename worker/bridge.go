@@ -113,6 +113,9 @@ func (h *hubInstance) setup() error {
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.Matching = h.gate.Registry()
+		for _, a := range h.cfg.Advice() {
+			log.Printf("edge: advice: %s", a)
+		}
 		h.hub.Budget = edge.Budget{CPU: h.cfg.CPUBudget, WriteCost: h.cfg.WriteCost, ShedAt: h.cfg.ShedAt, ShedPct: h.cfg.ShedPct}
 		h.connect()
 		go func() {

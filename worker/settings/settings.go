@@ -292,6 +292,19 @@ func (c Config) Limits() map[string]int64 {
 // Problems returns the values Load could not parse.
 func (c Config) Problems() []error { return c.problems }
 
+// Advice returns settings that work but defeat a goal of the design, each
+// naming its variables and what to do; the hub logs them at start.
+func (c Config) Advice() []string {
+	var out []string
+	if c.MaxCatchup < c.MaxClients {
+		out = append(out, fmt.Sprintf("MAX_CATCHUP=%d is below MAX_CLIENTS=%d: after a restart every stream of a full hub resumes from the origin's history at once, and those past MAX_CATCHUP get a 503, which a native EventSource never retries; raise MAX_CATCHUP to MAX_CLIENTS unless every client retries a 503 (edge-sse.js does)", c.MaxCatchup, c.MaxClients))
+	}
+	if c.CPUBudget > 0 && c.CPUBudget < 30*time.Second {
+		out = append(out, fmt.Sprintf("CPU_BUDGET_MS=%d is below the platform's 30 s default: the hub sheds streams earlier than it must", c.CPUBudget.Milliseconds()))
+	}
+	return out
+}
+
 // FeedProblem returns why this edge may not open the origin's feed, or nil.
 // FEED_SECRET must be set; and unless ORIGIN_URL is loopback (the origin
 // on this machine, as under `make dev`), it must also pass

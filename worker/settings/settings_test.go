@@ -168,6 +168,18 @@ func TestPercent(t *testing.T) {
 	}
 }
 
+// TestAdvice: the defaults draw no advice; MAX_CATCHUP below MAX_CLIENTS
+// and a budget below the platform's default do, naming their variables.
+func TestAdvice(t *testing.T) {
+	if a := Load(env(nil)).Advice(); len(a) != 0 {
+		t.Fatalf("defaults draw advice: %q", a)
+	}
+	a := Load(env(map[string]string{"MAX_CLIENTS": "5000", "CPU_BUDGET_MS": "2000"})).Advice()
+	if len(a) != 2 || !strings.Contains(a[0], "MAX_CATCHUP=1000") || !strings.Contains(a[0], "MAX_CLIENTS=5000") || !strings.Contains(a[1], "CPU_BUDGET_MS=2000") {
+		t.Fatalf("advice %q", a)
+	}
+}
+
 // tomlVars returns the NAME = "value" lines of the [vars] section.
 func tomlVars(t *testing.T, path string) map[string]string {
 	f, err := os.Open(path)
