@@ -127,7 +127,7 @@ let frontBinding = null;
 //
 // Sharing it between requests is safe because Go does no I/O and never
 // waits in it: binding.answer runs the handler to its end and returns plain
-// data (docs/PLATFORM.md, facts 3 and 17). What needs I/O, sending a publish
+// data (docs/PLATFORM.md, facts 3 and 18). What needs I/O, sending a publish
 // to the origin, is done here, in the request's own context.
 async function frontDoor(request, env) {
   if (frontBinding === null) {

@@ -17,7 +17,7 @@ import (
 // starts one front-door instance per isolate and hands it every short
 // request (publish, demo page, health, metadata, the client library), so
 // that a request costs one call into Go instead of starting a Go instance
-// (docs/PLATFORM.md, fact 17).
+// (docs/PLATFORM.md, fact 18).
 //
 // Sharing one Go instance between requests is safe here because it never
 // does I/O and never waits: each call runs the handler to its end and

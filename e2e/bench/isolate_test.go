@@ -233,6 +233,9 @@ func (ib *isoBench) start(w *isoWorker, i int) error {
 			"JWT_KEY:" + jwtKey,
 			"ALLOW_ANONYMOUS:true",
 			"CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
+			// The largest step must fit on one object, past the
+			// latency-sized default of MAX_CLIENTS (README, "Sizing").
+			fmt.Sprintf("MAX_CLIENTS:%d", max(10000, slices.Max(ib.streams)+100)),
 		},
 	}.Start()
 	if err != nil {
