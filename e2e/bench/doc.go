@@ -137,7 +137,10 @@
 // Wasm figure is the hub's linear memory (wasmMemoryBytes of
 // /_edge/stats). Each is read with one warm stream held, then after
 // N = EDGE_BENCH_ISOLATE_STREAMS streams (default "1000,5000"), and the
-// difference is divided by N. Locally the front door and the hub object
+// difference is divided by N. The hub runs with CLIENT_HEARTBEAT_MS=120000
+// here, so that the heap is read with no fan-out in flight (held idle
+// streams: a fan-out's writes in flight add ≈ 2 KB per stream while they
+// last). Locally the front door and the hub object
 // run in one isolate, so the figure also holds the front door's part of a
 // stream (its pipe). Target: at most 8 KB per stream at the largest N.
 //
