@@ -114,9 +114,11 @@ func (h *hubInstance) setup() error {
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.Matching = h.gate.Registry()
 		h.connect()
+		// Probe rounds, not one heartbeat per interval: a departed client
+		// is found within 2 × CLIENT_HEARTBEAT_MS (edge.ProbesPerHeartbeat).
 		go func() {
-			for range time.Tick(h.cfg.Heartbeat) {
-				h.hub.Heartbeat()
+			for range time.Tick(max(h.cfg.Heartbeat/edge.ProbesPerHeartbeat, time.Millisecond)) {
+				h.hub.Probe()
 			}
 		}()
 	})

@@ -180,7 +180,7 @@ var Table = []Setting{
 		apply: str(func(c *Config) *string { return &c.PublicURL })},
 	{Name: "HUB_SHARDS", Kind: Var, Default: "1", Doc: "EdgeHub objects per region",
 		apply: integer(1, func(c *Config, n int) { c.HubShards = n })},
-	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "comment interval to clients",
+	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "departure bound: a client that leaves is dropped within 2× this, however idle; a comment goes to every client nothing else was written to for a third of it (a closed connection shows only after a few writes)",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{Name: "FEED_TIMEOUT_MS", Kind: Var, Default: "35000", Limit: true, Doc: "upstream silence (heartbeats included) before reconnecting; also how long a catch-up fetch of the origin's history may take",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.FeedTimeout })},
