@@ -186,10 +186,6 @@ func (o *origin) count(f func(o *origin) int) int {
 	return f(o)
 }
 
-
-
-
-
 func start(t *testing.T, o *origin, cfg roster.Config) *roster.Roster {
 	cfg.Post = o.post
 	if cfg.Batch == 0 {
