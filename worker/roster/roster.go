@@ -171,6 +171,7 @@ func (r *Roster) Remove(subscriber string) {
 }
 
 func (r *Roster) queueLocked(op presence.Op) {
+	first := len(r.pending) == 0
 	switch {
 	case r.full:
 		// the next report is the whole set anyway
@@ -178,6 +179,9 @@ func (r *Roster) queueLocked(op presence.Op) {
 		r.full, r.pending = true, nil
 	default:
 		r.pending = append(r.pending, op)
+	}
+	if !first {
+		return // Run already has a report due for the earlier ops
 	}
 	select {
 	case r.wake <- struct{}{}:
