@@ -61,6 +61,8 @@ func TestPresence(t *testing.T) {
 	edge := startPresenceWorker(t, "wrangler-presence", edgeAddr, origin, hubURL).url
 	prefix := uniqueTopic(t, "presence") + "/"
 	w := watch(t, origin, prefix, "")
+	// The same events through the worker (an edge hub object).
+	wEdge := watch(t, edge, prefix, "")
 
 	// Refusals, the same through the worker and at the origin.
 	other := mustToken(auth.Claims{Form: auth.FormDetails, Subscribe: []auth.Matcher{{Match: prefix + "*", Type: auth.MatchURLPattern}}}, time.Hour)
@@ -184,7 +186,9 @@ func TestPresence(t *testing.T) {
 		var lists []map[string]presenceDoc
 		for _, base := range []string{edge, origin} {
 			set, last := apiList(t, base, prefix)
-			follow := watch(t, origin, prefix, last)
+			// The events from the list's last-event-id on, from the same
+			// place: through the worker, its hub object resumes them.
+			follow := watch(t, base, prefix, last)
 			time.Sleep(time.Second) // what happened since the list
 			got := map[string]bool{}
 			for _, d := range activeAfter(set, follow.events()) {
@@ -273,6 +277,25 @@ func TestPresence(t *testing.T) {
 	if len(docs) != 12 {
 		t.Errorf("%d events, want 12:\n%s", len(docs), showDocs(docs))
 	}
+	wEdge.waitEvents(10*time.Second, "every event through the worker", func(d []presenceDoc) bool { return len(d) >= len(docs) })
+	if got := wEdge.events(); !slices.EqualFunc(got, docs, func(a, b presenceDoc) bool { return a.ID == b.ID && a.Active == b.Active }) {
+		t.Errorf("the watcher through the worker saw other events than the one at the origin:\n%s", showDocs(got))
+	}
 	snoop.quiet(t, 100*time.Millisecond)
 	snoop.close()
+
+	// A termination the hub decides: the token expires, the stream ends,
+	// and so does the subscription, while the client is still there.
+	expiring := uniqueTopic(t, "presence-expiry")
+	we := watch(t, origin, expiring, "")
+	tok := mustToken(auth.Claims{Form: auth.FormDetails, Subscribe: []auth.Matcher{{Match: expiring, Type: auth.MatchExact}}}, 4*time.Second)
+	c := subscribeSSE(t, edge+"/.well-known/mercure?match="+url.QueryEscape(expiring), http.Header{"Authorization": {"Bearer " + tok}})
+	we.waitEvents(10*time.Second, "the expiring client connecting", func(d []presenceDoc) bool { return seen(d, expiring, true) })
+	we.waitEvents(15*time.Second, "the end of the expired token's subscription", func(d []presenceDoc) bool { return seen(d, expiring, false) })
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		t.Errorf("the stream of the expired token is still open")
+	}
+	checkAlternation(t, we.events())
 }
