@@ -137,10 +137,12 @@ type watcher struct {
 func watch(t *testing.T, base, prefix, lastEventID string) *watcher {
 	t.Helper()
 	h := http.Header{"Authorization": {"Bearer " + watcherToken}}
+	u := base + "/.well-known/mercure?match_urlpattern=" + url.QueryEscape(subscriptionsPath+"/*")
 	if lastEventID != "" {
-		h.Set("Last-Event-ID", lastEventID)
+		// As a browser's EventSource must (README, "Who is online").
+		u += "&lastEventID=" + url.QueryEscape(lastEventID)
 	}
-	c := subscribeSSE(t, base+"/.well-known/mercure?match_urlpattern="+url.QueryEscape(subscriptionsPath+"/*"), h)
+	c := subscribeSSE(t, u, h)
 	w := &watcher{t: t, prefix: prefix, c: c}
 	go func() {
 		for e := range c.events {
