@@ -37,10 +37,10 @@ func (w *writer) Close() { w.closed.Store(true) }
 func TestAttachReleasesOnEveryEnd(t *testing.T) {
 	o := edge.StreamOptions{Queue: 8, Retry: time.Second, Stall: 20 * time.Millisecond}
 	for _, c := range []struct {
-		name    string
-		expires time.Time
-		o       func(edge.StreamOptions) edge.StreamOptions
-		end     func(h *edge.Hub, id uint64, w *writer)
+		name      string
+		expiresIn time.Duration
+		o         func(edge.StreamOptions) edge.StreamOptions
+		end       func(h *edge.Hub, id uint64, w *writer)
 	}{
 		{name: "client left", end: func(h *edge.Hub, id uint64, _ *writer) { h.Remove(id) }},
 		{name: "write failed", end: func(h *edge.Hub, _ uint64, w *writer) { w.fail.Store(true); h.Probe() }},
@@ -51,7 +51,7 @@ func TestAttachReleasesOnEveryEnd(t *testing.T) {
 			h.Probe()
 		}},
 		{name: "kicked", end: func(h *edge.Hub, id uint64, _ *writer) { h.Kick(id) }},
-		{name: "token expired", expires: time.Now().Add(30 * time.Millisecond), end: func(*edge.Hub, uint64, *writer) {}},
+		{name: "token expired", expiresIn: 30 * time.Millisecond, end: func(*edge.Hub, uint64, *writer) {}},
 		{name: "lifetime", o: func(o edge.StreamOptions) edge.StreamOptions { o.MaxStream = 40 * time.Millisecond; return o },
 			end: func(*edge.Hub, uint64, *writer) {}},
 	} {
@@ -61,10 +61,14 @@ func TestAttachReleasesOnEveryEnd(t *testing.T) {
 			if c.o != nil {
 				opts = c.o(o)
 			}
+			var expires time.Time
+			if c.expiresIn > 0 {
+				expires = time.Now().Add(c.expiresIn)
+			}
 			var released atomic.Int32
 			w := &writer{}
 			id := h.NextID()
-			if !h.Attach(id, w, topicMatch("a"), func() { released.Add(1) }, "", c.expires, opts) {
+			if !h.Attach(id, w, topicMatch("a"), func() { released.Add(1) }, "", expires, opts) {
 				t.Fatal("Attach refused")
 			}
 			if released.Load() != 0 {
