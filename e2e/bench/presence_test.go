@@ -40,6 +40,11 @@ import (
 // Both workers run the same churn one after the other, off first, twice
 // (off, on, off, on), and the CPU figures are the means of the two runs
 // of each, so a drift in the machine's load hits both.
+//
+// EDGE_BENCH_PRESENCE_ORIGIN_OFF=1 runs the origin without --subscriptions:
+// it answers the reports 404 (the hub then tries once a lease) and
+// publishes no subscription events, so the "on" figure is the edge's own
+// bookkeeping (ids, subscriptions, roster) alone.
 
 // presenceResult is what the phase measured.
 type presenceResult struct {
@@ -57,7 +62,9 @@ type presenceResult struct {
 	// publishes like any update and the feed brings back to every hub.
 	events float64
 	window time.Duration
-	failed error
+	// originOff: the origin ran without --subscriptions.
+	originOff bool
+	failed    error
 }
 
 func presenceParams() (rate, seconds, holdMS int) {
@@ -82,8 +89,11 @@ func (bn *bench) presence() error {
 	b := make([]byte, 32)
 	crand.Read(b)
 	secret := hex.EncodeToString(b)
-	origin, err := proc.Origin{Bin: originBin, Dir: bn.dir, LogDir: bn.dir, Name: "origin-presence",
-		Flags: []string{"--jwt-key", jwtKey, "--feed-secret", secret, "--history", "memory", "--subscriptions", "--allow-anonymous"}}.Start()
+	flags := []string{"--jwt-key", jwtKey, "--feed-secret", secret, "--history", "memory", "--allow-anonymous"}
+	if r.originOff = os.Getenv("EDGE_BENCH_PRESENCE_ORIGIN_OFF") == "1"; !r.originOff {
+		flags = append(flags, "--subscriptions")
+	}
+	origin, err := proc.Origin{Bin: originBin, Dir: bn.dir, LogDir: bn.dir, Name: "origin-presence", Flags: flags}.Start()
 	if err != nil {
 		return err
 	}
@@ -268,6 +278,9 @@ func (bn *bench) presenceRows() []row {
 	oOn := r.cpuOrigin["on"] / float64(on) * 1e6
 	oOff := r.cpuOrigin["off"] / float64(off) * 1e6
 	load := fmt.Sprintf("%d connects + disconnects/min, each held %d ms, 2 × %d s per mode", r.rate, r.holdMS, r.seconds)
+	if r.originOff {
+		load += "; origin WITHOUT --subscriptions: reports refused, no events"
+	}
 	return []row{
 		{"6", "presence: reports to the origin, one hub object", fmt.Sprintf("%.0f requests/min, %.3f per connect  (%.0f reports, %.0f full, for %d connects; %s)",
 			perMin, r.reports/float64(on), r.reports, r.full, on, load), "", ""},
