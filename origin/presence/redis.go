@@ -90,8 +90,15 @@ local function drop(f)
     redis.call("HDEL", xkey, f)
   end
 end
+-- A full report reads the instance's connections in one call; an
+-- incremental one reads those it names.
+local heldmap = nil
+local function held_of(sub)
+  if heldmap then return heldmap[sub] end
+  return redis.call("HGET", skey, sub)
+end
 local function remove(sub)
-  local held = redis.call("HGET", skey, sub)
+  local held = held_of(sub)
   if held then
     for _, f in ipairs(split(held)) do drop(f) end
     redis.call("HDEL", skey, sub)
@@ -100,17 +107,21 @@ end
 
 local n = tonumber(ARGV[6])
 if full and exists then
+  heldmap = {}
+  local flat = redis.call("HGETALL", skey)
+  for k = 1, #flat, 2 do heldmap[flat[k]] = flat[k+1] end
   local listed = {}
   local i = 7
   for _ = 1, n do
     listed[ARGV[i+1]] = true
     i = i + 3 + 2 * tonumber(ARGV[i+2])
   end
-  local subs = redis.call("HKEYS", skey)
-  table.sort(subs)
-  for _, sub in ipairs(subs) do
-    if not listed[sub] then remove(sub) end
+  local gone = {}
+  for sub in pairs(heldmap) do
+    if not listed[sub] then gone[#gone+1] = sub end
   end
+  table.sort(gone)
+  for _, sub in ipairs(gone) do remove(sub) end
 end
 local i = 7
 for _ = 1, n do
@@ -119,7 +130,7 @@ for _ = 1, n do
   if kind == "r" then
     remove(sub)
   else
-    local held = redis.call("HGET", skey, sub)
+    local held = held_of(sub)
     local heldset, want, fields = {}, {}, {}
     local heldlist = {}
     if held then heldlist = split(held) end
@@ -137,10 +148,11 @@ for _ = 1, n do
       end
     end
     i = i + 2 * m
-    if #fields > 0 then
-      redis.call("HSET", skey, sub, table.concat(fields, "\n"))
-    else
+    local joined = table.concat(fields, "\n")
+    if #fields == 0 then
       redis.call("HDEL", skey, sub)
+    elseif joined ~= held then
+      redis.call("HSET", skey, sub, joined)
     end
   end
 end

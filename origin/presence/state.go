@@ -11,36 +11,36 @@ import (
 	"github.com/edge-sse/edge-sse/shared/presence"
 )
 
-// instance is one hub instance in the in-process state of Memory and
-// Bolt.
-type instance struct {
-	name    string
-	seq     uint64
-	expires time.Time
-	// token is set while the instance is claimed (terminating); ended
+// Instance is one hub instance in the state of a Memory store, as a
+// Persister saves and loads it.
+type Instance struct {
+	Name    string
+	Seq     uint64
+	Expires time.Time
+	// Token is set while the instance is claimed (being ended); Ended
 	// then holds the documents whose inactive events the claimant
-	// publishes, and subs is empty.
-	token string
-	ended []presence.Subscription
-	subs  map[string][]presence.Subscription // subscriber → active documents
+	// publishes, and Subs is empty.
+	Token string
+	Ended []presence.Subscription
+	Subs  map[string][]presence.Subscription // subscriber → active documents
 }
 
-// state is the index of Memory and Bolt. Changes are planned first
-// (plan), then saved (Bolt), then committed here, so a failed save
+// state is the index of a Memory store. Changes are planned first
+// (plan), then saved (a Persister), then committed here, so a failed save
 // changes nothing.
 type state struct {
-	inst  map[string]*instance
+	inst  map[string]*Instance
 	index map[string]presence.Subscription // document id → active document
 }
 
 func newState() *state {
-	return &state{inst: map[string]*instance{}, index: map[string]presence.Subscription{}}
+	return &state{inst: map[string]*Instance{}, index: map[string]presence.Subscription{}}
 }
 
 // change is the planned effect of a report on one instance.
 type change struct {
 	id      string
-	inst    *instance                          // the instance after the change (a new value)
+	inst    *Instance                          // the instance after the change (a new value)
 	overlay map[string][]presence.Subscription // subscriber → new documents; nil: removed
 	events  []presence.Subscription
 }
@@ -49,19 +49,19 @@ type change struct {
 func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, error) {
 	old := s.inst[r.Hub]
 	switch {
-	case old != nil && old.token != "":
+	case old != nil && old.Token != "":
 		return nil, fmt.Errorf("%w (its lease lapsed and its subscriptions are being terminated)", ErrResync)
 	case old == nil && !r.Full:
 		return nil, fmt.Errorf("%w (unknown instance %s)", ErrResync, r.Hub)
-	case old != nil && !r.Full && r.Seq != old.seq && r.Seq != old.seq+1:
-		return nil, fmt.Errorf("%w (seq %d after %d)", ErrResync, r.Seq, old.seq)
+	case old != nil && !r.Full && r.Seq != old.Seq && r.Seq != old.Seq+1:
+		return nil, fmt.Errorf("%w (seq %d after %d)", ErrResync, r.Seq, old.Seq)
 	}
-	next := &instance{name: r.Name, seq: r.Seq, expires: now.Add(lease)}
+	next := &Instance{Name: r.Name, Seq: r.Seq, Expires: now.Add(lease)}
 	if old != nil {
-		next.subs = old.subs
+		next.Subs = old.Subs
 	}
 	c := &change{id: r.Hub, inst: next, overlay: map[string][]presence.Subscription{}}
-	if old != nil && !r.Full && r.Seq == old.seq {
+	if old != nil && !r.Full && r.Seq == old.Seq {
 		return c, nil // a retry: applied before
 	}
 	current := func(sub string) []presence.Subscription {
@@ -71,16 +71,16 @@ func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, er
 		if old == nil {
 			return nil
 		}
-		return old.subs[sub]
+		return old.Subs[sub]
 	}
 	if r.Full && old != nil {
 		listed := make(map[string]bool, len(r.Ops))
 		for _, o := range r.Ops {
 			listed[o.Subscriber] = true
 		}
-		for _, sub := range sortedKeys(old.subs) {
+		for _, sub := range sortedKeys(old.Subs) {
 			if !listed[sub] {
-				c.events = append(c.events, inactive(old.subs[sub])...)
+				c.events = append(c.events, inactive(old.Subs[sub])...)
 				c.overlay[sub] = nil
 			}
 		}
@@ -93,6 +93,9 @@ func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, er
 			continue
 		}
 		docs, events := merge(held, o.Docs)
+		if len(events) == 0 && len(docs) == len(held) {
+			continue // the connection is held as it is
+		}
 		c.events = append(c.events, events...)
 		c.overlay[o.Subscriber] = docs
 	}
@@ -121,12 +124,14 @@ func merge(held, want []presence.Subscription) (docs, events []presence.Subscrip
 	return docs, events
 }
 
-// commit makes c the state.
+// commit makes c the state. The instance's connection map is updated in
+// place: plan left the previous instance value, its only other holder,
+// out of the state.
 func (s *state) commit(c *change) {
 	next := c.inst
-	subs := make(map[string][]presence.Subscription, len(next.subs)+len(c.overlay))
-	for k, v := range next.subs {
-		subs[k] = v
+	subs := next.Subs
+	if subs == nil {
+		subs = make(map[string][]presence.Subscription, len(c.overlay))
 	}
 	for sub, docs := range c.overlay {
 		for _, d := range subs[sub] {
@@ -141,7 +146,7 @@ func (s *state) commit(c *change) {
 			s.index[d.ID] = d
 		}
 	}
-	next.subs = subs
+	next.Subs = subs
 	s.inst[c.id] = next
 }
 
@@ -150,12 +155,12 @@ func (s *state) commit(c *change) {
 func (s *state) lapsed(now time.Time, max int) []string {
 	var ids []string
 	for id, in := range s.inst {
-		if !in.expires.After(now) {
+		if !in.Expires.After(now) {
 			ids = append(ids, id)
 		}
 	}
 	slices.SortFunc(ids, func(a, b string) int {
-		if c := s.inst[a].expires.Compare(s.inst[b].expires); c != 0 {
+		if c := s.inst[a].Expires.Compare(s.inst[b].Expires); c != 0 {
 			return c
 		}
 		return strings.Compare(a, b)
@@ -168,21 +173,21 @@ func (s *state) lapsed(now time.Time, max int) []string {
 
 // claimed returns the instance id as claimed at now until now+hold: its
 // subscriptions move from subs (and the index) to ended.
-func (s *state) claimed(id string, now time.Time, hold time.Duration) *instance {
+func (s *state) claimed(id string, now time.Time, hold time.Duration) *Instance {
 	in := s.inst[id]
-	next := &instance{name: in.name, seq: in.seq, expires: now.Add(hold), token: newToken(), ended: in.ended}
-	if in.token == "" {
-		for _, sub := range sortedKeys(in.subs) {
-			next.ended = append(next.ended, inactive(in.subs[sub])...)
+	next := &Instance{Name: in.Name, Seq: in.Seq, Expires: now.Add(hold), Token: newToken(), Ended: in.Ended}
+	if in.Token == "" {
+		for _, sub := range sortedKeys(in.Subs) {
+			next.Ended = append(next.Ended, inactive(in.Subs[sub])...)
 		}
 	}
 	return next
 }
 
 // commitClaim makes next the claimed state of instance id.
-func (s *state) commitClaim(id string, next *instance) {
+func (s *state) commitClaim(id string, next *Instance) {
 	if in := s.inst[id]; in != nil {
-		for _, docs := range in.subs {
+		for _, docs := range in.Subs {
 			for _, d := range docs {
 				delete(s.index, d.ID)
 			}

@@ -8,11 +8,11 @@
 //
 // # Stores
 //
-// A Store keeps the index: Memory (lost on restart), Bolt (in the bbolt
-// file of the bolt history) and Redis (shared by every origin on that
-// Redis; its scripts make each change, and each lease lapse, happen in
-// exactly one origin). Every Store passes the same conformance suite
-// (storetest_test.go).
+// A Store keeps the index: Memory (lost on restart), boltstore.Open (a
+// Memory written through to the bbolt file of the bolt history) and Redis
+// (shared by every origin on that Redis; its scripts make each change,
+// and each lease lapse, happen in exactly one origin). Every Store passes
+// the same conformance suite (store_test.go).
 //
 // # Consistency
 //
@@ -126,7 +126,7 @@ type Store interface {
 	// every one; ScopeMatch: those of one selector; ScopeOne: at most
 	// one), ordered by id.
 	List(ctx context.Context, ref presence.Ref) ([]presence.Subscription, error)
-	// Close releases the store (not a Bolt's database, which the history
-	// owns).
+	// Close releases the store (not a bolt database or Redis client,
+	// which the history owns).
 	Close() error
 }

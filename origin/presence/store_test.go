@@ -16,6 +16,7 @@ import (
 
 	"github.com/edge-sse/edge-sse/origin/history"
 	opresence "github.com/edge-sse/edge-sse/origin/presence"
+	"github.com/edge-sse/edge-sse/origin/presence/boltstore"
 	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/redis/go-redis/v9"
 )
@@ -30,12 +31,12 @@ type backend struct {
 	reopen func() opresence.Store
 }
 
-func memoryBackend(t *testing.T) backend {
+func memoryBackend(t testing.TB) backend {
 	m := opresence.NewMemory(hubPath)
 	return backend{open: func() opresence.Store { return m }}
 }
 
-func boltBackend(t *testing.T) backend {
+func boltBackend(t testing.TB) backend {
 	path := filepath.Join(t.TempDir(), "history.db")
 	var h *history.Bolt
 	var s opresence.Store
@@ -44,7 +45,7 @@ func boltBackend(t *testing.T) backend {
 		if h, err = history.OpenBolt(path, history.BoltOptions{NoSync: true}); err != nil {
 			t.Fatal(err)
 		}
-		if s, err = opresence.OpenBolt(h.DB(), hubPath); err != nil {
+		if s, err = boltstore.Open(h.DB(), hubPath); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -69,7 +70,7 @@ func redisURL() string {
 	return "redis://127.0.0.1:6379/0"
 }
 
-func dialRedis(t *testing.T) *redis.Client {
+func dialRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	o, err := redis.ParseURL(redisURL())
 	if err != nil {
@@ -87,7 +88,7 @@ func dialRedis(t *testing.T) *redis.Client {
 
 // redisPrefix returns a key prefix of this test only, whose keys are
 // deleted when it ends.
-func redisPrefix(t *testing.T) string {
+func redisPrefix(t testing.TB) string {
 	c := dialRedis(t)
 	name := strings.NewReplacer("/", "-", " ", "_", "*", "", "?", "", "[", "", "]", "").Replace(t.Name())
 	prefix := fmt.Sprintf("edge-sse-test:{%s-%08x}:presence:", name, rand.Uint32())
@@ -101,13 +102,13 @@ func redisPrefix(t *testing.T) string {
 	return prefix
 }
 
-func redisBackend(t *testing.T) backend {
+func redisBackend(t testing.TB) backend {
 	prefix := redisPrefix(t)
 	open := func() opresence.Store { return opresence.NewRedis(dialRedis(t), prefix, hubPath) }
 	return backend{open: open, reopen: open}
 }
 
-var backends = map[string]func(*testing.T) backend{
+var backends = map[string]func(testing.TB) backend{
 	"memory": memoryBackend,
 	"bolt":   boltBackend,
 	"redis":  redisBackend,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
 	opresence "github.com/edge-sse/edge-sse/origin/presence"
@@ -24,6 +25,9 @@ const PresencePath = presence.Path
 // subscription (Mercure §"Subscription API"); the other two shapes are
 // below it.
 const SubscriptionsPath = MercurePath + presence.SubscriptionsSegment
+
+// reportTimeout bounds the index operation of one report.
+const reportTimeout = 10 * time.Second
 
 // Errors of the report endpoint and the subscription API.
 var (
@@ -120,7 +124,12 @@ func (s *Server) presenceReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail(http.StatusBadRequest, err))
 		return
 	}
-	err = s.tracker.Report(r.Context(), rep)
+	// Not the request's context: an edge hub that gives up waiting must
+	// not cut a report the index has applied off from its events (its
+	// retry, with the same seq, would publish none).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), reportTimeout)
+	defer cancel()
+	err = s.tracker.Report(ctx, rep)
 	h := w.Header()
 	h.Set("Content-Type", presence.ContentType)
 	h.Set("Cache-Control", "no-store")

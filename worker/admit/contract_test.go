@@ -1,8 +1,3 @@
-//go:build !js
-
-// The contract test runs the origin's handler, which links the bbolt
-// store (origin/presence) that does not build for js/wasm: it is native only.
-
 package admit_test
 
 import (

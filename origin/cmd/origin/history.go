@@ -9,6 +9,7 @@ import (
 	"github.com/edge-sse/edge-sse/origin/history"
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/origin/presence"
+	"github.com/edge-sse/edge-sse/origin/presence/boltstore"
 )
 
 // historyFlags choose and bound the history store.
@@ -31,7 +32,7 @@ func presenceStore(store hub.History, hubPath string) (presence.Store, error) {
 		client, prefix := h.Client()
 		return presence.NewRedis(client, prefix+"presence:", hubPath), nil
 	case *history.Bolt:
-		return presence.OpenBolt(h.DB(), hubPath)
+		return boltstore.Open(h.DB(), hubPath)
 	}
 	return presence.NewMemory(hubPath), nil
 }
