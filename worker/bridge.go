@@ -122,6 +122,10 @@ func (h *hubInstance) setup() error {
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.Matching = h.gate.Registry()
+		for _, a := range h.cfg.Advice() {
+			log.Printf("edge: advice: %s", a)
+		}
+		h.hub.Budget = edge.Budget{CPU: h.cfg.CPUBudget, WriteCost: h.cfg.WriteCost, ShedAt: h.cfg.ShedAt, ShedPct: h.cfg.ShedPct}
 		h.connect()
 		if h.cfg.Subscriptions {
 			h.roster = roster.New(roster.Config{
@@ -157,6 +161,9 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		}))
 		return res
 	}
+	// A subscribe request is an incoming request: the platform gives the
+	// object a fresh CPU budget, and so does the hub's account.
+	h.hub.Touch()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.gate.Open(admit.Request{
@@ -248,6 +255,7 @@ func (h *hubInstance) stats(js.Value, []js.Value) any {
 	}
 	if h.hub != nil {
 		st.Stats = h.hub.Stats()
+		h.hub.Touch() // an incoming request, after the account is shown
 	}
 	if h.roster != nil {
 		ps := h.roster.Stats()

@@ -330,6 +330,9 @@ func (bn *bench) setup() error {
 		"JWT_KEY:" + jwtKey,
 		"ALLOW_ANONYMOUS:true",
 		"CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
+		// The memory rows hold 5,000 streams on one object, past the
+		// latency-sized default of MAX_CLIENTS (README, "Sizing").
+		"MAX_CLIENTS:10000",
 	}
 	for _, v := range strings.Split(os.Getenv("EDGE_BENCH_VARS"), ",") {
 		if v = strings.TrimSpace(v); v != "" {

@@ -25,7 +25,9 @@
 //   - the edge: node e2e/wrangler-dev.mjs --snapshot <tmp>/edge (a copy of
 //     wrangler.toml and worker/build, so that a `make build` during the run
 //     cannot reload the worker under it) with JWT_KEY,
-//     ALLOW_ANONYMOUS=true and CLIENT_HEARTBEAT_MS=5000;
+//     ALLOW_ANONYMOUS=true, CLIENT_HEARTBEAT_MS=5000 and MAX_CLIENTS=10000
+//     (the memory rows hold 5,000 streams on one object, past the
+//     latency-sized default);
 //   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml.
 //
 // The load generator is this Go process: raw net/http clients, one TCP

@@ -98,6 +98,11 @@ type Hub struct {
 	// clients' costly selectors: each event's topics are shared through it
 	// for the fan-out, so a selector many clients hold runs once per event.
 	Matching *topic.Registry
+	// Budget, when set before the hub is used, is the CPU the platform
+	// allows between incoming requests; past its shedding point the hub
+	// closes streams rather than be reset with all of them (budget.go).
+	Budget Budget
+	budget budgetState
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64
@@ -265,6 +270,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.gaps++
 		h.ring.Reset(h.helloID)
 		h.dropLocked(h.reg.fanout(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonEdgeGap)}, nil)...)
+		h.checkBudgetLocked()
 	}
 }
 
@@ -304,6 +310,7 @@ func (h *Hub) deliverLocked(events []*Event) {
 		h.dropLocked(h.reg.fanoutEvents(events[:n])...)
 		events = events[n:]
 	}
+	h.checkBudgetLocked()
 }
 
 // shareLocked gives events topics shared through h.Matching for their
@@ -328,6 +335,7 @@ func (h *Hub) Heartbeat() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.dropLocked(h.reg.fanout(h.reg.heartbeat, nil)...)
+	h.checkBudgetLocked()
 }
 
 // ProbesPerHeartbeat is how many Probe rounds the worker runs per
@@ -384,6 +392,8 @@ type Stats struct {
 	CatchupFetches uint64 `json:"catchupFetches"`
 	RingLen        int    `json:"ringLen"`
 	LastEventID    string `json:"lastEventID"`
+	// The CPU account since the last incoming request (budget.go).
+	BudgetStats
 }
 
 // Stats returns the hub's counters.
@@ -405,5 +415,6 @@ func (h *Hub) Stats() Stats {
 		CatchupFetches:  h.scheduler.issued,
 		RingLen:         h.ring.Len(),
 		LastEventID:     h.ring.Newest(),
+		BudgetStats:     h.budgetStatsLocked(),
 	}
 }
