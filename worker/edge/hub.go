@@ -359,6 +359,7 @@ func (h *Hub) Probe() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.dropLocked(h.reg.probe()...)
+	h.checkBudgetLocked()
 }
 
 // LastEventID returns the newest event id the hub has seen from the origin.
