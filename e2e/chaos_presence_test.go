@@ -526,6 +526,18 @@ func TestChaosPresenceFeedCuts(t *testing.T) {
 	reportFault("presence feed cuts")
 	t.Logf("%d connections marked for a cut", cuts)
 	pc.settle("feed cuts", rw.url())
+	// What the hubs' reporters went through.
+	var requests, retries, resyncs float64
+	for _, ip := range shardIPs(t, rw.url()) {
+		_, st := hubOfIP(t, rw.url(), ip)
+		if p, ok := st["presence"].(map[string]any); ok {
+			requests += p["requests"].(float64)
+			retries += p["retries"].(float64)
+			resyncs += p["resyncs"].(float64)
+		}
+	}
+	t.Logf("hub reporters: %.0f requests, %.0f re-sent after a cut, %.0f resyncs", requests, retries, resyncs)
+	reportRow("presence feed cuts: reports/re-sent/resyncs", fmt.Sprintf("%.0f/%.0f/%.0f", requests, retries, resyncs))
 	pc.close()
 	pc.check()
 }
