@@ -52,7 +52,8 @@ func newFrontDoor(cfg config) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Mercure discovery (Mercure §"Discovery") on every response; CORS
-		// on the hub endpoint only, never on the page.
+		// on the hub endpoint and the subscription API only, never on the
+		// page.
 		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
 		if front.CORS(r.URL.EscapedPath()) {
 			w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
