@@ -52,10 +52,28 @@ func newFrontDoor(cfg config) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Mercure discovery (Mercure §"Discovery") on every response; CORS
-		// on the hub endpoint only, never on the page.
+		// on the hub endpoint and the subscription API only, never on the
+		// page.
 		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
-		if front.CORS(r.URL.Path) {
+		if front.CORS(r.URL.EscapedPath()) {
 			w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+		}
+		if cfg.Subscriptions && front.SubscriptionsAPI(r.URL.EscapedPath()) {
+			// Not through the mux: it would redirect the paths whose
+			// escaped "/" (%2F) decode to "//". The API answers from the
+			// origin's index, the same through the worker as at the origin.
+			switch r.Method {
+			case http.MethodGet, http.MethodHead:
+				forwardSubscriptions(cfg, w, r)
+			case http.MethodOptions:
+				w.Header().Set("Access-Control-Allow-Methods", "GET")
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization")
+				w.WriteHeader(http.StatusNoContent)
+			default:
+				w.Header().Set("Allow", "GET, OPTIONS")
+				http.Error(w, "the subscription API is read-only: use GET", http.StatusMethodNotAllowed)
+			}
+			return
 		}
 		mux.ServeHTTP(w, r)
 	})
@@ -99,6 +117,32 @@ func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	front.RelayResponseHeaders(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
+// forwardSubscriptions sends a subscription API request to the origin,
+// its path as the client sent it (authorization is on that exact path)
+// and its credentials included, and relays the answer with its Link.
+func forwardSubscriptions(cfg config, w http.ResponseWriter, r *http.Request) {
+	u := cfg.OriginURL + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	req, err := fetch.NewRequest(r.Context(), r.Method, u, nil)
+	if err != nil {
+		http.Error(w, "cannot build origin request", http.StatusInternalServerError)
+		return
+	}
+	front.ForwardRequestHeaders(req.Header, r)
+	resp, err := fetch.NewClient().Do(req, nil)
+	if err != nil {
+		http.Error(w, "origin unreachable: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	front.RelayAPIResponseHeaders(w.Header(), resp.Header)
+	w.Header().Set("Access-Control-Expose-Headers", mercure.ExposeHeaders)
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, resp.Body)
 }
