@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log"
 	"net/http"
@@ -10,10 +11,12 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/admit"
 	"github.com/edge-sse/edge-sse/worker/edge"
 	"github.com/edge-sse/edge-sse/worker/jsapi"
+	"github.com/edge-sse/edge-sse/worker/roster"
 )
 
 // The stream bridge of the resident hub instance. syumai's response bridge
@@ -58,6 +61,9 @@ type pendingClient struct {
 	release     func()
 	lastEventID string
 	expires     time.Time
+	// subscriber and topics are the connection's presence (SUBSCRIPTIONS).
+	subscriber string
+	topics     []presence.Topic
 }
 
 // hubInstance is the resident Go side of one EdgeHub object. The hub is
@@ -73,6 +79,9 @@ type hubInstance struct {
 	pending map[uint64]pendingClient
 	// feed is the hub's upstream feed, set with hub.
 	feed *edge.Feed
+	// roster holds and reports the object's subscriptions when
+	// SUBSCRIPTIONS is on; nil otherwise.
+	roster *roster.Roster
 }
 
 // setup creates the admission gate and the hub, and starts the
@@ -118,9 +127,19 @@ func (h *hubInstance) setup() error {
 		}
 		h.hub.Budget = edge.Budget{CPU: h.cfg.CPUBudget, WriteCost: h.cfg.WriteCost, ShedAt: h.cfg.ShedAt, ShedPct: h.cfg.ShedPct}
 		h.connect()
+		if h.cfg.Subscriptions {
+			h.roster = roster.New(roster.Config{
+				Post:       func(ctx context.Context, body []byte) (int, []byte, error) { return postPresence(ctx, h.cfg, body) },
+				Batch:      h.cfg.PresenceBatch,
+				MaxPending: h.cfg.PresenceMaxPending,
+			})
+			go h.roster.Run(context.Background())
+		}
+		// Probe rounds, not one heartbeat per interval: a departed client
+		// is found within 2 × CLIENT_HEARTBEAT_MS (edge.ProbesPerHeartbeat).
 		go func() {
-			for range time.Tick(h.cfg.Heartbeat) {
-				h.hub.Heartbeat()
+			for range time.Tick(max(h.cfg.Heartbeat/edge.ProbesPerHeartbeat, time.Millisecond)) {
+				h.hub.Probe()
 			}
 		}()
 	})
@@ -167,6 +186,11 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		lastEventID: sub.Resume,
 		expires:     sub.Expires,
 	}
+	if h.roster != nil {
+		p := h.pending[id]
+		p.subscriber, p.topics = presence.NewSubscriberID(), roster.Topics(sub, h.gate.Grants())
+		h.pending[id] = p
+	}
 	res.Set(jsapi.OpenID, float64(id))
 	return res
 }
@@ -198,7 +222,18 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		RetryJitter: h.cfg.RetryJitter,
 		MaxStream:   h.cfg.MaxStream,
 	}
-	if h.hub.Attach(id, w, p.match, p.release, p.lastEventID, p.expires, o) {
+	release := p.release
+	if h.roster != nil {
+		// Added before the hub holds the client, removed when the hub
+		// forgets it, however its stream ends (client left, slow, token
+		// expired, lifetime, gap): the hub calls release exactly then.
+		h.roster.Add(p.subscriber, p.topics)
+		release = func() {
+			p.release()
+			h.roster.Remove(p.subscriber)
+		}
+	}
+	if h.hub.Attach(id, w, p.match, release, p.lastEventID, p.expires, o) {
 		h.feed.Start()
 	}
 	return nil
@@ -215,11 +250,16 @@ func (h *hubInstance) detach(_ js.Value, args []js.Value) any {
 func (h *hubInstance) stats(js.Value, []js.Value) any {
 	var st struct {
 		edge.Stats
-		Limits map[string]int64 `json:"limits"`
+		Limits   map[string]int64 `json:"limits"`
+		Presence *roster.Stats    `json:"presence,omitempty"`
 	}
 	if h.hub != nil {
 		st.Stats = h.hub.Stats()
 		h.hub.Touch() // an incoming request, after the account is shown
+	}
+	if h.roster != nil {
+		ps := h.roster.Stats()
+		st.Presence = &ps
 	}
 	st.Limits = h.cfg.Limits()
 	b, _ := json.Marshal(st)

@@ -128,7 +128,8 @@ let frontBinding = null;
 // Sharing it between requests is safe because Go does no I/O and never
 // waits in it: binding.answer runs the handler to its end and returns plain
 // data (docs/PLATFORM.md, facts 3 and 18). What needs I/O, sending a publish
-// to the origin, is done here, in the request's own context.
+// or a subscription API request to the origin, is done here, in the
+// request's own context.
 async function frontDoor(request, env) {
   if (frontBinding === null) {
     const started = await startGo({ env, binding: {}, mode: "front" });
@@ -143,7 +144,7 @@ async function frontDoor(request, env) {
     if (frontBinding === binding) frontBinding = null;
     throw e;
   }
-  if (answer.forward !== undefined) return forwardPublish(request, binding, answer);
+  if (answer.forward !== undefined) return forward(request, binding, answer);
   const body = NULL_BODY_STATUS.has(answer.status) ? null : answer.body;
   return new Response(body, { status: answer.status, headers: JSON.parse(answer.headers) });
 }
@@ -151,26 +152,30 @@ async function frontDoor(request, env) {
 // Statuses whose Response must not have a body.
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
-// forwardPublish sends a publish's body to the origin as the front door's
-// answer says (where, which headers, at most how many bytes) and relays the
-// origin's answer with the headers binding.relay picks.
+// forward sends a request to the origin as the front door's answer says
+// (method, URL, headers; the client's body, at most maxBytes of it, when
+// the answer has maxBytes: a publish) and relays the origin's answer with
+// the headers binding.relay picks.
 //
 // A body with a Content-Length (Go already refused one over the limit)
 // streams to the origin natively; one without is read here first, up to
 // the limit.
-async function forwardPublish(request, binding, answer) {
-  let body = request.body;
-  if (body !== null && request.headers.get("content-length") === null) {
-    body = await readAtMost(body, answer.maxBytes);
-    if (body === null) return textError(answer, 413, `publish body larger than ${answer.maxBytes} bytes`);
+async function forward(request, binding, answer) {
+  let body = null;
+  if (answer.maxBytes !== undefined && request.body !== null) {
+    body = request.body;
+    if (request.headers.get("content-length") === null) {
+      body = await readAtMost(body, answer.maxBytes);
+      if (body === null) return textError(answer, 413, `publish body larger than ${answer.maxBytes} bytes`);
+    }
   }
   let res;
   try {
-    res = await fetch(answer.forward, { method: "POST", headers: JSON.parse(answer.forwardHeaders), body });
+    res = await fetch(answer.forward, { method: answer.forwardMethod, headers: JSON.parse(answer.forwardHeaders), body });
   } catch (e) {
     return textError(answer, 502, `origin unreachable: ${e.message}`);
   }
-  const headers = JSON.parse(binding.relay(answer.headers, JSON.stringify([...res.headers])));
+  const headers = JSON.parse(binding.relay(answer.headers, JSON.stringify([...res.headers]), answer.relayAPI));
   return new Response(res.body, { status: res.status, headers });
 }
 

@@ -50,10 +50,28 @@ func newFrontDoor(cfg config) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Mercure discovery (Mercure §"Discovery") on every response; CORS
-		// on the hub endpoint only, never on the page.
+		// on the hub endpoint and the subscription API only, never on the
+		// page.
 		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
-		if front.CORS(r.URL.Path) {
+		if front.CORS(r.URL.EscapedPath()) {
 			w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+		}
+		if cfg.Subscriptions && front.SubscriptionsAPI(r.URL.EscapedPath()) {
+			// Not through the mux: it would redirect the paths whose
+			// escaped "/" (%2F) decode to "//". The API answers from the
+			// origin's index, the same through the worker as at the origin.
+			switch r.Method {
+			case http.MethodGet, http.MethodHead:
+				planSubscriptions(cfg, w, r)
+			case http.MethodOptions:
+				w.Header().Set("Access-Control-Allow-Methods", "GET")
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization")
+				w.WriteHeader(http.StatusNoContent)
+			default:
+				w.Header().Set("Allow", "GET, OPTIONS")
+				http.Error(w, "the subscription API is read-only: use GET", http.StatusMethodNotAllowed)
+			}
+			return
 		}
 		mux.ServeHTTP(w, r)
 	})
@@ -74,7 +92,27 @@ func planPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the front door forwards publishes only when entry.mjs runs it", http.StatusInternalServerError)
 		return
 	}
-	fw := &front.Forward{URL: cfg.OriginURL + "/.well-known/mercure", Header: http.Header{}, MaxBytes: limit}
+	fw := &front.Forward{Method: http.MethodPost, URL: cfg.OriginURL + "/.well-known/mercure", Header: http.Header{}, Body: true, MaxBytes: limit}
+	front.ForwardRequestHeaders(fw.Header, r)
+	rec.Forward = fw
+}
+
+// planSubscriptions decides a subscription API request: a Forward on the
+// Recorder for entry.mjs, which sends it to the origin, its path as the
+// client sent it (authorization is on that exact path) and its
+// credentials included, and relays the answer with its Link (Relay with
+// API set).
+func planSubscriptions(cfg config, w http.ResponseWriter, r *http.Request) {
+	rec, ok := w.(*front.Recorder)
+	if !ok {
+		http.Error(w, "the front door forwards API requests only when entry.mjs runs it", http.StatusInternalServerError)
+		return
+	}
+	u := cfg.OriginURL + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	fw := &front.Forward{Method: r.Method, URL: u, Header: http.Header{}, API: true}
 	front.ForwardRequestHeaders(fw.Header, r)
 	rec.Forward = fw
 }

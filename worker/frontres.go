@@ -22,8 +22,9 @@ import (
 // Sharing one Go instance between requests is safe here because it never
 // does I/O and never waits: each call runs the handler to its end and
 // returns a plain value (fact 3 is about instances that do a request's
-// I/O). The one handler with I/O, publish forwarding, leaves the fetch to
-// entry.mjs (planPublish).
+// I/O). The handlers that forward to the origin (publishes, the
+// subscription API) leave the fetch to entry.mjs (planPublish,
+// planSubscriptions).
 func runFront(context js.Value) {
 	h := newFrontDoor(envConfig())
 	binding := context.Get(jsapi.ContextBinding)
@@ -31,7 +32,7 @@ func runFront(context js.Value) {
 		return answer(h, args[0].String(), args[1].String(), args[2].String())
 	}))
 	binding.Set(jsapi.Relay, js.FuncOf(func(_ js.Value, args []js.Value) any {
-		return relay(args[0].String(), args[1].String())
+		return relay(args[0].String(), args[1].String(), args[2].Truthy())
 	}))
 	workers.Ready()
 	select {}
@@ -65,16 +66,20 @@ func answerValue(status int, header http.Header, body []byte, fw *front.Forward)
 	o.Set(jsapi.AnswerBody, b)
 	if fw != nil {
 		o.Set(jsapi.AnswerForward, fw.URL)
+		o.Set(jsapi.AnswerForwardMethod, fw.Method)
 		o.Set(jsapi.AnswerForwardHeaders, front.HeaderPairs(fw.Header))
-		o.Set(jsapi.AnswerMaxBytes, fw.MaxBytes)
+		o.Set(jsapi.AnswerRelayAPI, fw.API)
+		if fw.Body {
+			o.Set(jsapi.AnswerMaxBytes, fw.MaxBytes)
+		}
 	}
 	return o
 }
 
 // relay returns the headers (JSON pairs) of the answer to a forwarded
-// publish: base, the answer's own headers, and those of the origin's
-// answer that a reverse proxy relays.
-func relay(basePairs, originPairs string) string {
+// request: base, the answer's own headers, and those of the origin's
+// answer that a reverse proxy relays (api: of the subscription API).
+func relay(basePairs, originPairs string, api bool) string {
 	base, err := front.ParseHeaderPairs(basePairs)
 	if err != nil {
 		base = http.Header{}
@@ -83,5 +88,5 @@ func relay(basePairs, originPairs string) string {
 	if err != nil {
 		origin = http.Header{}
 	}
-	return front.HeaderPairs(front.Relay(base, origin))
+	return front.HeaderPairs(front.Relay(base, origin, api))
 }

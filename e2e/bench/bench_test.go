@@ -130,6 +130,7 @@ type bench struct {
 	topicA    string        // their topic
 	warm      *subscriber
 	res       results
+	pres      *presenceResult // the presence phase (presence_test.go)
 }
 
 type memResult struct {
@@ -211,6 +212,7 @@ func BenchmarkEdge(b *testing.B) {
 		{"burst", bn.burst},
 		{"steady", bn.steady},
 		{"naive memory", bn.naiveMemory},
+		{"presence", bn.presence},
 	} {
 		if !bn.p.runs(ph.name) {
 			continue

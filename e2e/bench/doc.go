@@ -38,7 +38,9 @@
 // EDGE_BENCH_LATENCY_EVENTS (300), EDGE_BENCH_BURST_EVENTS (1000) and
 // EDGE_BENCH_PUBLISHERS (16), the hub's CLIENT_HEARTBEAT_MS with
 // EDGE_BENCH_HEARTBEAT_MS (5000); EDGE_BENCH_PHASES runs only some of "bundle",
-// "edge memory", "latency", "burst" and "naive memory" (comma-separated).
+// "edge memory", "latency", "burst", "naive memory" and "presence"
+// (comma-separated; presence is described in presence_test.go and sized with
+// EDGE_BENCH_PRESENCE_RATE, _SECONDS and _HOLD_MS).
 // Logs stay in a temporary directory when the run fails.
 //
 // # What each number means

@@ -50,6 +50,9 @@ type Client struct {
 	// nil, the chunks kept for it until its replay is written.
 	after string
 	held  []*Chunk
+	// written is set by every write to the client's stream and cleared by
+	// each Probe round (see Hub.Probe).
+	written bool
 	// until is the ring's newest id when the client went into catch-up:
 	// held starts right after it (or, after a feed Gap, with the missed
 	// notice), so its replay ends with it. While the
@@ -332,6 +335,30 @@ func (h *Hub) Heartbeat() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.dropLocked(h.reg.fanout(h.reg.heartbeat, nil)...)
+	h.checkBudgetLocked()
+}
+
+// ProbesPerHeartbeat is how many Probe rounds the worker runs per
+// CLIENT_HEARTBEAT_MS (docs/PLATFORM.md, fact 17). A client that went away is noticed only when a
+// write to its stream fails, and that takes more than one write: measured
+// under wrangler dev with curl killed while no events flowed, the
+// departure surfaced at the 2nd write after it when the client talked to
+// the worker's workerd directly (8.0 s with writes every 5 s) and at the
+// 3rd through wrangler's proxy (13.1 s; 40 s with the default 15 s), as the
+// first write to a closed TCP connection succeeds and only draws a reset,
+// and each proxy in between needs its own. With a round every third of
+// the heartbeat, k writes take at most k/3 of it: up to 5 writes leave a
+// departure noticed within 2 × CLIENT_HEARTBEAT_MS whatever the traffic.
+const ProbesPerHeartbeat = 3
+
+// Probe writes a comment to every client that received nothing since the
+// previous Probe, which finds the clients whose stream is gone, without
+// adding writes for clients that events keep busy. Run it
+// ProbesPerHeartbeat times per heartbeat interval.
+func (h *Hub) Probe() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dropLocked(h.reg.probe()...)
 	h.checkBudgetLocked()
 }
 

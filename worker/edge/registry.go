@@ -93,12 +93,10 @@ func (r *registry) fanoutEvents(events []*Event) (failed []*Client) {
 // write writes c to a live client or holds it for a client in catch-up;
 // it reports false when the client must be dropped.
 func (r *registry) write(cl *Client, c *Chunk) bool {
-	if cl.held == nil {
-		return cl.Sink.Write(c)
-	}
-	if c == r.heartbeat {
-		// A comment before the replay changes nothing for the client, and
-		// writing it finds a client that left during its catch-up.
+	if cl.held == nil || c == r.heartbeat {
+		// A comment before the replay changes nothing for a client in
+		// catch-up, and writing it finds a client that left meanwhile.
+		cl.written = true
 		return cl.Sink.Write(c)
 	}
 	if len(cl.held) >= MaxHeld {
@@ -106,6 +104,26 @@ func (r *registry) write(cl *Client, c *Chunk) bool {
 	}
 	cl.held = append(cl.held, c)
 	return true
+}
+
+// probe writes the heartbeat comment to every client that nothing was
+// written to since the previous probe, and starts the next round. It
+// returns the clients whose write failed.
+func (r *registry) probe() (failed []*Client) {
+	for _, cl := range r.clients {
+		if cl.written {
+			cl.written = false
+			continue
+		}
+		r.writes++
+		if r.write(cl, r.heartbeat) {
+			r.deliveries++
+			cl.written = false
+			continue
+		}
+		failed = append(failed, cl)
+	}
+	return failed
 }
 
 func joinChunks(events []*Event, mask uint64) *Chunk {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 // Recorder is the http.ResponseWriter of the resident front door: the
@@ -24,12 +26,18 @@ type Recorder struct {
 	Forward *Forward
 }
 
-// Forward is a publish for entry.mjs to send to the origin: where, with
-// which headers, and how many body bytes at most.
+// Forward is a request for entry.mjs to send to the origin (a publish, or
+// a read of the subscription API): how, where, with which headers, and
+// whether the client's body goes along (at most MaxBytes of it).
 type Forward struct {
+	Method   string
 	URL      string
 	Header   http.Header
+	Body     bool
 	MaxBytes int64
+	// API: the answer is the subscription API's, relayed with the origin's
+	// Link and the exposed headers (Relay).
+	API bool
 }
 
 // NewRecorder returns an empty Recorder (status 200 until set).
@@ -94,14 +102,21 @@ func HeaderPairs(h http.Header) string {
 	return string(b)
 }
 
-// Relay returns the headers of the answer to a forwarded publish: base
+// Relay returns the headers of the answer to a forwarded request: base
 // (those the front door sets on every answer: discovery and CORS) and the
-// origin's, as RelayResponseHeaders copies them.
-func Relay(base, origin http.Header) http.Header {
+// origin's, as RelayResponseHeaders copies them, or for the subscription
+// API (api) as RelayAPIResponseHeaders does, with the headers a browser
+// may read.
+func Relay(base, origin http.Header, api bool) http.Header {
 	dst := base.Clone()
 	if dst == nil {
 		dst = http.Header{}
 	}
-	RelayResponseHeaders(dst, origin)
+	if !api {
+		RelayResponseHeaders(dst, origin)
+		return dst
+	}
+	RelayAPIResponseHeaders(dst, origin)
+	dst.Set("Access-Control-Expose-Headers", mercure.ExposeHeaders)
 	return dst
 }

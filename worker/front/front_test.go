@@ -99,9 +99,12 @@ func TestPage(t *testing.T) {
 	}
 }
 
-// TestCORS: only the hub endpoint gets CORS headers.
+// TestCORS: only the hub endpoint and its subscription API get CORS
+// headers.
 func TestCORS(t *testing.T) {
-	for path, want := range map[string]bool{"/.well-known/mercure": true, "/": false, "/healthz": false, "/_edge/stats": false} {
+	for path, want := range map[string]bool{"/.well-known/mercure": true, "/": false, "/healthz": false, "/_edge/stats": false,
+		"/.well-known/mercure/subscriptions": true, "/.well-known/mercure/subscriptions/exact/a%2Fb": true,
+		"/.well-known/mercure/subscriptionsX": false, "/.well-known/mercure/x": false} {
 		if CORS(path) != want {
 			t.Errorf("CORS(%q) = %v", path, !want)
 		}
@@ -142,11 +145,34 @@ func TestHeaderPairsRoundTrip(t *testing.T) {
 func TestRelayKeepsBase(t *testing.T) {
 	base := http.Header{"Link": {`</.well-known/mercure>; rel="mercure"`}, "Access-Control-Allow-Origin": {"*"}}
 	origin := http.Header{"Link": {"<elsewhere>"}, "Cache-Control": {"no-store"}, "Content-Length": {"3"}, "Access-Control-Allow-Origin": {"https://o"}}
-	got := Relay(base, origin)
+	got := Relay(base, origin, false)
 	if got.Get("Link") != base.Get("Link") || got.Get("Access-Control-Allow-Origin") != "*" || got.Get("Cache-Control") != "no-store" || got.Get("Content-Length") != "" {
 		t.Errorf("relayed %v", got)
 	}
 	if base.Get("Cache-Control") != "" {
 		t.Error("Relay changed base")
+	}
+	api := Relay(base, origin, true)
+	if api.Get("Link") != "<elsewhere>" || api.Get("Access-Control-Expose-Headers") == "" {
+		t.Errorf("relayed for the API %v, want the origin's Link and exposed headers", api)
+	}
+}
+
+// TestRelayAPIResponseHeaders: the subscription API's Link (with its
+// last-event-id) reaches the client in place of the discovery Link.
+func TestRelayAPIResponseHeaders(t *testing.T) {
+	dst := http.Header{"Link": {`</.well-known/mercure>; rel="mercure"`}}
+	src := http.Header{"Link": {`<https://hub.example/.well-known/mercure>; rel="mercure"; last-event-id="urn:uuid:1"`}, "Content-Type": {"application/json"}}
+	RelayAPIResponseHeaders(dst, src)
+	if got := dst.Values("Link"); len(got) != 1 || got[0] != src.Get("Link") {
+		t.Errorf("Link %q", got)
+	}
+	if dst.Get("Content-Type") != "application/json" {
+		t.Errorf("headers %v", dst)
+	}
+	dst = http.Header{"Link": {"discovery"}}
+	RelayResponseHeaders(dst, src)
+	if dst.Get("Link") != "discovery" {
+		t.Errorf("a publish answer's Link replaced the discovery Link: %v", dst)
 	}
 }

@@ -70,7 +70,9 @@ const (
 	AnswerHeaders        = "headers"
 	AnswerBody           = "body"
 	AnswerForward        = "forward"
+	AnswerForwardMethod  = "forwardMethod"
 	AnswerForwardHeaders = "forwardHeaders"
+	AnswerRelayAPI       = "relayAPI"
 	AnswerMaxBytes       = "maxBytes"
 )
 
@@ -119,10 +121,10 @@ var Calls = []Call{
 		Result: "the hub's counters and limits as a JSON string"},
 	{Object: "binding", Name: Answer, DefinedBy: Go,
 		Params: []string{"method", "url", "headers"},
-		Result: "the front door's answer {status, headers, body} (headers: JSON [name, value] pairs; body: Uint8Array); a publish to forward also has forward (the origin URL), forwardHeaders and maxBytes"},
+		Result: "the front door's answer {status, headers, body} (headers: JSON [name, value] pairs; body: Uint8Array); a request to forward to the origin also has forward (the URL), forwardMethod, forwardHeaders, relayAPI (pass it to relay) and, when the client's body goes along, maxBytes"},
 	{Object: "binding", Name: Relay, DefinedBy: Go,
-		Params: []string{"headers", "originHeaders"},
-		Result: "the headers (JSON pairs) of the answer to a forwarded publish: answer's headers plus those of the origin's answer a proxy relays"},
+		Params: []string{"headers", "originHeaders", "api"},
+		Result: "the headers (JSON pairs) of the answer to a forwarded request: answer's headers plus those of the origin's answer a proxy relays (api: answer.relayAPI)"},
 	{Object: "streams", Name: StreamsEnqueue, DefinedBy: JS,
 		Params: []string{"controller", "chunk", "limit"},
 		Result: "the number of chunks waiting for the client after the write, or -1 when the chunk was not written (stream gone, or more than limit waiting); never throws"},

@@ -179,7 +179,8 @@ func TestEntryCallsWhatGoDefines(t *testing.T) {
 			t.Errorf("entry.mjs reads opened.%s, not a field of open's result", m[1])
 		}
 	}
-	answer := []string{jsapi.AnswerStatus, jsapi.AnswerHeaders, jsapi.AnswerBody, jsapi.AnswerForward, jsapi.AnswerForwardHeaders, jsapi.AnswerMaxBytes}
+	answer := []string{jsapi.AnswerStatus, jsapi.AnswerHeaders, jsapi.AnswerBody, jsapi.AnswerForward, jsapi.AnswerForwardMethod,
+		jsapi.AnswerForwardHeaders, jsapi.AnswerRelayAPI, jsapi.AnswerMaxBytes}
 	read := 0
 	for _, m := range regexp.MustCompile(`\banswer\.(\w+)`).FindAllStringSubmatch(entry, -1) {
 		read++

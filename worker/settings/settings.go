@@ -159,6 +159,16 @@ type Config struct {
 	// loopback address only, so that its publish form works in
 	// development (make dev sets it). Leave it unset in production.
 	DevPublishToken string
+	// Subscriptions turns presence on (Mercure's Active Subscriptions):
+	// each hub object reports its connections to the origin, which must
+	// run with --subscriptions, and the front door forwards the
+	// subscription API to the origin.
+	Subscriptions bool
+	// PresenceBatch is the least time between two reports of a hub
+	// object's connects and disconnects; PresenceMaxPending bounds the
+	// ops waiting for one, past which the hub sends its whole set instead.
+	PresenceBatch      time.Duration
+	PresenceMaxPending int
 	// StatsToken is the operator credential of /_edge/stats (entry.mjs
 	// checks it; Go only documents it).
 	StatsToken string
@@ -190,7 +200,7 @@ var Table = []Setting{
 		apply: str(func(c *Config) *string { return &c.PublicURL })},
 	{Name: "HUB_SHARDS", Kind: Var, Default: "1", Doc: "EdgeHub objects per region",
 		apply: integer(1, func(c *Config, n int) { c.HubShards = n })},
-	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "comment interval to clients",
+	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "departure bound: a client that leaves is dropped within 2× this, however idle; a comment goes to every client nothing else was written to for a third of it (a closed connection shows only after a few writes)",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{Name: "FEED_TIMEOUT_MS", Kind: Var, Default: "35000", Limit: true, Doc: "upstream silence (heartbeats included) before reconnecting; also how long a catch-up fetch of the origin's history may take",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.FeedTimeout })},
@@ -240,6 +250,12 @@ var Table = []Setting{
 		apply: millis(1, func(c *Config) *time.Duration { return &c.RetryJitter })},
 	{Name: "CORS_ORIGINS", Kind: Var, Default: "*", Doc: "`Access-Control-Allow-Origin` of the hub endpoint (not of the demo page)",
 		apply: str(func(c *Config) *string { return &c.CORSOrigins })},
+	{Name: "SUBSCRIPTIONS", Kind: Var, Default: "false", Doc: "presence (Mercure's Active Subscriptions, `true` or `false`): every hub object reports its connections to the origin, which must run with `--subscriptions`, and the front door forwards `GET /.well-known/mercure/subscriptions…` to it",
+		apply: boolean(func(c *Config) *bool { return &c.Subscriptions })},
+	{Name: "PRESENCE_BATCH_MS", Kind: Var, Default: "1000", Limit: true, Doc: "least time between two presence reports of a hub object carrying connects and disconnects (they are batched); the lease is renewed every third of the origin's `--subscription-lease` besides",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.PresenceBatch })},
+	{Name: "PRESENCE_MAX_PENDING", Kind: Var, Default: "10000", Limit: true, Doc: "connects and disconnects a hub object keeps for its next presence report (while the origin is unreachable, say); past it the next report is the whole set",
+		apply: integer(1, func(c *Config, n int) { c.PresenceMaxPending = n })},
 	{Name: "DEV_PUBLISH_TOKEN", Kind: Var, Doc: "publisher token put into the demo page's form, for requests to a loopback address only; dev only (`make dev` sets it)",
 		apply: str(func(c *Config) *string { return &c.DevPublishToken })},
 }
