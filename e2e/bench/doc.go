@@ -138,7 +138,8 @@
 // (workerd's own objects in V8's heap: streams, promises' C++ halves). The
 // Wasm figure is the hub's linear memory (wasmMemoryBytes of
 // /_edge/stats). Each is read with one warm stream held, then after
-// N = EDGE_BENCH_ISOLATE_STREAMS streams (default "1000,5000"), and the
+// N = EDGE_BENCH_ISOLATE_STREAMS streams (default "1000,5000"; "0" skips
+// the memory rows), and the
 // difference is divided by N. The hub runs with CLIENT_HEARTBEAT_MS=120000
 // here, so that the heap is read with no fan-out in flight (held idle
 // streams: a fan-out's writes in flight add ≈ 2 KB per stream while they
@@ -154,7 +155,10 @@
 //
 // I3. Front-door CPU per short request: EDGE_BENCH_FRONT_REQUESTS (300)
 // requests of each kind, 4 at a time, after 5 to warm up: GET /healthz, a
-// publish forwarded to the origin, GET / (the demo page). The value is the
+// publish forwarded to the origin, GET / (the demo page), and the floor:
+// GET /_edge/stats without its token, which entry.mjs refuses in
+// JavaScript without Go or an object (what workerd spends on any request
+// here). The value is the
 // utime+stime of the worker's workerd process over them (threads summed,
 // read from /proc in ticks of 10 ms), less what the idle process uses over
 // the same time (measured for 2 s before), divided by their number; "wall" is
