@@ -1,6 +1,7 @@
 package front
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -174,5 +175,37 @@ func TestRelayAPIResponseHeaders(t *testing.T) {
 	RelayResponseHeaders(dst, src)
 	if dst.Get("Link") != "discovery" {
 		t.Errorf("a publish answer's Link replaced the discovery Link: %v", dst)
+	}
+}
+
+// TestHeaderPairsJSON checks the hand-written JSON both ways against
+// encoding/json: escapes, control bytes, non-ASCII text and malformed
+// input.
+func TestHeaderPairsJSON(t *testing.T) {
+	h := http.Header{"X-A": {"plain", `quote " and \ backslash`, "tab\tnew\nline\x01", "é ✓ 日本"}, "X-Empty": {""}}
+	out := HeaderPairs(h)
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(out), &pairs); err != nil {
+		t.Fatalf("HeaderPairs wrote invalid JSON %s: %v", out, err)
+	}
+	back, err := ParseHeaderPairs(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Values("X-A"), h["X-A"]) || len(back.Values("X-Empty")) != 1 {
+		t.Errorf("round trip %q, want %q", back, h)
+	}
+	js, _ := json.Marshal([][2]string{{"a", "x\u2028\"y"}, {"b", "\\"}})
+	got, err := ParseHeaderPairs(" " + string(js) + "\n")
+	if err != nil || got.Get("A") != "x\u2028\"y" || got.Get("B") != "\\" {
+		t.Errorf("ParseHeaderPairs(%s) = %v, %v", js, got, err)
+	}
+	for _, bad := range []string{"", "[", "[[", `[["a"]]`, `[["a","b"]`, `[["a","b"],]`, `[["a","b"]] x`, `{"a":"b"}`, `[["a","b\"]]`, `[["a",1]]`} {
+		if _, err := ParseHeaderPairs(bad); err == nil {
+			t.Errorf("ParseHeaderPairs(%q) accepted", bad)
+		}
+	}
+	if h, err := ParseHeaderPairs("[]"); err != nil || len(h) != 0 {
+		t.Errorf("empty: %v, %v", h, err)
 	}
 }
