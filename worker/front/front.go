@@ -1,7 +1,9 @@
 // Package front is the pure-Go part of the worker's front door (the
-// per-request Go instance behind entry.mjs): what a publish forwarded to
-// the origin carries each way, and what the demo page may contain. It
-// builds natively, so its rules are unit-tested without workerd.
+// resident Go instance per isolate behind entry.mjs): what a publish
+// forwarded to the origin carries each way, what the demo page may
+// contain, and how a request and its answer cross between entry.mjs and
+// Go (Recorder, NewRequest, HeaderPairs). It builds natively, so its rules
+// are unit-tested without workerd.
 package front
 
 import (
