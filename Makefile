@@ -24,9 +24,11 @@ origin:
 dev: build node_modules
 	@bash e2e/dev.sh
 
+# A node_modules that is a symlink (a git worktree sharing another
+# checkout's) is left alone: npm ci would empty the directory it points to,
+# under every other checkout using it.
 node_modules: package-lock.json
-	npm ci --no-audit --no-fund
-	@touch node_modules
+	@if [ -L node_modules ]; then echo "node_modules is a symlink to $$(readlink node_modules): not reinstalling it (run npm ci there if package-lock.json changed)"; else npm ci --no-audit --no-fund && touch node_modules; fi
 
 ## test: every test: Go unit tests, shared/ under wazero, end-to-end through wrangler dev
 test: check test-go test-js test-wasm test-e2e chaos

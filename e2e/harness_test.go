@@ -78,6 +78,9 @@ const (
 	// maxStreamMS bounds a client stream's life (45–60 s here), so that
 	// long tests also see streams end and resume.
 	maxStreamMS = "60000"
+	// maxClients is the old default: the suite's load tests were sized
+	// against it.
+	maxClients = "10000"
 )
 
 func TestMain(m *testing.M) {
@@ -172,6 +175,10 @@ func startWrangler() error {
 		"CLIENT_QUEUE:"+clientQueue,
 		"CLIENT_STALL_MS:"+clientStallMS,
 		"MAX_STREAM_MS:"+maxStreamMS,
+		// The load tests (flood, soak; their long forms) hold thousands of
+		// streams on this one object, past the latency-sized default
+		// (README, "Sizing").
+		"MAX_CLIENTS:"+maxClients,
 	)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 // Runs the worker locally with wrangler's dev server (the engine behind
 // `wrangler dev`: real workerd, Durable Objects included), reading
-// wrangler.toml, with the DevTools inspector turned off.
+// wrangler.toml, with the DevTools inspector turned off (unless
+// --inspector-port asks for it).
 //
 // Why not the `wrangler dev` CLI: in wrangler 4.86 the CLI always attaches
 // its inspector proxy, which posts one HTTP request to the wrangler process
@@ -11,12 +12,16 @@
 //
 // Usage: node e2e/wrangler-dev.mjs [--config PATH] [--snapshot DIR]
 //          [--ip 127.0.0.1] [--port 8787] [--persist-to DIR] [--var NAME:VALUE ...]
+//          [--inspector-port PORT]
 //
 // --config runs another worker than the repository's wrangler.toml (the
 // benchmark's naive baseline). --snapshot DIR copies the config and the
 // bundle it names (worker/build) into DIR the first time and runs that
 // copy from then on, also after a restart, so that a `make build` while
 // tests run cannot hand the worker under test a half-written bundle.
+// --inspector-port turns the inspector on at PORT, for a benchmark that
+// reads the isolate's heap (e2e/bench/heapusage.mjs); nothing that bursts
+// should run with it (wrangler's proxy records every request and chunk).
 // Prints "ready <url>" when the worker answers; SIGINT/SIGTERM stop it.
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -28,6 +33,7 @@ let port = 8787;
 let persist;
 let config = new URL("../wrangler.toml", import.meta.url).pathname;
 let snapshot;
+let inspectorPort;
 const vars = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -36,6 +42,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--ip") hostname = args[++i];
   else if (a === "--port") port = parseInt(args[++i], 10);
   else if (a === "--persist-to") persist = args[++i];
+  else if (a === "--inspector-port") inspectorPort = parseInt(args[++i], 10);
   else if (a === "--var") {
     const v = args[++i];
     const at = v.indexOf(":");
@@ -68,7 +75,7 @@ const worker = await unstable_startWorker({
   config,
   bindings: vars,
   dev: {
-    inspector: false,
+    inspector: inspectorPort ? { port: inspectorPort } : false,
     server: { hostname, port },
     persist,
     watch: false,

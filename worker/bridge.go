@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log"
 	"net/http"
@@ -11,10 +12,12 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/edge-sse/edge-sse/worker/admit"
 	"github.com/edge-sse/edge-sse/worker/edge"
 	"github.com/edge-sse/edge-sse/worker/jsapi"
+	"github.com/edge-sse/edge-sse/worker/roster"
 )
 
 // The stream bridge of the resident hub instance. syumai's response bridge
@@ -164,6 +167,9 @@ type pendingClient struct {
 	lastEventID string
 	expires     time.Time
 	matchKey    string
+	// subscriber and topics are the connection's presence (SUBSCRIPTIONS).
+	subscriber string
+	topics     []presence.Topic
 }
 
 // hubInstance is the resident Go side of one EdgeHub object. The hub is
@@ -180,6 +186,9 @@ type hubInstance struct {
 	slots   slotTable
 	// feed is the hub's upstream feed, set with hub.
 	feed *edge.Feed
+	// roster holds and reports the object's subscriptions when
+	// SUBSCRIPTIONS is on; nil otherwise.
+	roster *roster.Roster
 }
 
 // setup creates the admission gate and the hub, and starts the
@@ -225,14 +234,28 @@ func (h *hubInstance) setup() error {
 		// loop, which runs workerd's stream work for the slice just
 		// written and any request waiting for the object (stats, a new
 		// subscriber), and resumes Go from a timer, not from a promise
-		// of the feed (docs/PLATFORM.md, fact 17). time.Sleep's shortest
+		// of the feed (docs/PLATFORM.md, fact 19). time.Sleep's shortest
 		// wait would be a 1 ms timer per slice.
 		h.hub.Yield = func() { await(jsPause.Invoke()) }
 		h.hub.SetBatchWriter(&jsBatch{slots: &h.slots})
+		for _, a := range h.cfg.Advice() {
+			log.Printf("edge: advice: %s", a)
+		}
+		h.hub.Budget = edge.Budget{CPU: h.cfg.CPUBudget, WriteCost: h.cfg.WriteCost, ShedAt: h.cfg.ShedAt, ShedPct: h.cfg.ShedPct}
 		h.connect()
+		if h.cfg.Subscriptions {
+			h.roster = roster.New(roster.Config{
+				Post:       func(ctx context.Context, body []byte) (int, []byte, error) { return postPresence(ctx, h.cfg, body) },
+				Batch:      h.cfg.PresenceBatch,
+				MaxPending: h.cfg.PresenceMaxPending,
+			})
+			go h.roster.Run(context.Background())
+		}
+		// Probe rounds, not one heartbeat per interval: a departed client
+		// is found within 2 × CLIENT_HEARTBEAT_MS (edge.ProbesPerHeartbeat).
 		go func() {
-			for range time.Tick(h.cfg.Heartbeat) {
-				h.hub.Heartbeat()
+			for range time.Tick(max(h.cfg.Heartbeat/edge.ProbesPerHeartbeat, time.Millisecond)) {
+				h.hub.Probe()
 			}
 		}()
 	})
@@ -254,6 +277,9 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		}))
 		return res
 	}
+	// A subscribe request is an incoming request: the platform gives the
+	// object a fresh CPU budget, and so does the hub's account.
+	h.hub.Touch()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.gate.Open(admit.Request{
@@ -276,6 +302,11 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		lastEventID: sub.Resume,
 		expires:     sub.Expires,
 		matchKey:    sub.MatchKey(),
+	}
+	if h.roster != nil {
+		p := h.pending[id]
+		p.subscriber, p.topics = presence.NewSubscriberID(), roster.Topics(sub, h.gate.Grants())
+		h.pending[id] = p
 	}
 	res.Set(jsapi.OpenID, float64(id))
 	return res
@@ -309,7 +340,18 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		MaxStream:   h.cfg.MaxStream,
 		MatchKey:    p.matchKey,
 	}
-	if h.hub.Attach(id, w, p.match, p.release, p.lastEventID, p.expires, o) {
+	release := p.release
+	if h.roster != nil {
+		// Added before the hub holds the client, removed when the hub
+		// forgets it, however its stream ends (client left, slow, token
+		// expired, lifetime, gap): the hub calls release exactly then.
+		h.roster.Add(p.subscriber, p.topics)
+		release = func() {
+			p.release()
+			h.roster.Remove(p.subscriber)
+		}
+	}
+	if h.hub.Attach(id, w, p.match, release, p.lastEventID, p.expires, o) {
 		h.feed.Start()
 	}
 	return nil
@@ -326,10 +368,16 @@ func (h *hubInstance) detach(_ js.Value, args []js.Value) any {
 func (h *hubInstance) stats(js.Value, []js.Value) any {
 	var st struct {
 		edge.Stats
-		Limits map[string]int64 `json:"limits"`
+		Limits   map[string]int64 `json:"limits"`
+		Presence *roster.Stats    `json:"presence,omitempty"`
 	}
 	if h.hub != nil {
 		st.Stats = h.hub.Stats()
+		h.hub.Touch() // an incoming request, after the account is shown
+	}
+	if h.roster != nil {
+		ps := h.roster.Stats()
+		st.Presence = &ps
 	}
 	st.Limits = h.cfg.Limits()
 	b, _ := json.Marshal(st)

@@ -4,7 +4,8 @@
 //   (GET /.well-known/mercure) pass to an EdgeHub Durable Object without
 //   starting Go; a held browser stream costs the front door one native pipe
 //   (see subscribe). Other requests (publish forwarding, the demo page,
-//   health) run in a per-request Go instance through syumai/workers' handler.
+//   health) go to the isolate's one resident front-door Go instance
+//   (see frontDoor), which answers them without starting Go per request.
 // - EdgeHub is the Durable Object: ONE resident Go instance per object holds
 //   every client stream of that object and the single upstream feed. Client
 //   streams are ReadableStreams whose controllers Go writes to directly
@@ -28,7 +29,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 3;
+const CONTRACT_VERSION = 4;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
@@ -136,8 +137,105 @@ async function subscribe(request, env) {
   return new Response(pipe.readable, res);
 }
 
+// frontBinding is the isolate's front-door Go instance (its binding), once
+// started; see frontDoor.
+let frontBinding = null;
+
+// frontDoor answers a short request (publish, demo page, health, metadata,
+// the client library) through the isolate's one front-door Go instance,
+// which the first such request starts and later ones reuse: such a
+// request then costs about 1–2 ms of CPU in all, where starting Go for
+// each cost 9–11 ms (make bench-edge, BenchmarkEdgeIsolate; the free plan
+// allows 10 ms per request).
+//
+// Sharing it between requests is safe because Go does no I/O and never
+// waits in it: binding.answer runs the handler to its end and returns plain
+// data (docs/PLATFORM.md, facts 3 and 18). What needs I/O, sending a publish
+// or a subscription API request to the origin, is done here, in the
+// request's own context.
+async function frontDoor(request, env) {
+  if (frontBinding === null) {
+    const started = await startGo({ env, binding: {}, mode: "front" });
+    frontBinding ??= started; // two first requests may both have started one
+  }
+  const binding = frontBinding;
+  let answer;
+  try {
+    answer = binding.answer(request.method, request.url, JSON.stringify([...request.headers]));
+  } catch (e) {
+    // The instance is unusable (it exited): the next request starts another.
+    if (frontBinding === binding) frontBinding = null;
+    throw e;
+  }
+  if (answer.forward !== undefined) return forward(request, binding, answer);
+  const body = NULL_BODY_STATUS.has(answer.status) ? null : answer.body;
+  return new Response(body, { status: answer.status, headers: JSON.parse(answer.headers) });
+}
+
+// Statuses whose Response must not have a body.
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+// forward sends a request to the origin as the front door's answer says
+// (method, URL, headers; the client's body, at most maxBytes of it, when
+// the answer has maxBytes: a publish) and relays the origin's answer with
+// the headers binding.relay picks.
+//
+// A body with a Content-Length (Go already refused one over the limit)
+// streams to the origin natively; one without is read here first, up to
+// the limit.
+async function forward(request, binding, answer) {
+  let body = null;
+  if (answer.maxBytes !== undefined && request.body !== null) {
+    body = request.body;
+    if (request.headers.get("content-length") === null) {
+      body = await readAtMost(body, answer.maxBytes);
+      if (body === null) return textError(answer, 413, `publish body larger than ${answer.maxBytes} bytes`);
+    }
+  }
+  let res;
+  try {
+    res = await fetch(answer.forward, { method: answer.forwardMethod, headers: JSON.parse(answer.forwardHeaders), body });
+  } catch (e) {
+    return textError(answer, 502, `origin unreachable: ${e.message}`);
+  }
+  const headers = JSON.parse(binding.relay(answer.headers, JSON.stringify([...res.headers]), answer.relayAPI));
+  return new Response(res.body, { status: res.status, headers });
+}
+
+// readAtMost reads a request body: its bytes, or null when it is longer
+// than max. A longer body is still read to its end before the answer, so
+// that the client, still sending, gets the 413 rather than a reset.
+async function readAtMost(body, max) {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n <= max) parts.push(value);
+  }
+  if (n > max) return null;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+// textError is a plain-text refusal with the front door's own headers.
+function textError(answer, status, message) {
+  const headers = new Headers(JSON.parse(answer.headers));
+  headers.set("content-type", "text/plain; charset=utf-8");
+  headers.set("x-content-type-options", "nosniff");
+  return new Response(message + "\n", { status, headers });
+}
+
 export default {
-  async fetch(request, env, ctx) {
+  async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === MERCURE_PATH && request.method === "GET") {
       return subscribe(request, env);
@@ -157,8 +255,7 @@ export default {
       stats.hub = name;
       return new Response(JSON.stringify(stats), { headers: { "content-type": "application/json" } });
     }
-    const binding = await startGo({ env, ctx, binding: {}, mode: "front" });
-    return binding.handleRequest(request);
+    return frontDoor(request, env);
   },
 };
 

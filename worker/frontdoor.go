@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
 	"io"
@@ -12,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/edge-sse/edge-sse/worker/front"
-
-	"github.com/syumai/workers/cloudflare/fetch"
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
 )
@@ -24,12 +21,13 @@ var indexHTML []byte
 //go:embed client/edge-sse.js
 var clientJS []byte
 
-// newFrontDoor returns the handler of the per-request front door. Held
-// subscriptions never reach it: entry.mjs sends them to an EdgeHub object.
+// newFrontDoor returns the handler of the front door (frontres.go runs
+// it). Held subscriptions never reach it: entry.mjs sends them to an
+// EdgeHub object.
 func newFrontDoor(cfg config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+mercure.Path, func(w http.ResponseWriter, r *http.Request) {
-		forwardPublish(cfg, w, r)
+		planPublish(cfg, w, r)
 	})
 	mux.HandleFunc("OPTIONS "+mercure.Path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
@@ -52,55 +50,71 @@ func newFrontDoor(cfg config) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Mercure discovery (Mercure §"Discovery") on every response; CORS
-		// on the hub endpoint only, never on the page.
+		// on the hub endpoint and the subscription API only, never on the
+		// page.
 		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
-		if front.CORS(r.URL.Path) {
+		if front.CORS(r.URL.EscapedPath()) {
 			w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+		}
+		if cfg.Subscriptions && front.SubscriptionsAPI(r.URL.EscapedPath()) {
+			// Not through the mux: it would redirect the paths whose
+			// escaped "/" (%2F) decode to "//". The API answers from the
+			// origin's index, the same through the worker as at the origin.
+			switch r.Method {
+			case http.MethodGet, http.MethodHead:
+				planSubscriptions(cfg, w, r)
+			case http.MethodOptions:
+				w.Header().Set("Access-Control-Allow-Methods", "GET")
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization")
+				w.WriteHeader(http.StatusNoContent)
+			default:
+				w.Header().Set("Allow", "GET, OPTIONS")
+				http.Error(w, "the subscription API is read-only: use GET", http.StatusMethodNotAllowed)
+			}
+			return
 		}
 		mux.ServeHTTP(w, r)
 	})
 }
 
-// forwardPublish sends a publish request to the origin, token included, and
-// relays the origin's answer.
-func forwardPublish(cfg config, w http.ResponseWriter, r *http.Request) {
-	// Cancel whatever of the body is left unread: a per-request Go instance
-	// that exits with a body stream still open takes the isolate down with
-	// it ("worker restarted mid-request" for the next request).
-	defer r.Body.Close()
+// planPublish decides a publish: 413 when its Content-Length is over
+// MAX_PUBLISH_BYTES, else a Forward on the Recorder for entry.mjs, which
+// sends the body (up to the limit; 413 past it) to the origin with the
+// headers front.ForwardRequestHeaders picked, and relays the answer.
+func planPublish(cfg config, w http.ResponseWriter, r *http.Request) {
 	limit := cfg.MaxPublishBytes
 	if r.ContentLength > limit {
 		http.Error(w, fmt.Sprintf("publish body is %d bytes, at most %d allowed", r.ContentLength, limit), http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		http.Error(w, "cannot read the publish body: "+err.Error(), http.StatusBadRequest)
+	rec, ok := w.(*front.Recorder)
+	if !ok {
+		http.Error(w, "the front door forwards publishes only when entry.mjs runs it", http.StatusInternalServerError)
 		return
 	}
-	if int64(len(body)) > limit {
-		// Read the rest before answering: cancelling the stream midway
-		// also takes the isolate down. Cloudflare bounds request bodies
-		// (100 MB on the free plan), so this ends.
-		io.Copy(io.Discard, r.Body)
-		http.Error(w, fmt.Sprintf("publish body larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+	fw := &front.Forward{Method: http.MethodPost, URL: cfg.OriginURL + "/.well-known/mercure", Header: http.Header{}, Body: true, MaxBytes: limit}
+	front.ForwardRequestHeaders(fw.Header, r)
+	rec.Forward = fw
+}
+
+// planSubscriptions decides a subscription API request: a Forward on the
+// Recorder for entry.mjs, which sends it to the origin, its path as the
+// client sent it (authorization is on that exact path) and its
+// credentials included, and relays the answer with its Link (Relay with
+// API set).
+func planSubscriptions(cfg config, w http.ResponseWriter, r *http.Request) {
+	rec, ok := w.(*front.Recorder)
+	if !ok {
+		http.Error(w, "the front door forwards API requests only when entry.mjs runs it", http.StatusInternalServerError)
 		return
 	}
-	req, err := fetch.NewRequest(r.Context(), http.MethodPost, cfg.OriginURL+"/.well-known/mercure", bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, "cannot build origin request", http.StatusInternalServerError)
-		return
+	u := cfg.OriginURL + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
 	}
-	front.ForwardRequestHeaders(req.Header, r)
-	resp, err := fetch.NewClient().Do(req, nil)
-	if err != nil {
-		http.Error(w, "origin unreachable: "+err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	front.RelayResponseHeaders(w.Header(), resp.Header)
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	fw := &front.Forward{Method: r.Method, URL: u, Header: http.Header{}, API: true}
+	front.ForwardRequestHeaders(fw.Header, r)
+	rec.Forward = fw
 }
 
 // health answers 200 "ok" when the configuration lets the edge work, and

@@ -2,9 +2,10 @@
 
 // Command worker is the edge: Go compiled to WebAssembly and run by
 // Cloudflare Workers through entry.mjs. The same app.wasm runs in two modes,
-// chosen by the JavaScript entry: "front" (one instance per request: publish
-// forwarding, demo page, health) and "hub" (one resident instance per
-// EdgeHub Durable Object, holding many client streams and one upstream feed).
+// chosen by the JavaScript entry: "front" (one resident instance per isolate
+// answering short requests: publish forwarding, demo page, health; see
+// frontres.go) and "hub" (one resident instance per EdgeHub Durable Object,
+// holding many client streams and one upstream feed).
 //
 // This package is the JavaScript adapter only: the hub's logic is in
 // worker/edge, and every name it shares with entry.mjs and feedpump.mjs is
@@ -26,7 +27,7 @@ func main() {
 	case jsapi.ModeHub:
 		runHub(context)
 	default:
-		workers.Serve(newFrontDoor(envConfig()))
+		runFront(context)
 	}
 }
 

@@ -14,5 +14,7 @@ import (
 func serveMetadata(cfg config, w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Write(admit.Metadata(cfg.PublicURL, r.URL).JSON())
+	m := admit.Metadata(cfg.PublicURL, r.URL)
+	m.Subscriptions = cfg.Subscriptions
+	w.Write(m.JSON())
 }

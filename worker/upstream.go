@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/syumai/workers/cloudflare/fetch"
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/worker/edge"
 	"github.com/edge-sse/edge-sse/worker/jsapi"
 )
@@ -65,6 +67,26 @@ func originGet(cfg config, q url.Values) (*http.Response, error) {
 		return nil, fmt.Errorf("origin answered %s", resp.Status)
 	}
 	return resp, nil
+}
+
+// postPresence sends one presence report to the origin (roster.Poster).
+func postPresence(ctx context.Context, cfg config, body []byte) (int, []byte, error) {
+	req, err := fetch.NewRequest(ctx, http.MethodPost, cfg.OriginURL+presence.Path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+cfg.FeedSecret)
+	req.Header.Set("Content-Type", presence.ContentType)
+	resp, err := fetch.NewClient().Do(req, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, answer, nil
 }
 
 // dialFeed opens the live feed after the id after and hands its body to

@@ -146,6 +146,7 @@ type bench struct {
 	before *bench
 	label  string          // "" for the worker under test, "main" for before
 	procs  []*proc.Process // every worker launcher started
+	pres   *presenceResult // the presence phase (presence_test.go)
 }
 
 type memResult struct {
@@ -233,6 +234,7 @@ func BenchmarkEdge(b *testing.B) {
 		{"burst", bn.sequential("burst", (*bench).burst)},
 		{"steady", bn.sequential("steady", (*bench).steadyAll)},
 		{"naive memory", bn.naiveMemory},
+		{"presence", bn.presence},
 	} {
 		if !bn.p.runs(ph.name) {
 			continue
@@ -350,6 +352,9 @@ func (bn *bench) setup() error {
 		"JWT_KEY:" + jwtKey,
 		"ALLOW_ANONYMOUS:true",
 		"CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS(),
+		// The memory rows hold 5,000 streams on one object, past the
+		// latency-sized default of MAX_CLIENTS (README, "Sizing").
+		"MAX_CLIENTS:10000",
 	}
 	for _, v := range strings.Split(os.Getenv("EDGE_BENCH_VARS"), ",") {
 		if v = strings.TrimSpace(v); v != "" {

@@ -25,7 +25,9 @@
 //   - the edge: node e2e/wrangler-dev.mjs --snapshot <tmp>/edge (a copy of
 //     wrangler.toml and worker/build, so that a `make build` during the run
 //     cannot reload the worker under it) with JWT_KEY,
-//     ALLOW_ANONYMOUS=true and CLIENT_HEARTBEAT_MS=5000;
+//     ALLOW_ANONYMOUS=true, CLIENT_HEARTBEAT_MS=5000 and MAX_CLIENTS=10000
+//     (the memory rows hold 5,000 streams on one object, past the
+//     latency-sized default);
 //   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml;
 //   - the floor worker (e2e/bench/floor), a pure-JS Durable Object that
 //     holds streams like the hub and writes nothing but the chunks (row 4a);
@@ -51,8 +53,10 @@
 // sustained rows, "200,1000"), EDGE_BENCH_STEADY_SECONDS (10), the hub's
 // CLIENT_HEARTBEAT_MS with EDGE_BENCH_HEARTBEAT_MS (5000);
 // EDGE_BENCH_PHASES runs only some of "bundle", "edge memory", "before"
-// (the main worker's held streams), "latency", "burst", "steady" and
-// "naive memory" (comma-separated).
+// (the main worker's held streams), "latency", "burst", "steady", "naive
+// memory" and "presence" (comma-separated; presence is described in
+// presence_test.go and sized with EDGE_BENCH_PRESENCE_RATE, _SECONDS and
+// _HOLD_MS).
 // Logs stay in a temporary directory when the run fails.
 //
 // # What each number means
@@ -154,4 +158,52 @@
 //
 // A WARNING row means wrangler reloaded a worker during the run (its
 // streams were cut): run again.
+//
+// # Isolate memory and front-door CPU (BenchmarkEdgeIsolate)
+//
+// A second benchmark in the same package (`-bench Edge` runs both; alone:
+// `-bench EdgeIsolate`) prints its own table, rows I1–I3. It runs the edge
+// with the DevTools inspector on (e2e/wrangler-dev.mjs --inspector-port),
+// which the first benchmark must not have (wrangler's inspector proxy
+// records every request). With EDGE_BENCH_BASELINE=<git revision> (for
+// example main) it also builds that revision's worker (git archive + make
+// build in the temporary directory) and measures it in the same run, one
+// worker after the other, each row showing the baseline's value, this
+// tree's and their ratio.
+//
+// I1. Isolate memory per held stream: what Cloudflare's 128 MB limit per
+// isolate counts (docs/PLATFORM.md, fact 12). e2e/bench/heapusage.mjs asks
+// the inspector for a garbage collection (HeapProfiler.collectGarbage,
+// twice; workerd runs it only when the isolate next runs something, so the
+// script pokes /_edge/stats until it is answered) and then for
+// Runtime.getHeapUsage: usedSize (the JS heap) and embedderHeapUsedSize
+// (workerd's own objects in V8's heap: streams, promises' C++ halves). The
+// Wasm figure is the hub's linear memory (wasmMemoryBytes of
+// /_edge/stats). Each is read with one warm stream held, then after
+// N = EDGE_BENCH_ISOLATE_STREAMS streams (default "1000,5000"; "0" skips
+// the memory rows), and the
+// difference is divided by N. The hub runs with CLIENT_HEARTBEAT_MS=120000
+// here, so that the heap is read with no fan-out in flight (held idle
+// streams: a fan-out's writes in flight add ≈ 2 KB per stream while they
+// last). Locally the front door and the hub object
+// run in one isolate, so the figure also holds the front door's part of a
+// stream (its pipe). Target: at most 8 KB per stream at the largest N.
+//
+// I2. workerd RSS per held stream, worker process (the workerd that runs
+// the worker, not wrangler's dev proxy, shown apart): the same streams,
+// the same moments. Target: at most 100 KiB. It includes workerd's native
+// per-request and per-stream machinery, which the isolate limit does not
+// count.
+//
+// I3. Front-door CPU per short request: EDGE_BENCH_FRONT_REQUESTS (300)
+// requests of each kind, 4 at a time, after 5 to warm up: GET /healthz, a
+// publish forwarded to the origin, GET / (the demo page), and the floor:
+// GET /_edge/stats without its token, which entry.mjs refuses in
+// JavaScript without Go or an object (what workerd spends on any request
+// here). The value is the
+// utime+stime of the worker's workerd process over them (threads summed,
+// read from /proc in ticks of 10 ms), less what the idle process uses over
+// the same time (measured for 2 s before), divided by their number; "wall" is
+// the mean time one request took as the client saw it. Target: at most
+// 2 ms (the free plan allows 10 ms per request).
 package bench

@@ -101,6 +101,9 @@ func (bn *bench) table() string {
 		add("", "naive worker app.wasm, gzip -9", fmt.Sprintf("%s  (raw %s)", mb(r.naiveGz), mb(r.naiveRaw)), "", "")
 	}
 
+	// 6. Presence (presence_test.go).
+	rows = append(rows, bn.presenceRows()...)
+
 	// Layout.
 	w := [4]int{1, 0, 0, 0}
 	for _, x := range rows {

@@ -362,3 +362,9 @@ func (b *Bolt) Close() error {
 	})
 	return err
 }
+
+// DB returns the bbolt database, for stores that keep their data next to
+// the history's in the same file (the presence index: see
+// origin/presence.OpenBolt). They must use buckets of their own, and
+// stop using the database before Close.
+func (b *Bolt) DB() *bolt.DB { return b.db }

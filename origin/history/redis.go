@@ -342,3 +342,11 @@ func (r *Redis) Close() error {
 	})
 	return err
 }
+
+// Client returns the Redis client and the key prefix, for stores that
+// keep their data next to the history's (the presence index: see
+// origin/presence.NewRedis). Their keys must start with the prefix, so
+// that they share its Redis Cluster slot, and must not clash with the
+// history's (stream, meta, id:*). They stop using the client before
+// Close.
+func (r *Redis) Client() (redis.UniversalClient, string) { return r.client, r.opts.Prefix }

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/origin/presence"
 	"github.com/edge-sse/edge-sse/shared/auth"
+	sharedpresence "github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
@@ -142,14 +144,43 @@ type Config struct {
 	// negative: no bound); one more is refused with 429.
 	MaxSubscribers int
 
+	// Subscriptions turns on Mercure's Active Subscriptions (default
+	// false): subscription events for every subscription, direct or at an
+	// edge hub (whose reports arrive on PresencePath), the subscription
+	// API under SubscriptionsPath, and mercure_subscriptions in the
+	// metadata. Run Server.RunSubscriptions alongside the server.
+	Subscriptions bool
+	// SubscriptionStore keeps the index of active subscriptions (default:
+	// in memory). Use the Bolt or Redis store of origin/presence with the
+	// history of the same kind.
+	SubscriptionStore presence.Store
+	// SubscriptionLease is how long an instance's report keeps its
+	// subscriptions active (default 30s): an edge hub silent for longer
+	// is taken for gone and its subscriptions are terminated.
+	SubscriptionLease time.Duration
+	// ReportLimits bound the reports of PresencePath (zero fields: the
+	// shared/presence defaults, except MaxTopics and MaxFieldBytes, which
+	// default to MaxSelectors and MaxFieldBytes: an edge hub applies the
+	// same bounds to its subscribers).
+	ReportLimits sharedpresence.Limits
+	// Now returns the current time for the subscription leases (default
+	// time.Now); tests replace it.
+	Now func() time.Time
+
 	// Logger receives operational logs (default slog.Default()).
 	Logger *slog.Logger
 }
 
 // Validate reports a configuration New cannot run with: a HubURL that is
-// not an absolute http(s) URL, or a CORSOrigins entry that is neither "*"
-// nor an origin.
+// not an absolute http(s) URL, a CORSOrigins entry that is neither "*"
+// nor an origin, or a negative subscription lease or report limit.
 func (c *Config) Validate() error {
+	switch {
+	case c.SubscriptionLease < 0:
+		return fmt.Errorf("server: subscription lease %v is negative", c.SubscriptionLease)
+	case c.ReportLimits.MaxBodyBytes < 0 || c.ReportLimits.MaxOps < 0 || c.ReportLimits.MaxTopics < 0 || c.ReportLimits.MaxFieldBytes < 0:
+		return fmt.Errorf("server: a subscription report limit is negative: %+v", c.ReportLimits)
+	}
 	if _, err := topic.NewCompiler(topic.Config{HubURL: c.matchURL()}); err != nil {
 		return fmt.Errorf("server: hub URL: %w", err)
 	}
@@ -221,6 +252,8 @@ func (c *Config) setDefaults() {
 	if c.MaxSubscribers == 0 {
 		c.MaxSubscribers = DefaultMaxSubscribers
 	}
+	def(&c.ReportLimits.MaxTopics, c.MaxSelectors)
+	def(&c.ReportLimits.MaxFieldBytes, c.MaxFieldBytes)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

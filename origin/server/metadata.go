@@ -12,13 +12,15 @@ const MetadataPath = mercure.MetadataPath
 
 // metadata serves the protected resource metadata document: the hub's
 // resource identifier (the value tokens carry as aud), the Mercure
-// authorization detail type, the Authorization header as the bearer method
-// and the cookie name. Any site may read it: it holds nothing secret.
+// authorization detail type, the Authorization header as the bearer method,
+// the cookie name, and mercure_subscriptions when Active Subscriptions are on. Any site may read it: it holds nothing secret.
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Access-Control-Allow-Origin", "*")
-	w.Write(mercure.NewMetadata(s.resource(r)).JSON())
+	md := mercure.NewMetadata(s.resource(r))
+	md.Subscriptions = s.tracker != nil
+	w.Write(md.JSON())
 }
 
 // resource returns the hub's resource identifier: Config.HubURL, or

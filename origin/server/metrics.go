@@ -70,6 +70,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 func newRegistry(s *Server) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{s}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.tracker != nil {
+		reg.MustRegister(presenceCollector{s})
+	}
 	return reg
 }
 
@@ -82,3 +85,34 @@ func (s *Server) metricsHandler() http.Handler {
 type slogErrorLog struct{ s *Server }
 
 func (l slogErrorLog) Println(v ...any) { l.s.cfg.Logger.Error("metrics", "err", v) }
+
+// The metrics of Active Subscriptions, registered when they are on.
+var (
+	descPresenceReports    = desc("presence_reports_total", "Presence reports applied or refused (edge hubs' and this origin's own).")
+	descPresenceResyncs    = desc("presence_resyncs_total", "Presence reports answered with a resync (409).")
+	descPresenceEvents     = desc("presence_events_total", "Subscription events published by this origin.")
+	descPresenceErrors     = desc("presence_publish_errors_total", "Subscription events that could not be published (lost; the index holds the change).")
+	descPresenceExpired    = desc("presence_expired_instances_total", "Hub instances whose lease lapsed and whose subscriptions this origin ended.")
+	presenceMetricSnapshot = []*prometheus.Desc{descPresenceReports, descPresenceResyncs, descPresenceEvents, descPresenceErrors, descPresenceExpired}
+)
+
+// presenceCollector reports the Tracker's counters.
+type presenceCollector struct{ s *Server }
+
+// Describe implements prometheus.Collector.
+func (c presenceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range presenceMetricSnapshot {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c presenceCollector) Collect(ch chan<- prometheus.Metric) {
+	st := &c.s.tracker.Stats
+	for d, v := range map[*prometheus.Desc]uint64{
+		descPresenceReports: st.Reports.Load(), descPresenceResyncs: st.Resyncs.Load(), descPresenceEvents: st.Events.Load(),
+		descPresenceErrors: st.PublishErrors.Load(), descPresenceExpired: st.Expired.Load(),
+	} {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
+	opresence "github.com/edge-sse/edge-sse/origin/presence"
 	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/topic"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,7 @@ type Server struct {
 	selectors *topic.Compiler         // subscribe query selectors, bounded by MaxSelectors
 	grants    *topic.Compiler         // token grants, bounded by auth.MaxMatchers
 	policy    mercure.SubscribePolicy // subscribe admission, shared with the edge
+	tracker   *opresence.Tracker      // Active Subscriptions, nil when off
 	corsAll   bool                    // CORSOrigins holds "*"
 	registry  *prometheus.Registry
 	metrics   http.Handler // serves registry
@@ -106,12 +108,14 @@ func New(h *hub.Hub, cfg Config) *Server {
 	for _, o := range cfg.CORSOrigins {
 		s.corsAll = s.corsAll || o == "*"
 	}
+	s.tracker = s.newTracker()
 	s.registry = newRegistry(s)
 	s.metrics = s.metricsHandler()
 	s.mux.HandleFunc("POST "+MercurePath, s.publish)
 	s.mux.HandleFunc("GET "+MercurePath, s.subscribe)
 	s.mux.HandleFunc("OPTIONS "+MercurePath, s.preflight)
 	s.mux.HandleFunc("GET "+FeedPath, s.feed)
+	s.mux.HandleFunc("POST "+PresencePath, s.presenceReport)
 	s.mux.HandleFunc("GET "+MetadataPath, s.metadata)
 	s.mux.HandleFunc("GET "+HealthPath, s.publicHealth)
 	s.mux.HandleFunc("GET "+MetricsPath, s.publicMetrics)
@@ -175,6 +179,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == MercurePath {
 		w.Header().Set("Link", s.linkHeader())
 		s.setCORS(w, r)
+	}
+	if s.tracker != nil && isSubscriptionsPath(r.URL.Path) {
+		// Not through the mux, which would clean the decoded path: a
+		// match such as https://a/b holds "//" once decoded.
+		s.setCORS(w, r)
+		s.serveSubscriptions(w, r)
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }

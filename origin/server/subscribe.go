@@ -8,6 +8,7 @@ import (
 
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/shared/sse"
 )
 
@@ -62,6 +63,14 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	st := newStream(w, s.cfg.WriteTimeout)
 	defer s.endStream(sub, st)
+	if s.tracker != nil {
+		// One id per connection, from the hub, never from the client
+		// (§"Subscription Events"); its subscriptions end with the stream,
+		// however it ends.
+		id := presence.NewSubscriberID()
+		s.tracker.Connect(id, s.directTopics(adm))
+		defer s.tracker.Disconnect(id)
+	}
 
 	// sub.LastEventID is the event right before this subscriber's live
 	// stream, exactly.

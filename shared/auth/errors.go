@@ -26,6 +26,7 @@ var (
 	ErrInvalidClaim        = errors.New(`auth: access token grants are malformed: send authorization_details entries with "actions" strings and "topics" objects {"match", "match_type": "exact"|"urlpattern"}`)
 	ErrNoMercureClaim      = errors.New(`auth: access token carries no Mercure grant: add an authorization_details entry of type "` + DetailType + `" (or a "mercure" claim)`)
 	ErrPublishForbidden    = errors.New(`auth: access token does not grant publish: send a token whose grants include "publish" for every topic of the update`)
+	ErrSubscribeForbidden  = errors.New(`auth: access token does not grant subscribe on this resource: send a token whose "subscribe" grants match the requested path`)
 	ErrKey                 = errors.New("auth: unusable key: configure an HS256 secret of at least 32 bytes, an RSA public key of at least 2048 bits, a P-256 public key, or a JWKS holding such keys")
 	ErrConfig              = errors.New("auth: invalid verifier config: set at least one key, and Audience and Issuer when RequireAccessToken is set")
 )
@@ -57,7 +58,7 @@ func Challenge(err error, resourceMetadata string) (status int, wwwAuthenticate 
 		status = 401
 	case errors.Is(err, ErrAuthorizationHeader):
 		status, code = 400, BearerInvalidRequest
-	case errors.Is(err, ErrNoMercureClaim), errors.Is(err, ErrPublishForbidden):
+	case errors.Is(err, ErrNoMercureClaim), errors.Is(err, ErrPublishForbidden), errors.Is(err, ErrSubscribeForbidden):
 		status, code = 403, BearerInsufficientScope
 	default:
 		status, code = 401, BearerInvalidToken

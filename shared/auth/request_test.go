@@ -97,6 +97,7 @@ func TestChallenge(t *testing.T) {
 		{"bad signature", ErrSignature, "", 401, `Bearer error="invalid_token"`},
 		{"malformed grants", ErrInvalidClaim, "", 401, `Bearer error="invalid_token"`},
 		{"publish forbidden", fmt.Errorf("publish topic %q: %w", "x", ErrPublishForbidden), "", 403, `Bearer error="insufficient_scope"`},
+		{"subscribe forbidden", fmt.Errorf("path %q: %w", "/x", ErrSubscribeForbidden), "", 403, `Bearer error="insufficient_scope"`},
 		{"no mercure claim", ErrNoMercureClaim, "", 403, `Bearer error="insufficient_scope"`},
 		{"unknown error fails closed", errors.New("boom"), "", 401, `Bearer error="invalid_token"`},
 		{"metadata with quotes", ErrNoToken, `https://h/"x"`, 401, `Bearer resource_metadata="https://h/\"x\""`},

@@ -48,6 +48,10 @@ type Metadata struct {
 	BearerMethods []string `json:"bearer_methods_supported"`
 	// Cookie is the name of the cookie the hub also reads the token from.
 	Cookie string `json:"mercure_cookie"`
+	// Subscriptions advertises the Active Subscriptions feature
+	// (§"Active Subscriptions"): subscription events and the API. Absent
+	// when false, as for a hub without the feature.
+	Subscriptions bool `json:"mercure_subscriptions,omitempty"`
 }
 
 // NewMetadata returns the metadata of the hub whose resource identifier

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/edge-sse/edge-sse/shared/auth"
@@ -75,5 +76,13 @@ func TestMetadata(t *testing.T) {
 	}
 	if m["resource"] != "https://hub.example/.well-known/mercure" || m["mercure_cookie"] != auth.CookieName {
 		t.Errorf("metadata %v", m)
+	}
+	if _, ok := m["mercure_subscriptions"]; ok {
+		t.Errorf("metadata advertises subscriptions by default: %v", m)
+	}
+	md := mercure.NewMetadata("https://hub.example/.well-known/mercure")
+	md.Subscriptions = true
+	if !strings.Contains(string(md.JSON()), `"mercure_subscriptions":true`) {
+		t.Errorf("metadata with subscriptions on: %s", md.JSON())
 	}
 }

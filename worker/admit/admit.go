@@ -114,6 +114,10 @@ func (g *Gate) Registry() *topic.Registry { return g.reg }
 // its events' topics with it.
 func (g *Gate) Compiler() *topic.Compiler { return g.policy.Selectors }
 
+// Grants is the compiler of token grants: presence reads, with it, which
+// grant's payload goes with each selector (presence.PayloadFor).
+func (g *Gate) Grants() *topic.Compiler { return g.policy.Grants }
+
 // Request is what the front door passes on of a subscribe request: its
 // URL, and the combined values (mercure.HeaderValue) of three headers.
 type Request struct {

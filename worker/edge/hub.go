@@ -55,6 +55,9 @@ type Client struct {
 	// nil, the chunks kept for it until its replay is written.
 	after string
 	held  []*Chunk
+	// written is set by every write to the client's stream and cleared by
+	// each Probe round (see Hub.Probe).
+	written bool
 	// until is the ring's newest id when the client went into catch-up:
 	// held starts right after it (or, after a feed Gap, with the missed
 	// notice), so its replay ends with it. While the
@@ -109,6 +112,11 @@ type Hub struct {
 	Yield func()
 	// snap is the client list of a sliced fan-out, reused.
 	snap []*Client
+	// Budget, when set before the hub is used, is the CPU the platform
+	// allows between incoming requests; past its shedding point the hub
+	// closes streams rather than be reset with all of them (budget.go).
+	Budget Budget
+	budget budgetState
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64
@@ -285,6 +293,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.gaps++
 		h.ring.Reset(h.helloID)
 		h.dropLocked(h.reg.fanout(&Chunk{Bytes: mercure.AppendMissed(nil, mercure.ReasonEdgeGap)}, nil)...)
+		h.checkBudgetLocked()
 	}
 }
 
@@ -342,6 +351,7 @@ func (h *Hub) deliverLocked(events []*Event, yield bool) {
 	}
 	clear(cs)
 	h.snap = cs[:0]
+	h.checkBudgetLocked()
 }
 
 // yieldLocked calls Yield with the lock released.
@@ -390,6 +400,46 @@ func (h *Hub) Heartbeat() {
 		h.dropLocked(failed...)
 		i += n
 	}
+	h.checkBudgetLocked()
+}
+
+// ProbesPerHeartbeat is how many Probe rounds the worker runs per
+// CLIENT_HEARTBEAT_MS (docs/PLATFORM.md, fact 17). A client that went away is noticed only when a
+// write to its stream fails, and that takes more than one write: measured
+// under wrangler dev with curl killed while no events flowed, the
+// departure surfaced at the 2nd write after it when the client talked to
+// the worker's workerd directly (8.0 s with writes every 5 s) and at the
+// 3rd through wrangler's proxy (13.1 s; 40 s with the default 15 s), as the
+// first write to a closed TCP connection succeeds and only draws a reset,
+// and each proxy in between needs its own. With a round every third of
+// the heartbeat, k writes take at most k/3 of it: up to 5 writes leave a
+// departure noticed within 2 × CLIENT_HEARTBEAT_MS whatever the traffic.
+const ProbesPerHeartbeat = 3
+
+// Probe writes a comment to every client that received nothing since the
+// previous Probe, which finds the clients whose stream is gone, without
+// adding writes for clients that events keep busy. Run it
+// ProbesPerHeartbeat times per heartbeat interval.
+//
+// Like Heartbeat, it writes in slices with Yield between them.
+func (h *Hub) Probe() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cs := h.reg.probeRound()
+	for i := 0; i < len(cs); {
+		if i > 0 {
+			h.yieldLocked()
+		}
+		n, failed := h.reg.heartbeatSlice(cs[i:])
+		// A probe's own write does not count as traffic: the next round
+		// probes the client again unless an event reaches it meanwhile.
+		for _, cl := range cs[i : i+n] {
+			cl.written = false
+		}
+		h.dropLocked(failed...)
+		i += n
+	}
+	h.checkBudgetLocked()
 }
 
 // LastEventID returns the newest event id the hub has seen from the origin.
@@ -423,6 +473,8 @@ type Stats struct {
 	CatchupFetches uint64 `json:"catchupFetches"`
 	RingLen        int    `json:"ringLen"`
 	LastEventID    string `json:"lastEventID"`
+	// The CPU account since the last incoming request (budget.go).
+	BudgetStats
 }
 
 // Stats returns the hub's counters.
@@ -444,5 +496,6 @@ func (h *Hub) Stats() Stats {
 		CatchupFetches:  h.scheduler.issued,
 		RingLen:         h.ring.Len(),
 		LastEventID:     h.ring.Newest(),
+		BudgetStats:     h.budgetStatsLocked(),
 	}
 }

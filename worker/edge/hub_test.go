@@ -204,3 +204,31 @@ func TestHubGapNotifiesEveryone(t *testing.T) {
 		t.Fatalf("ring not reset after a gap: %+v", st)
 	}
 }
+
+// TestHubProbe: each Probe round writes a comment to the clients nothing
+// was written to since the previous round, so an idle client that left
+// is found within one round, and clients that events keep busy get no
+// extra writes.
+func TestHubProbe(t *testing.T) {
+	h := edge.NewHub(testCompiler, 10)
+	busy, idle := addClient(t, h, "a", ""), addClient(t, h, "b", "")
+	h.Probe() // the connect comments are not counted: both get one
+	if busy.writes != 2 || idle.writes != 2 {
+		t.Fatalf("first round: writes busy=%d idle=%d, want 2 and 2", busy.writes, idle.writes)
+	}
+	for range 3 {
+		h.Deliver([]*edge.Event{event("e", "a", false)})
+		h.Probe()
+	}
+	if busy.writes != 5 || idle.writes != 5 {
+		t.Fatalf("after 3 events and rounds: writes busy=%d idle=%d, want 5 (events only) and 5 (comments)", busy.writes, idle.writes)
+	}
+	if strings.Count(busy.got.String(), ":\n\n") != 2 {
+		t.Fatalf("busy client got comments while events flowed: %q", busy.got.String())
+	}
+	idle.fail = true
+	h.Probe()
+	if !idle.closed || h.Subscribers() != 1 {
+		t.Fatalf("a departed idle client survived a round: closed=%v subscribers=%d", idle.closed, h.Subscribers())
+	}
+}

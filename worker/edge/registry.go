@@ -194,6 +194,7 @@ func (r *registry) gather(cl *Client, c *Chunk, events int) bool {
 		}
 		r.pending[c] = p
 	}
+	cl.written = true // as write does: a probe skips the client
 	p.clients = append(p.clients, cl)
 	p.sinks = append(p.sinks, s)
 	p.events = append(p.events, events)
@@ -254,12 +255,10 @@ func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
 // write writes c to a live client or holds it for a client in catch-up;
 // it reports false when the client must be dropped.
 func (r *registry) write(cl *Client, c *Chunk) bool {
-	if cl.held == nil {
-		return cl.Sink.Write(c)
-	}
-	if c == r.heartbeat {
-		// A comment before the replay changes nothing for the client, and
-		// writing it finds a client that left during its catch-up.
+	if cl.held == nil || c == r.heartbeat {
+		// A comment before the replay changes nothing for a client in
+		// catch-up, and writing it finds a client that left meanwhile.
+		cl.written = true
 		return cl.Sink.Write(c)
 	}
 	if len(cl.held) >= MaxHeld {
@@ -267,6 +266,20 @@ func (r *registry) write(cl *Client, c *Chunk) bool {
 	}
 	cl.held = append(cl.held, c)
 	return true
+}
+
+// probeRound starts a probe round: it returns the clients that nothing
+// was written to since the previous round, for the heartbeat comment, and
+// marks the others as not written to.
+func (r *registry) probeRound() (idle []*Client) {
+	for _, cl := range r.clients {
+		if cl.written {
+			cl.written = false
+			continue
+		}
+		idle = append(idle, cl)
+	}
+	return idle
 }
 
 // joinChunks returns the chunks of the events in set joined: the event's

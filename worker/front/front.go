@@ -1,7 +1,9 @@
 // Package front is the pure-Go part of the worker's front door (the
-// per-request Go instance behind entry.mjs): what a publish forwarded to
-// the origin carries each way, and what the demo page may contain. It
-// builds natively, so its rules are unit-tested without workerd.
+// resident Go instance per isolate behind entry.mjs): what a publish
+// forwarded to the origin carries each way, what the demo page may
+// contain, and how a request and its answer cross between entry.mjs and
+// Go (Recorder, NewRequest, HeaderPairs). It builds natively, so its rules
+// are unit-tested without workerd.
 package front
 
 import (
@@ -12,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/presence"
 )
 
 // ForwardRequestHeaders sets on dst what the origin needs of the client's
@@ -101,5 +104,25 @@ func LoopbackHost(host string) bool {
 }
 
 // CORS reports whether a response to path gets the hub's CORS headers:
-// the hub endpoint only; never the demo page, which may carry a token.
-func CORS(path string) bool { return path == mercure.Path }
+// the hub endpoint and its subscription API; never the demo page, which
+// may carry a token.
+func CORS(path string) bool { return path == mercure.Path || SubscriptionsAPI(path) }
+
+// SubscriptionsAPI reports whether path is in the subscription API's
+// namespace (Mercure §"Subscription API"), which the front door forwards
+// to the origin when presence is on.
+func SubscriptionsAPI(path string) bool {
+	api := presence.CollectionPath(mercure.Path)
+	return path == api || strings.HasPrefix(path, api+"/")
+}
+
+// RelayAPIResponseHeaders is RelayResponseHeaders for an answer of the
+// subscription API: the origin's Link is relayed too, as it carries the
+// last-event-id from which a client follows the subscription events
+// without a gap, and it replaces the front door's discovery Link.
+func RelayAPIResponseHeaders(dst, src http.Header) {
+	RelayResponseHeaders(dst, src)
+	if links := src.Values("Link"); len(links) > 0 {
+		dst["Link"] = append([]string(nil), links...)
+	}
+}

@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 3
+const Version = 4
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -32,7 +32,8 @@ const (
 
 // The modes of a Go instance.
 const (
-	// ModeFront: one instance per request, serving syumai's handleRequest.
+	// ModeFront: one resident instance per isolate, answering short
+	// requests through Answer and Relay (it does no I/O of its own).
 	ModeFront = "front"
 	// ModeHub: the resident instance of one EdgeHub Durable Object.
 	ModeHub = "hub"
@@ -40,12 +41,13 @@ const (
 
 // Names of the calls; Calls describes each.
 const (
-	BindVersion   = "contractVersion"
-	Open          = "open"
-	Attach        = "attach"
-	Detach        = "detach"
-	Stats         = "stats"
-	HandleRequest = "handleRequest"
+	BindVersion = "contractVersion"
+	Open        = "open"
+	Attach      = "attach"
+	Detach      = "detach"
+	Stats       = "stats"
+	Answer      = "answer"
+	Relay       = "relay"
 
 	StreamsEnqueue     = "enqueue"
 	StreamsClose       = "close"
@@ -62,6 +64,18 @@ const (
 	OpenID      = "id"
 	OpenHeaders = "headers"
 	OpenBody    = "body"
+)
+
+// The fields of answer's result.
+const (
+	AnswerStatus         = "status"
+	AnswerHeaders        = "headers"
+	AnswerBody           = "body"
+	AnswerForward        = "forward"
+	AnswerForwardMethod  = "forwardMethod"
+	AnswerForwardHeaders = "forwardHeaders"
+	AnswerRelayAPI       = "relayAPI"
+	AnswerMaxBytes       = "maxBytes"
 )
 
 // The fields of the object a pump's take resolves to.
@@ -107,9 +121,12 @@ var Calls = []Call{
 		Result: "nothing; the client whose stream was cancelled is removed"},
 	{Object: "binding", Name: Stats, DefinedBy: Go,
 		Result: "the hub's counters and limits as a JSON string"},
-	{Object: "binding", Name: HandleRequest, DefinedBy: Go,
-		Params: []string{"request"},
-		Result: "a Promise of the front door's Response (set by syumai/workers)"},
+	{Object: "binding", Name: Answer, DefinedBy: Go,
+		Params: []string{"method", "url", "headers"},
+		Result: "the front door's answer {status, headers, body} (headers: JSON [name, value] pairs; body: Uint8Array); a request to forward to the origin also has forward (the URL), forwardMethod, forwardHeaders, relayAPI (pass it to relay) and, when the client's body goes along, maxBytes"},
+	{Object: "binding", Name: Relay, DefinedBy: Go,
+		Params: []string{"headers", "originHeaders", "api"},
+		Result: "the headers (JSON pairs) of the answer to a forwarded request: answer's headers plus those of the origin's answer a proxy relays (api: answer.relayAPI)"},
 	{Object: "streams", Name: StreamsEnqueue, DefinedBy: JS,
 		Params: []string{"controller", "chunk", "limit"},
 		Result: "the number of chunks waiting for the client after the write, or -1 when the chunk was not written (stream gone, or more than limit waiting); never throws"},

@@ -179,6 +179,18 @@ func TestEntryCallsWhatGoDefines(t *testing.T) {
 			t.Errorf("entry.mjs reads opened.%s, not a field of open's result", m[1])
 		}
 	}
+	answer := []string{jsapi.AnswerStatus, jsapi.AnswerHeaders, jsapi.AnswerBody, jsapi.AnswerForward, jsapi.AnswerForwardMethod,
+		jsapi.AnswerForwardHeaders, jsapi.AnswerRelayAPI, jsapi.AnswerMaxBytes}
+	read := 0
+	for _, m := range regexp.MustCompile(`\banswer\.(\w+)`).FindAllStringSubmatch(entry, -1) {
+		read++
+		if !slices.Contains(answer, m[1]) {
+			t.Errorf("entry.mjs reads answer.%s, not a field of answer's result", m[1])
+		}
+	}
+	if read == 0 {
+		t.Error("entry.mjs reads no field of answer's result (is the front door's answer still called answer?)")
+	}
 	modes := regexp.MustCompile(`startGo\(\{([^}]*\{\}[^}]*)\}\)`).FindAllStringSubmatch(entry, -1)
 	if len(modes) != 2 {
 		t.Fatalf("found %d startGo calls in entry.mjs, want 2 (front door and hub)", len(modes))

@@ -96,6 +96,16 @@ type Config struct {
 	// a subscribe request gets 503 with Retry-After. Raise HUB_SHARDS to
 	// spread a region over more objects instead.
 	MaxClients int
+	// CPUBudget is the CPU the platform allows a hub object per invocation
+	// (wrangler.toml's [limits] cpu_ms; each incoming request starts a new
+	// one); 0 turns the hub's account off. WriteCost is the CPU one stream
+	// write costs, the unit of that account (measured; see the README's
+	// sizing section). From ShedAt percent of the budget spent without an
+	// incoming request, the hub closes ShedPct percent of its streams at
+	// each further tenth of the rest, and the last of them before the
+	// limit; their clients resume elsewhere or here with Last-Event-ID.
+	CPUBudget, WriteCost time.Duration
+	ShedAt, ShedPct      int
 	// MaxCatchup is the most client streams one hub object catches up from
 	// the origin's history at once: a subscribe request whose Last-Event-ID
 	// is older than the ring, when that many wait, gets 503 with
@@ -149,6 +159,16 @@ type Config struct {
 	// loopback address only, so that its publish form works in
 	// development (make dev sets it). Leave it unset in production.
 	DevPublishToken string
+	// Subscriptions turns presence on (Mercure's Active Subscriptions):
+	// each hub object reports its connections to the origin, which must
+	// run with --subscriptions, and the front door forwards the
+	// subscription API to the origin.
+	Subscriptions bool
+	// PresenceBatch is the least time between two reports of a hub
+	// object's connects and disconnects; PresenceMaxPending bounds the
+	// ops waiting for one, past which the hub sends its whole set instead.
+	PresenceBatch      time.Duration
+	PresenceMaxPending int
 	// StatsToken is the operator credential of /_edge/stats (entry.mjs
 	// checks it; Go only documents it).
 	StatsToken string
@@ -180,7 +200,7 @@ var Table = []Setting{
 		apply: str(func(c *Config) *string { return &c.PublicURL })},
 	{Name: "HUB_SHARDS", Kind: Var, Default: "1", Doc: "EdgeHub objects per region",
 		apply: integer(1, func(c *Config, n int) { c.HubShards = n })},
-	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "comment interval to clients",
+	{Name: "CLIENT_HEARTBEAT_MS", Kind: Var, Default: "15000", Limit: true, Doc: "departure bound: a client that leaves is dropped within 2× this, however idle; a comment goes to every client nothing else was written to for a third of it (a closed connection shows only after a few writes)",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.Heartbeat })},
 	{Name: "FEED_TIMEOUT_MS", Kind: Var, Default: "35000", Limit: true, Doc: "upstream silence (heartbeats included) before reconnecting; also how long a catch-up fetch of the origin's history may take",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.FeedTimeout })},
@@ -196,9 +216,17 @@ var Table = []Setting{
 		apply: millis(0, func(c *Config) *time.Duration { return &c.ClientStall })},
 	{Name: "MAX_STREAM_MS", Kind: Var, Default: "1800000", Limit: true, Doc: "a client stream is closed after ¾ to all of this (random); the client resumes with `Last-Event-ID` (0: no bound)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.MaxStream })},
-	{Name: "MAX_CLIENTS", Kind: Var, Default: "10000", Limit: true, Doc: "streams one hub object holds; past it 503 + `Retry-After`",
+	{Name: "MAX_CLIENTS", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object holds; past it 503 + `Retry-After`. Sized by the README's \"Sizing\" for 10 events/s on one topic with the edge adding p99 ≤ 100 ms, at 50 µs per write on a core of its own",
 		apply: integer(1, func(c *Config, n int) { c.MaxClients = n })},
-	{Name: "MAX_CATCHUP", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object catches up from the origin's history at once (`Last-Event-ID` older than the ring); past it such a resume gets 503 + `Retry-After`",
+	{Name: "CPU_BUDGET_MS", Kind: Var, Default: "300000", Limit: true, Doc: "CPU one hub object may spend between incoming requests: keep it at wrangler.toml's `[limits] cpu_ms` (30000 without that block); the hub's own estimate of its spending, in stream writes, sheds streams before it (0: off)",
+		apply: millis(0, func(c *Config) *time.Duration { return &c.CPUBudget })},
+	{Name: "WRITE_COST_US", Kind: Var, Default: "50", Limit: true, Doc: "CPU of one stream write in µs, the unit of that estimate (measured: see \"Sizing\"); each event read counts as one write",
+		apply: integer(1, func(c *Config, n int) { c.WriteCost = time.Duration(n) * time.Microsecond })},
+	{Name: "SHED_AT_PCT", Kind: Var, Default: "50", Limit: true, Doc: "share of `CPU_BUDGET_MS` spent without an incoming request at which the hub closes `SHED_PCT` of its streams, and again at each further tenth of the rest, every stream at the last; clients resume with `Last-Event-ID` after their `retry:`",
+		apply: percent(func(c *Config, n int) { c.ShedAt = n })},
+	{Name: "SHED_PCT", Kind: Var, Default: "10", Limit: true, Doc: "share of its streams a hub closes at each such step (at least one)",
+		apply: percent(func(c *Config, n int) { c.ShedPct = n })},
+	{Name: "MAX_CATCHUP", Kind: Var, Default: "1000", Limit: true, Doc: "streams one hub object catches up from the origin's history at once (`Last-Event-ID` older than the ring); past it such a resume gets 503 + `Retry-After`. Keep it at `MAX_CLIENTS` or above if clients are native `EventSource`s: after a restart every stream resumes at once, and a 503 is final to them",
 		apply: integer(1, func(c *Config, n int) { c.MaxCatchup = n })},
 	{Name: "MAX_SELECTORS", Kind: Var, Default: "100", Limit: true, Doc: "topic selectors per subscribe request (400 above; the origin's `--max-selectors`)",
 		apply: integer(1, func(c *Config, n int) { c.MaxSelectors = n })},
@@ -222,6 +250,12 @@ var Table = []Setting{
 		apply: millis(1, func(c *Config) *time.Duration { return &c.RetryJitter })},
 	{Name: "CORS_ORIGINS", Kind: Var, Default: "*", Doc: "`Access-Control-Allow-Origin` of the hub endpoint (not of the demo page)",
 		apply: str(func(c *Config) *string { return &c.CORSOrigins })},
+	{Name: "SUBSCRIPTIONS", Kind: Var, Default: "false", Doc: "presence (Mercure's Active Subscriptions, `true` or `false`): every hub object reports its connections to the origin, which must run with `--subscriptions`, and the front door forwards `GET /.well-known/mercure/subscriptions…` to it",
+		apply: boolean(func(c *Config) *bool { return &c.Subscriptions })},
+	{Name: "PRESENCE_BATCH_MS", Kind: Var, Default: "1000", Limit: true, Doc: "least time between two presence reports of a hub object carrying connects and disconnects (they are batched); the lease is renewed every third of the origin's `--subscription-lease` besides",
+		apply: millis(1, func(c *Config) *time.Duration { return &c.PresenceBatch })},
+	{Name: "PRESENCE_MAX_PENDING", Kind: Var, Default: "10000", Limit: true, Doc: "connects and disconnects a hub object keeps for its next presence report (while the origin is unreachable, say); past it the next report is the whole set",
+		apply: integer(1, func(c *Config, n int) { c.PresenceMaxPending = n })},
 	{Name: "DEV_PUBLISH_TOKEN", Kind: Var, Doc: "publisher token put into the demo page's form, for requests to a loopback address only; dev only (`make dev` sets it)",
 		apply: str(func(c *Config) *string { return &c.DevPublishToken })},
 }
@@ -273,6 +307,19 @@ func (c Config) Limits() map[string]int64 {
 
 // Problems returns the values Load could not parse.
 func (c Config) Problems() []error { return c.problems }
+
+// Advice returns settings that work but defeat a goal of the design, each
+// naming its variables and what to do; the hub logs them at start.
+func (c Config) Advice() []string {
+	var out []string
+	if c.MaxCatchup < c.MaxClients {
+		out = append(out, fmt.Sprintf("MAX_CATCHUP=%d is below MAX_CLIENTS=%d: after a restart every stream of a full hub resumes from the origin's history at once, and those past MAX_CATCHUP get a 503, which a native EventSource never retries; raise MAX_CATCHUP to MAX_CLIENTS unless every client retries a 503 (edge-sse.js does)", c.MaxCatchup, c.MaxClients))
+	}
+	if c.CPUBudget > 0 && c.CPUBudget < 30*time.Second {
+		out = append(out, fmt.Sprintf("CPU_BUDGET_MS=%d is below the platform's 30 s default: the hub sheds streams earlier than it must", c.CPUBudget.Milliseconds()))
+	}
+	return out
+}
 
 // FeedProblem returns why this edge may not open the origin's feed, or nil.
 // FEED_SECRET must be set; and unless ORIGIN_URL is loopback (the origin
@@ -344,6 +391,18 @@ func integer(min int, set func(*Config, int)) func(*Config, string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < min {
 			return fmt.Errorf("want an integer ≥ %d", min)
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+// percent sets an integer from 1 to 100.
+func percent(set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return errors.New("want a percentage from 1 to 100")
 		}
 		set(c, n)
 		return nil

@@ -22,9 +22,10 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.OriginURL != "http://127.0.0.1:8080" || c.FeedSecret != "" || c.HubShards != 1 || c.Heartbeat != 15*time.Second ||
 		c.FeedTimeout != 35*time.Second || c.FeedBuffer != 4096*1024 || c.RingSize != 4096 || c.ClientStall != time.Minute ||
-		c.MaxStream != 30*time.Minute || c.MaxClients != 10000 || c.MaxCatchup != 1000 || c.MaxPublishBytes != 1<<20 ||
+		c.MaxStream != 30*time.Minute || c.MaxClients != 1000 || c.MaxCatchup != 1000 || c.MaxPublishBytes != 1<<20 ||
 		c.CORSOrigins != "*" || c.AllowAnonymous || c.Retry != 2*time.Second || c.RetryJitter != 8*time.Second ||
-		c.FeedCollect != 2*time.Millisecond || c.DevPublishToken != "" {
+		c.FeedCollect != 2*time.Millisecond || c.DevPublishToken != "" || c.CPUBudget != 5*time.Minute ||
+		c.WriteCost != 50*time.Microsecond || c.ShedAt != 50 || c.ShedPct != 10 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -134,6 +135,48 @@ func TestWranglerTomlVars(t *testing.T) {
 		case v != s.Default:
 			t.Errorf("wrangler.toml: %s = %q, the table's default is %q", name, v, s.Default)
 		}
+	}
+}
+
+// TestWranglerTomlCPULimit: the hub's CPU budget is the [limits] cpu_ms
+// wrangler.toml gives the platform, so that it sheds before that limit.
+func TestWranglerTomlCPULimit(t *testing.T) {
+	data, err := os.ReadFile("../../wrangler.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\[limits\]\s*\n(?:#.*\n|\s*\n)*cpu_ms\s*=\s*(\d+)`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("wrangler.toml has no [limits] cpu_ms = N")
+	}
+	for _, s := range Table {
+		if s.Name == "CPU_BUDGET_MS" && s.Default != string(m[1]) {
+			t.Errorf("wrangler.toml [limits] cpu_ms = %s, but CPU_BUDGET_MS defaults to %s: keep them equal", m[1], s.Default)
+		}
+	}
+}
+
+// TestPercent: the shedding shares are percentages.
+func TestPercent(t *testing.T) {
+	c := Load(env(map[string]string{"SHED_AT_PCT": "101", "SHED_PCT": "0"}))
+	if c.ShedAt != 50 || c.ShedPct != 10 || len(c.Problems()) != 2 {
+		t.Fatalf("out-of-range percentages: shed at %d, shed %d, problems %v", c.ShedAt, c.ShedPct, c.Problems())
+	}
+	c = Load(env(map[string]string{"SHED_AT_PCT": "80", "SHED_PCT": "100"}))
+	if c.ShedAt != 80 || c.ShedPct != 100 || len(c.Problems()) != 0 {
+		t.Fatalf("percentages: shed at %d, shed %d, problems %v", c.ShedAt, c.ShedPct, c.Problems())
+	}
+}
+
+// TestAdvice: the defaults draw no advice; MAX_CATCHUP below MAX_CLIENTS
+// and a budget below the platform's default do, naming their variables.
+func TestAdvice(t *testing.T) {
+	if a := Load(env(nil)).Advice(); len(a) != 0 {
+		t.Fatalf("defaults draw advice: %q", a)
+	}
+	a := Load(env(map[string]string{"MAX_CLIENTS": "5000", "CPU_BUDGET_MS": "2000"})).Advice()
+	if len(a) != 2 || !strings.Contains(a[0], "MAX_CATCHUP=1000") || !strings.Contains(a[0], "MAX_CLIENTS=5000") || !strings.Contains(a[1], "CPU_BUDGET_MS=2000") {
+		t.Fatalf("advice %q", a)
 	}
 }
 

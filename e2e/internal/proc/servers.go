@@ -121,6 +121,10 @@ type Worker struct {
 	Persist string
 	// Vars are the worker's vars, "NAME:VALUE" each.
 	Vars []string
+	// Inspector, when not 0, is the port of the dev server's DevTools
+	// inspector (off otherwise: see e2e/wrangler-dev.mjs). The edge
+	// benchmark reads the isolate's heap through it.
+	Inspector int
 	// Timeout bounds the wait for /healthz (workerd starts in 5–20 s on
 	// an idle machine); 0 is 90 s.
 	Timeout time.Duration
@@ -167,6 +171,9 @@ func (w Worker) Launch() (*Server, error) {
 	}
 	for _, v := range w.Vars {
 		args = append(args, "--var", v)
+	}
+	if w.Inspector != 0 {
+		args = append(args, "--inspector-port", fmt.Sprint(w.Inspector))
 	}
 	dir := w.Dir
 	if dir == "" {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/edge-sse/edge-sse/origin/history"
 	"github.com/edge-sse/edge-sse/origin/hub"
+	"github.com/edge-sse/edge-sse/origin/presence"
+	"github.com/edge-sse/edge-sse/origin/presence/boltstore"
 )
 
 // historyFlags choose and bound the history store.
@@ -19,6 +21,20 @@ type historyFlags struct {
 	noSync      bool
 	redisURL    string
 	redisPrefix string
+}
+
+// presenceStore returns the index of Active Subscriptions kept where the
+// history is: in the bolt file, in Redis (under the history's prefix +
+// "presence:", shared by every origin on it), or in memory.
+func presenceStore(store hub.History, hubPath string) (presence.Store, error) {
+	switch h := store.(type) {
+	case *history.Redis:
+		client, prefix := h.Client()
+		return presence.NewRedis(client, prefix+"presence:", hubPath), nil
+	case *history.Bolt:
+		return boltstore.Open(h.DB(), hubPath)
+	}
+	return presence.NewMemory(hubPath), nil
 }
 
 // open opens the configured store: the Redis stream when --redis is set

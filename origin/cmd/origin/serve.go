@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
+	opresence "github.com/edge-sse/edge-sse/origin/presence"
 	"github.com/edge-sse/edge-sse/origin/server"
 	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/mercure"
+	"github.com/edge-sse/edge-sse/shared/presence"
 )
 
 // serveFlags is the configuration of "origin serve".
@@ -78,6 +80,10 @@ func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.Int64Var(&f.cfg.MaxSelectorCost, "max-selector-cost", server.DefaultMaxSelectorCost, "largest match cost of one topic selector: --max-field-bytes when an automaton reads each topic byte once, else its regexp size × --max-field-bytes (400 past it)")
 	fs.Int64Var(&f.cfg.MaxSubscriptionCost, "max-subscription-cost", server.DefaultMaxSubscriptionCost, "largest match cost of one subscription's selectors together (400 past it)")
 	fs.Int64Var(&f.cfg.MaxHubCost, "max-hub-cost", server.DefaultMaxHubCost, "largest match cost of the distinct templates and URL patterns of all subscriptions together, each matched once per event (503 + Retry-After past it)")
+	fs.BoolVar(&f.cfg.Subscriptions, "subscriptions", false, "Mercure Active Subscriptions: subscription events for every subscription (direct, or reported by edge hubs on "+server.PresencePath+"), the subscription API under "+server.SubscriptionsPath+", mercure_subscriptions in the metadata")
+	fs.DurationVar(&f.cfg.SubscriptionLease, "subscription-lease", opresence.DefaultLease, "with --subscriptions: how long a hub instance's report keeps its subscriptions; an edge hub (or origin) silent for longer has them terminated (active: false)")
+	fs.Int64Var(&f.cfg.ReportLimits.MaxBodyBytes, "subscription-report-bytes", presence.DefaultMaxBodyBytes, "with --subscriptions: largest body of an edge hub's report (413 past it)")
+	fs.IntVar(&f.cfg.ReportLimits.MaxOps, "subscription-report-ops", presence.DefaultMaxOps, "with --subscriptions: most ops (connections added or removed) in one edge hub report (413 past it)")
 	fs.IntVar(&f.cfg.MaxSubscribers, "max-subscribers", server.DefaultMaxSubscribers, "most open subscriptions (negative: no bound)")
 	bindEnv(fs, "all")
 }
@@ -123,9 +129,21 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		return err
 	}
 	defer store.Close()
+	if cfg.Subscriptions {
+		if cfg.SubscriptionStore, err = presenceStore(store, server.HubPath(cfg.HubURL)); err != nil {
+			return err
+		}
+	}
 	h := hub.New(store)
 	cfg.History = store
 	srv := server.New(h, cfg)
+	pctx, stopPresence := context.WithCancel(context.Background())
+	presenceDone := make(chan struct{})
+	go func() {
+		defer close(presenceDone)
+		srv.RunSubscriptions(pctx)
+	}()
+	defer func() { stopPresence(); <-presenceDone }()
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -152,7 +170,7 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 	go func() { errc <- httpSrv.Serve(ln) }()
 	logger.Info("origin listening", "addr", ln.Addr().String(), "history", storeName,
 		"production", f.production, "anonymous", f.allowAnonymous, "feed", f.feedSecret != "",
-		"metrics", f.metricsAddr != "" || f.metricsToken != "")
+		"metrics", f.metricsAddr != "" || f.metricsToken != "", "subscriptions", cfg.Subscriptions)
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -169,7 +187,11 @@ func serve(ctx context.Context, args []string, env func(string) (string, bool), 
 		}
 		<-errc
 	}
-	h.Close() // after every handler returned: no acknowledged publish is cut short
+	// After every handler returned: the tracker reports the disconnections
+	// of the drained streams, then no acknowledged publish is cut short.
+	stopPresence()
+	<-presenceDone
+	h.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -272,6 +294,16 @@ func (f *serveFlags) serverConfig(logger *slog.Logger) (server.Config, error) {
 	cfg.CORSOrigins = f.cors
 	cfg.PublishOrigins = f.pubOrigin
 	cfg.Logger = logger
+	if cfg.Subscriptions {
+		switch {
+		case cfg.SubscriptionLease < time.Second:
+			return cfg, fmt.Errorf("--subscription-lease %v: use at least 1s (edge hubs renew every third of it)", cfg.SubscriptionLease)
+		case cfg.ReportLimits.MaxBodyBytes <= 0:
+			return cfg, fmt.Errorf("--subscription-report-bytes %d: use a positive size", cfg.ReportLimits.MaxBodyBytes)
+		case cfg.ReportLimits.MaxOps <= 0:
+			return cfg, fmt.Errorf("--subscription-report-ops %d: use a positive count", cfg.ReportLimits.MaxOps)
+		}
+	}
 	var err error
 	if cfg.Publishers, cfg.Subscribers, err = f.jwt.verifiers(); err != nil {
 		return cfg, err

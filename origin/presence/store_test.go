@@ -1,0 +1,428 @@
+package presence_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edge-sse/edge-sse/origin/history"
+	opresence "github.com/edge-sse/edge-sse/origin/presence"
+	"github.com/edge-sse/edge-sse/origin/presence/boltstore"
+	"github.com/edge-sse/edge-sse/shared/presence"
+	"github.com/redis/go-redis/v9"
+)
+
+const hubPath = "/.well-known/mercure"
+
+// backend opens stores on one shared backend: each call of open is
+// another "process" on the same data (for Memory: the same store).
+// reopen, when not nil, simulates a restart of the only process.
+type backend struct {
+	open   func() opresence.Store
+	reopen func() opresence.Store
+}
+
+func memoryBackend(t testing.TB) backend {
+	m := opresence.NewMemory(hubPath)
+	return backend{open: func() opresence.Store { return m }}
+}
+
+func boltBackend(t testing.TB) backend {
+	path := filepath.Join(t.TempDir(), "history.db")
+	var h *history.Bolt
+	var s opresence.Store
+	openOne := func() opresence.Store {
+		var err error
+		if h, err = history.OpenBolt(path, history.BoltOptions{NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = boltstore.Open(h.DB(), hubPath); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	openOne()
+	t.Cleanup(func() { h.Close() })
+	return backend{
+		open: func() opresence.Store { return s },
+		reopen: func() opresence.Store {
+			h.Close()
+			return openOne()
+		},
+	}
+}
+
+// redisURL is the Redis the tests use: EDGE_SSE_REDIS_URL, or the local
+// default that CI starts. Tests fail, never skip, without it.
+func redisURL() string {
+	if u := os.Getenv("EDGE_SSE_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+func dialRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	o, err := redis.ParseURL(redisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(o)
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis is not reachable at %s: %v. These tests need a real Redis: start one or set EDGE_SSE_REDIS_URL.", redisURL(), err)
+	}
+	return c
+}
+
+// redisPrefix returns a key prefix of this test only, whose keys are
+// deleted when it ends.
+func redisPrefix(t testing.TB) string {
+	c := dialRedis(t)
+	name := strings.NewReplacer("/", "-", " ", "_", "*", "", "?", "", "[", "", "]", "").Replace(t.Name())
+	prefix := fmt.Sprintf("edge-sse-test:{%s-%08x}:presence:", name, rand.Uint32())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}
+
+func redisBackend(t testing.TB) backend {
+	prefix := redisPrefix(t)
+	open := func() opresence.Store { return opresence.NewRedis(dialRedis(t), prefix, hubPath) }
+	return backend{open: open, reopen: open}
+}
+
+var backends = map[string]func(testing.TB) backend{
+	"memory": memoryBackend,
+	"bolt":   boltBackend,
+	"redis":  redisBackend,
+}
+
+// forEachBackend runs the test against every store.
+func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, name := range []string{"memory", "bolt", "redis"} {
+		t.Run(name, func(t *testing.T) { test(t, backends[name](t)) })
+	}
+}
+
+// conn is a connection of a report: its subscriber id and selectors.
+type conn struct {
+	sub     string
+	matches []string
+}
+
+func newConn(matches ...string) conn { return conn{sub: presence.NewSubscriberID(), matches: matches} }
+
+func (c conn) add() presence.Op {
+	op := presence.Op{Op: presence.OpAdd, Subscriber: c.sub, Payload: json.RawMessage(`{"user": "u1"}`)}
+	for _, m := range c.matches {
+		op.Topics = append(op.Topics, presence.Topic{MatchType: "exact", Match: m})
+	}
+	return op
+}
+
+func (c conn) remove() presence.Op { return presence.Op{Op: presence.OpRemove, Subscriber: c.sub} }
+
+func report(hub string, seq uint64, full bool, ops ...presence.Op) *opresence.Report {
+	r := &presence.Report{Hub: hub, Seq: seq, Full: full, Ops: ops}
+	if err := r.Validate(presence.Limits{}); err != nil {
+		panic(err)
+	}
+	return opresence.Prepare(r, hubPath)
+}
+
+// ev renders events as "+match/subscriber" and "-match/subscriber", sorted.
+func ev(docs []presence.Subscription) []string {
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		sign := "-"
+		if d.Active {
+			sign = "+"
+		}
+		out[i] = sign + d.Match + "/" + d.Subscriber
+	}
+	slices.Sort(out)
+	return out
+}
+
+func evs(c conn, active bool, matches ...string) []string {
+	var out []string
+	for _, m := range matches {
+		sign := "-"
+		if active {
+			sign = "+"
+		}
+		out = append(out, sign+m+"/"+c.sub)
+	}
+	return out
+}
+
+func want(parts ...[]string) []string {
+	out := []string{}
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func check(t *testing.T, what string, got []presence.Subscription, err error, w []string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if g := ev(got); !slices.Equal(g, w) && !(len(g) == 0 && len(w) == 0) {
+		t.Fatalf("%s: events\n%v\nwant\n%v", what, g, w)
+	}
+}
+
+func listed(t *testing.T, s opresence.Store) []string {
+	t.Helper()
+	docs, err := s.List(context.Background(), presence.Ref{Scope: presence.ScopeAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		if !d.Active || d.ID != d.Key().Topic(hubPath) || d.Type != "subscription" {
+			t.Fatalf("listed document %+v", d)
+		}
+	}
+	return ev(docs)
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+const lease = 10 * time.Second
+
+// TestStoreReports: full and incremental reports, seq rules, retries,
+// and the full report's diff without duplicate events.
+func TestStoreReports(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := b.open()
+		hub := presence.NewInstanceID()
+		a, bb, c := newConn("https://e/a"), newConn("https://e/1", "https://e/2"), newConn("https://e/c")
+
+		_, err := s.Apply(ctx, report(hub, 1, false, a.add()), t0, lease)
+		if !errors.Is(err, opresence.ErrResync) {
+			t.Fatalf("incremental report of an unknown instance: %v, want ErrResync", err)
+		}
+		got, err := s.Apply(ctx, report(hub, 5, true, a.add(), bb.add()), t0, lease)
+		check(t, "first full report", got, err, want(evs(a, true, "https://e/a"), evs(bb, true, "https://e/1", "https://e/2")))
+		if string(got[0].Payload) != `{"user":"u1"}` {
+			t.Fatalf("payload %s, want compact {\"user\":\"u1\"}", got[0].Payload)
+		}
+		got, err = s.Apply(ctx, report(hub, 6, false, c.add()), t0, lease)
+		check(t, "seq 6", got, err, evs(c, true, "https://e/c"))
+		got, err = s.Apply(ctx, report(hub, 6, false, c.add()), t0, lease)
+		check(t, "seq 6 again (a retry)", got, err, nil)
+		for _, seq := range []uint64{5, 8} {
+			if _, err := s.Apply(ctx, report(hub, seq, false), t0, lease); !errors.Is(err, opresence.ErrResync) {
+				t.Fatalf("seq %d after 6: %v, want ErrResync", seq, err)
+			}
+		}
+		// A short connection: added and removed in one report.
+		d := newConn("https://e/d")
+		got, err = s.Apply(ctx, report(hub, 7, false, d.add(), d.remove(), a.remove()), t0, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := ev(got); !slices.Equal(g, want(evs(d, true, "https://e/d"), evs(d, false, "https://e/d"), evs(a, false, "https://e/a"))) {
+			t.Fatalf("add+remove: %v", g)
+		}
+		if got[0].Subscriber == d.sub && !got[0].Active {
+			t.Fatal("the removal of d came before its addition")
+		}
+		if l := listed(t, s); !slices.Equal(l, want(evs(bb, true, "https://e/1", "https://e/2"), evs(c, true, "https://e/c"))) {
+			t.Fatalf("list %v", l)
+		}
+
+		// Full report, any seq: bb now has /2 and /3, c left, e is new.
+		e := newConn("https://e/e")
+		bb2 := conn{sub: bb.sub, matches: []string{"https://e/2", "https://e/3"}}
+		got, err = s.Apply(ctx, report(hub, 3, true, bb2.add(), e.add()), t0, lease)
+		check(t, "full diff", got, err, want(evs(bb, false, "https://e/1"), evs(bb, true, "https://e/3"), evs(c, false, "https://e/c"), evs(e, true, "https://e/e")))
+		got, err = s.Apply(ctx, report(hub, 4, true, e.add(), bb2.add()), t0, lease)
+		check(t, "the same full report again", got, err, nil)
+		got, err = s.Apply(ctx, report(hub, 5, false, e.add()), t0, lease)
+		check(t, "an add of a held connection", got, err, nil)
+		if l := listed(t, s); !slices.Equal(l, want(evs(bb, true, "https://e/2", "https://e/3"), evs(e, true, "https://e/e"))) {
+			t.Fatalf("list %v", l)
+		}
+	})
+}
+
+// TestStoreList: the three scopes of the API.
+func TestStoreList(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := b.open()
+		x, y := newConn("https://e/a", "https://e/b"), newConn("https://e/a")
+		if _, err := s.Apply(ctx, report(presence.NewInstanceID(), 1, true, x.add()), t0, lease); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Apply(ctx, report(presence.NewInstanceID(), 1, true, y.add()), t0, lease); err != nil {
+			t.Fatal(err)
+		}
+		all, _ := s.List(ctx, presence.Ref{Scope: presence.ScopeAll})
+		if len(all) != 3 || !slices.IsSortedFunc(all, func(a, b presence.Subscription) int { return strings.Compare(a.ID, b.ID) }) {
+			t.Fatalf("all: %v", ev(all))
+		}
+		m, _ := s.List(ctx, presence.Ref{Scope: presence.ScopeMatch, Key: presence.Key{MatchType: "exact", Match: "https://e/a"}})
+		if g := ev(m); !slices.Equal(g, want(evs(x, true, "https://e/a"), evs(y, true, "https://e/a"))) {
+			t.Fatalf("match: %v", g)
+		}
+		m, _ = s.List(ctx, presence.Ref{Scope: presence.ScopeMatch, Key: presence.Key{MatchType: "urlpattern", Match: "https://e/a"}})
+		if len(m) != 0 {
+			t.Fatalf("another match type: %v", ev(m))
+		}
+		one, _ := s.List(ctx, presence.Ref{Scope: presence.ScopeOne, Key: presence.Key{MatchType: "exact", Match: "https://e/b", Subscriber: x.sub}})
+		if g := ev(one); !slices.Equal(g, evs(x, true, "https://e/b")) || string(one[0].Payload) != `{"user":"u1"}` {
+			t.Fatalf("one: %v %+v", g, one)
+		}
+		one, _ = s.List(ctx, presence.Ref{Scope: presence.ScopeOne, Key: presence.Key{MatchType: "exact", Match: "https://e/b", Subscriber: y.sub}})
+		if len(one) != 0 {
+			t.Fatalf("unknown one: %v", ev(one))
+		}
+	})
+}
+
+// TestStoreLeases: a lapsed lease is claimed once, its subscriptions
+// leave the index at the claim, reports are refused until the claimant
+// forgets the instance, and an unforgotten claim is taken over.
+func TestStoreLeases(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s1, s2 := b.open(), b.open()
+		live, dead := presence.NewInstanceID(), presence.NewInstanceID()
+		a, c := newConn("https://e/a"), newConn("https://e/c")
+		if _, err := s1.Apply(ctx, report(dead, 1, true, a.add()), t0, lease); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s1.Apply(ctx, report(live, 1, true, c.add()), t0, lease); err != nil {
+			t.Fatal(err)
+		}
+		if cl, err := s1.Claim(ctx, t0.Add(lease-time.Millisecond), lease, 10); err != nil || len(cl) != 0 {
+			t.Fatalf("claim before the lease ends: %v, %v", cl, err)
+		}
+		// live renews with an empty report; dead does not.
+		if _, err := s1.Apply(ctx, report(live, 2, false), t0.Add(lease/2), lease); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(lease)
+		var wg sync.WaitGroup
+		var claims [2][]opresence.Claim
+		for i, s := range []opresence.Store{s1, s2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				if claims[i], err = s.Claim(ctx, at, lease, 10); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		all := append(claims[0], claims[1]...)
+		if len(all) != 1 || all[0].Instance != dead {
+			t.Fatalf("claims %+v, want dead once", all)
+		}
+		cl := all[0]
+		check(t, "ended", cl.Ended, nil, evs(a, false, "https://e/a"))
+		if l := listed(t, s1); !slices.Equal(l, evs(c, true, "https://e/c")) {
+			t.Fatalf("list after the claim %v", l)
+		}
+		for _, full := range []bool{false, true} {
+			if _, err := s2.Apply(ctx, report(dead, 2, full, a.add()), at, lease); !errors.Is(err, opresence.ErrResync) {
+				t.Fatalf("report (full %v) of a claimed instance: %v, want ErrResync", full, err)
+			}
+		}
+		if _, err := s1.Apply(ctx, report(live, 3, false), at.Add(time.Millisecond), lease); err != nil {
+			t.Fatal(err)
+		}
+		// Not forgotten within the hold: another claim takes it over, with
+		// the same documents; the old token forgets nothing.
+		cl2, err := s2.Claim(ctx, at.Add(lease), lease, 10)
+		if err != nil || len(cl2) != 1 || cl2[0].Instance != dead || cl2[0].Token == cl.Token {
+			t.Fatalf("takeover claim %+v, %v", cl2, err)
+		}
+		check(t, "ended again", cl2[0].Ended, nil, evs(a, false, "https://e/a"))
+		if err := s1.Forget(ctx, cl); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s1.Apply(ctx, report(dead, 3, true, a.add()), at, lease); !errors.Is(err, opresence.ErrResync) {
+			t.Fatalf("a stale token forgot the instance: %v", err)
+		}
+		if err := s2.Forget(ctx, cl2[0]); err != nil {
+			t.Fatal(err)
+		}
+		// Forgotten: the instance comes back with a full report only.
+		if _, err := s1.Apply(ctx, report(dead, 2, false, a.add()), at, lease); !errors.Is(err, opresence.ErrResync) {
+			t.Fatalf("incremental report of a forgotten instance: %v", err)
+		}
+		got, err := s1.Apply(ctx, report(dead, 9, true, a.add()), at, lease)
+		check(t, "full report after termination", got, err, evs(a, true, "https://e/a"))
+		// live's lease runs until at+1ms+lease, dead's new one until at+lease.
+		if cl3, err := s1.Claim(ctx, at.Add(lease), lease, 10); err != nil || len(cl3) != 1 || cl3[0].Instance != dead {
+			t.Fatalf("claim of dead again %+v, %v", cl3, err)
+		}
+		if cl3, err := s1.Claim(ctx, at.Add(time.Millisecond+lease), lease, 10); err != nil || len(cl3) != 1 || cl3[0].Instance != live {
+			t.Fatalf("claim of live %+v, %v", cl3, err)
+		}
+	})
+}
+
+// TestStoreRestart: a store reopened on the same data (an origin
+// restart) holds the instances with their seq: the next report follows
+// on, and a full report of the same set announces nothing again.
+func TestStoreRestart(t *testing.T) {
+	for _, name := range []string{"bolt", "redis"} {
+		t.Run(name, func(t *testing.T) {
+			b := backends[name](t)
+			ctx := context.Background()
+			s := b.open()
+			hub := presence.NewInstanceID()
+			a, c := newConn("https://e/a"), newConn("https://e/c")
+			if _, err := s.Apply(ctx, report(hub, 1, true, a.add(), c.add()), t0, lease); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Apply(ctx, report(hub, 2, false, c.remove()), t0, lease); err != nil {
+				t.Fatal(err)
+			}
+			s = b.reopen()
+			if l := listed(t, s); !slices.Equal(l, evs(a, true, "https://e/a")) {
+				t.Fatalf("list after restart %v", l)
+			}
+			got, err := s.Apply(ctx, report(hub, 3, false), t0, lease)
+			check(t, "seq 3 after restart", got, err, nil)
+			got, err = s.Apply(ctx, report(hub, 4, true, a.add()), t0, lease)
+			check(t, "same full set after restart", got, err, nil)
+			cl, err := s.Claim(ctx, t0.Add(lease), lease, 10)
+			if err != nil || len(cl) != 1 {
+				t.Fatalf("claim %+v %v", cl, err)
+			}
+			s = b.reopen()
+			cl2, err := s.Claim(ctx, t0.Add(2*lease), lease, 10)
+			if err != nil || len(cl2) != 1 {
+				t.Fatalf("claim after restart %+v %v", cl2, err)
+			}
+			check(t, "ended after restart", cl2[0].Ended, nil, evs(a, false, "https://e/a"))
+		})
+	}
+}
