@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall/js"
 	"time"
+	"unsafe"
 
 	"github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/shared/topic"
@@ -32,27 +33,131 @@ import (
 
 var uint8Array = js.Global().Get("Uint8Array")
 
-// jsEnqueue(controller, chunk, limit) int and jsClose(controller) are the
-// exception-safe helpers of entry.mjs, set by runHub.
-var jsEnqueue, jsClose js.Value
+// The exception-safe helpers of entry.mjs, set by runHub:
+// jsEnqueue(controller, chunk, limit) int, jsClose(controller) and
+// jsEnqueueMany(bound, pairs, chunk, n) (see package jsapi).
+var jsEnqueue, jsClose, jsEnqueueMany, jsPause js.Value
 
-// jsStream is a client's ReadableStream controller.
-type jsStream struct{ controller js.Value }
-
-// Enqueue implements edge.Writer. The event's bytes become a Uint8Array
-// once, shared by every client that receives the event.
-func (s jsStream) Enqueue(c *edge.Chunk, limit int) int {
+// nativeChunk returns c's bytes as a Uint8Array, converted once per chunk
+// however many clients receive it.
+func nativeChunk(c *edge.Chunk) js.Value {
 	u, ok := c.Native.(js.Value)
 	if !ok {
 		u = uint8Array.New(len(c.Bytes))
 		js.CopyBytesToJS(u, c.Bytes)
 		c.Native = u
 	}
-	return jsEnqueue.Invoke(s.controller, u, limit).Int()
+	return u
 }
 
-// Close implements edge.Writer.
-func (s jsStream) Close() { jsClose.Invoke(s.controller) }
+// jsStream is a client's ReadableStream controller, also held in its
+// hub's JS array of controllers (slotTable.bound) so that enqueueMany can
+// reach it by slot.
+type jsStream struct {
+	controller js.Value
+	slots      *slotTable
+	slot       int32 // -1 once closed
+}
+
+// slotTable is a hub's JS array of controllers and the slots of it that
+// are free. Each hub has its own: the Durable Objects of one class may
+// share an isolate, and so entry.mjs's module.
+type slotTable struct {
+	mu    sync.Mutex
+	bound js.Value // a JS array, set on first use
+	free  []int32
+	next  int32
+}
+
+// bind stores controller in a free slot and returns the slot.
+func (t *slotTable) bind(controller js.Value) int32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bound.IsUndefined() {
+		t.bound = js.Global().Get("Array").New()
+	}
+	var s int32
+	if n := len(t.free); n > 0 {
+		s, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		s = t.next
+		t.next++
+	}
+	t.bound.SetIndex(int(s), controller)
+	return s
+}
+
+// unbind empties slot s and frees it.
+func (t *slotTable) unbind(s int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.bound.SetIndex(int(s), js.Undefined())
+	t.free = append(t.free, s)
+}
+
+// newJSStream binds controller to a fresh slot of slots.
+func newJSStream(controller js.Value, slots *slotTable) *jsStream {
+	return &jsStream{controller: controller, slots: slots, slot: slots.bind(controller)}
+}
+
+// Enqueue implements edge.Writer.
+func (s *jsStream) Enqueue(c *edge.Chunk, limit int) int {
+	return jsEnqueue.Invoke(s.controller, nativeChunk(c), limit).Int()
+}
+
+// Close implements edge.Writer; the hub closes a stream under its lock,
+// and a second Close only closes the controller again.
+func (s *jsStream) Close() {
+	jsClose.Invoke(s.controller)
+	if s.slot >= 0 {
+		s.slots.unbind(s.slot)
+		s.slot = -1
+	}
+}
+
+// jsBatch is a hub's edge.BatchWriter: one call into entry.mjs per slice
+// of a fan-out. The [slot, limit] pairs go over as bytes into an
+// Int32Array of the batch's own, and the results come back the same way.
+type jsBatch struct {
+	slots *slotTable
+	pairs []int32
+	ints  js.Value // the Int32Array enqueueMany reads and writes
+	bytes js.Value // a Uint8Array over the same buffer, for the copies
+	room  int      // pairs ints holds
+}
+
+// EnqueueBatch implements edge.BatchWriter.
+func (b *jsBatch) EnqueueBatch(c *edge.Chunk, ws []edge.Writer, limits, waiting []int) {
+	if len(ws) == 0 {
+		return
+	}
+	u := nativeChunk(c)
+	if len(ws) > b.room {
+		b.room = max(len(ws), 2*b.room, 256)
+		b.ints = js.Global().Get("Int32Array").New(2 * b.room)
+		b.bytes = uint8Array.New(b.ints.Get("buffer"))
+	}
+	b.pairs = b.pairs[:0]
+	for i, w := range ws {
+		b.pairs = append(b.pairs, w.(*jsStream).slot, int32(limits[i]))
+	}
+	// js/wasm is little-endian, as is the Int32Array of every host
+	// workerd runs on.
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b.pairs))), 4*len(b.pairs))
+	js.CopyBytesToJS(b.bytes, raw)
+	jsEnqueueMany.Invoke(b.slots.array(), b.ints, u, len(ws))
+	js.CopyBytesToGo(raw, b.bytes)
+	for i := range ws {
+		waiting[i] = int(b.pairs[2*i+1])
+	}
+}
+
+// array returns the JS array of controllers.
+func (t *slotTable) array() js.Value {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.bound
+}
 
 // pendingClient is a client that open accepted and attach has not yet bound
 // to its stream.
@@ -61,6 +166,7 @@ type pendingClient struct {
 	release     func()
 	lastEventID string
 	expires     time.Time
+	matchKey    string
 	// subscriber and topics are the connection's presence (SUBSCRIPTIONS).
 	subscriber string
 	topics     []presence.Topic
@@ -77,6 +183,7 @@ type hubInstance struct {
 	hub     *edge.Hub
 	mu      sync.Mutex
 	pending map[uint64]pendingClient
+	slots   slotTable
 	// feed is the hub's upstream feed, set with hub.
 	feed *edge.Feed
 	// roster holds and reports the object's subscriptions when
@@ -122,6 +229,15 @@ func (h *hubInstance) setup() error {
 		}
 		h.hub = edge.NewHub(h.gate.Compiler(), h.cfg.RingSize)
 		h.hub.Matching = h.gate.Registry()
+		// Between the slices of a fan-out or a heartbeat the hub waits
+		// for streams.pause, a 0 ms timer: Go then returns to the event
+		// loop, which runs workerd's stream work for the slice just
+		// written and any request waiting for the object (stats, a new
+		// subscriber), and resumes Go from a timer, not from a promise
+		// of the feed (docs/PLATFORM.md, fact 19). time.Sleep's shortest
+		// wait would be a 1 ms timer per slice.
+		h.hub.Yield = func() { await(jsPause.Invoke()) }
+		h.hub.SetBatchWriter(&jsBatch{slots: &h.slots})
 		for _, a := range h.cfg.Advice() {
 			log.Printf("edge: advice: %s", a)
 		}
@@ -185,6 +301,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		release:     sub.Release,
 		lastEventID: sub.Resume,
 		expires:     sub.Expires,
+		matchKey:    sub.MatchKey(),
 	}
 	if h.roster != nil {
 		p := h.pending[id]
@@ -210,7 +327,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 	p, ok := h.pending[id]
 	delete(h.pending, id)
 	h.mu.Unlock()
-	w := jsStream{controller: args[1]}
+	w := newJSStream(args[1], &h.slots)
 	if !ok {
 		w.Close()
 		return nil
@@ -221,6 +338,7 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		Retry:       h.cfg.Retry,
 		RetryJitter: h.cfg.RetryJitter,
 		MaxStream:   h.cfg.MaxStream,
+		MatchKey:    p.matchKey,
 	}
 	release := p.release
 	if h.roster != nil {

@@ -29,7 +29,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 2;
+const CONTRACT_VERSION = 4;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
@@ -56,6 +56,21 @@ async function startGo(context) {
 
 const MERCURE_PATH = "/.well-known/mercure";
 
+// write writes chunk unless the client is gone or has more than limit
+// chunks waiting (a slow client, dropped rather than waited for). It
+// returns the number of chunks waiting for the client afterwards, or -1
+// when the chunk was not written. (Client streams use the default
+// strategy, a high-water mark of one chunk: waiting = 1 - desiredSize.)
+function write(controller, chunk, limit) {
+  try {
+    if (controller.desiredSize === null || 1 - controller.desiredSize > limit) return -1;
+    controller.enqueue(chunk);
+    return 1 - controller.desiredSize;
+  } catch (e) {
+    return -1;
+  }
+}
+
 // Stream helpers the hub's Go code calls for every write. They catch every
 // exception: a client may cancel its stream at any moment, and a JS error
 // thrown into a resident Go instance panics it and kills every stream of
@@ -63,18 +78,26 @@ const MERCURE_PATH = "/.well-known/mercure";
 // one client leaving ended its object's other streams with "This
 // ReadableStream is closed").
 const streams = {
-  // enqueue writes chunk unless the client is gone or has more than limit
-  // chunks waiting (a slow client, dropped rather than waited for). It
-  // returns the number of chunks waiting for the client afterwards, or -1
-  // when the chunk was not written. (Client streams use the default
-  // strategy, a high-water mark of one chunk: waiting = 1 - desiredSize.)
   enqueue(controller, chunk, limit) {
-    try {
-      if (controller.desiredSize === null || 1 - controller.desiredSize > limit) return -1;
-      controller.enqueue(chunk);
-      return 1 - controller.desiredSize;
-    } catch (e) {
-      return -1;
+    return write(controller, chunk, limit);
+  },
+  // enqueueMany writes one chunk to many streams in ONE call from Go: a
+  // fan-out costs one Go→JS crossing per slice of clients, not one per
+  // client (README, "Design in brief"). bound is the hub's array of
+  // controllers by slot and pairs an Int32Array of [slot, limit] pairs,
+  // both Go's (one hub per Go instance; several may share this isolate);
+  // each limit is replaced with what enqueue would return.
+  // pause resolves on the next turn of the event loop (a 0 ms timer):
+  // the hub yields with it between the slices of a fan-out, so workerd
+  // moves the chunks written so far out and other requests get in. Go's
+  // own shortest sleep is a 1 ms timer.
+  pause() {
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  },
+  enqueueMany(bound, pairs, chunk, n) {
+    for (let i = 0; i < 2 * n; i += 2) {
+      const controller = bound[pairs[i]];
+      pairs[i + 1] = controller === undefined ? -1 : write(controller, chunk, pairs[i + 1]);
     }
   },
   close(controller) {

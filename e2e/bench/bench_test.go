@@ -58,10 +58,10 @@ type params struct {
 	latSubs      int   // subscribers per path in the latency measurement
 	latEvents    int
 	latInterval  time.Duration
-	burstEvents  int // events of the deliveries/s burst (to streams[0] clients)
-	publishers   int // concurrent publishers of the burst
-	steadyRate   int // events/s of the sustained measurement (to streams[0] clients)
-	steadySecs   int // its length
+	burstEvents  int   // events of the deliveries/s burst (to streams[0] clients)
+	publishers   int   // concurrent publishers of the burst
+	steadyRates  []int // events/s of the sustained measurements (to streams[0] clients)
+	steadySecs   int   // the length of each
 	dialParallel int
 	phases       map[string]bool // nil: all
 }
@@ -77,7 +77,7 @@ func loadParams() params {
 		latInterval:  20 * time.Millisecond,
 		burstEvents:  1000,
 		publishers:   16,
-		steadyRate:   200,
+		steadyRates:  []int{200, 1000},
 		steadySecs:   10,
 		dialParallel: 64,
 	}
@@ -106,7 +106,14 @@ func loadParams() params {
 	intEnv("EDGE_BENCH_LATENCY_EVENTS", &p.latEvents)
 	intEnv("EDGE_BENCH_BURST_EVENTS", &p.burstEvents)
 	intEnv("EDGE_BENCH_PUBLISHERS", &p.publishers)
-	intEnv("EDGE_BENCH_STEADY_RATE", &p.steadyRate)
+	if v := os.Getenv("EDGE_BENCH_STEADY_RATE"); v != "" {
+		p.steadyRates = nil
+		for _, f := range strings.Split(v, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+				p.steadyRates = append(p.steadyRates, n)
+			}
+		}
+	}
 	intEnv("EDGE_BENCH_STEADY_SECONDS", &p.steadySecs)
 	return p
 }
@@ -130,7 +137,16 @@ type bench struct {
 	topicA    string        // their topic
 	warm      *subscriber
 	res       results
-	pres      *presenceResult // the presence phase (presence_test.go)
+	// floor is the pure-JS baseline object (e2e/bench/floor), shared with
+	// before.
+	floor *floorWorker
+	// before, when EDGE_BENCH_BEFORE names another checkout, is the same
+	// benchmark against that checkout's worker/build (main, before a
+	// change), run in the same run on the same origin.
+	before *bench
+	label  string          // "" for the worker under test, "main" for before
+	procs  []*proc.Process // every worker launcher started
+	pres   *presenceResult // the presence phase (presence_test.go)
 }
 
 type memResult struct {
@@ -156,6 +172,7 @@ type results struct {
 	latN, latEvents    int
 	latDirect, latEdge []time.Duration // p50, p99
 	latGotD, latGotE   int             // samples received per path
+	latFloor           []time.Duration // p50, p99 of the pure-JS floor object's fan-out
 
 	burstClients, burstEvents int
 	burstPublish              time.Duration // time to publish the burst
@@ -167,21 +184,25 @@ type results struct {
 	burstReceived             int64   // events the clients received
 	burstDropped              float64
 	cpuWorkerd, cpuHottest    float64 // cores used during the burst by the worker's workerd, its busiest thread
-	cpuProxy                  float64 // by wrangler's dev proxy (workerd)
-	cpuLauncher               float64 // by the launcher's node process
-	cpuOther                  float64 // by processes this run did not start
-	cpuOtherTop               string
-	cpuOtherTopCores          float64
-	cpuOrigin, cpuBench       float64
-	cpuMachine                float64 // busy cores of the whole machine
-	hubPolls, hubAnswers      int64   // stats requests sent to the hub during the burst, answered
-	burstDone                 bool
+	cpuWorkerSecs             float64 // CPU seconds of the worker's workerd over the burst
+	burstBytes                int64   // bytes the clients read during the burst
+	floor                     floorResult
+	// answerStats and answerSubs are how long a stats request and a new
+	// subscription (to its 200) took while the burst ran, sorted;
+	// answerFail counts those that failed or timed out.
+	answerStats, answerSubs []time.Duration
+	answerFail              int
+	cpuProxy                float64 // by wrangler's dev proxy (workerd)
+	cpuLauncher             float64 // by the launcher's node process
+	cpuOther                float64 // by processes this run did not start
+	cpuOtherTop             string
+	cpuOtherTopCores        float64
+	cpuOrigin, cpuBench     float64
+	cpuMachine              float64 // busy cores of the whole machine
+	hubPolls, hubAnswers    int64   // stats requests sent to the hub during the burst, answered
+	burstDone               bool
 
-	steadyClients, steadyEvents int
-	steadyOffered, steadyRate   float64         // deliveries/s asked for, delivered
-	steadyLat                   []time.Duration // p50, p99, max publish→receive
-	steadyFanouts, steadyWrites float64
-	steadyDone                  bool
+	steadies []steadyResult
 
 	edgeGz, edgeRaw, edgeBundleGz int64
 	naiveGz, naiveRaw             int64
@@ -208,9 +229,10 @@ func BenchmarkEdge(b *testing.B) {
 	}{
 		{"bundle", bn.bundle},
 		{"edge memory", bn.edgeMemory},
+		{"before", bn.holdBefore},
 		{"latency", bn.latency},
-		{"burst", bn.burst},
-		{"steady", bn.steady},
+		{"burst", bn.sequential("burst", (*bench).burst)},
+		{"steady", bn.sequential("steady", (*bench).steadyAll)},
 		{"naive memory", bn.naiveMemory},
 		{"presence", bn.presence},
 	} {
@@ -225,7 +247,7 @@ func BenchmarkEdge(b *testing.B) {
 		b.Logf("%s: %s", ph.name, time.Since(t0).Round(time.Millisecond))
 	}
 	b.StopTimer()
-	for _, p := range []*proc.Process{bn.edge, bn.naive} {
+	for _, p := range bn.workers() {
 		if log, _ := os.ReadFile(p.Log); bytes.Contains(log, []byte("Reloading local server")) {
 			bn.res.warnings = append(bn.res.warnings, fmt.Sprintf("wrangler reloaded the %s worker during the run: its streams were cut; numbers are suspect", p.Name))
 		}
@@ -342,6 +364,22 @@ func (bn *bench) setup() error {
 	workers := []proc.Worker{
 		{Name: "edge", Snapshot: filepath.Join(bn.dir, "edge"), Vars: vars},
 		{Name: "naive", Config: filepath.Join(bn.dir, "naive", "wrangler.toml"), Vars: []string{"ORIGIN_URL:" + bn.originURL}},
+		{Name: "floor", Config: filepath.Join(root, "e2e", "bench", "floor", "wrangler.toml")},
+	}
+	// EDGE_BENCH_BEFORE=<another checkout, built> runs its worker beside
+	// this one, for the "main" rows.
+	beforeRoot := os.Getenv("EDGE_BENCH_BEFORE")
+	if beforeRoot != "" {
+		// EDGE_BENCH_BEFORE_VARS="NAME:VALUE,…" sets vars of that worker
+		// only (with EDGE_BENCH_BEFORE naming this checkout, a paired
+		// comparison of two settings).
+		bvars := slices.Clone(vars)
+		for _, v := range strings.Split(os.Getenv("EDGE_BENCH_BEFORE_VARS"), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				bvars = append(bvars, v)
+			}
+		}
+		workers = append(workers, proc.Worker{Name: "edge-before", Config: filepath.Join(beforeRoot, "wrangler.toml"), Snapshot: filepath.Join(bn.dir, "edge-before"), Vars: bvars})
 	}
 	started := make([]*proc.Server, len(workers))
 	errs := make([]error, len(workers))
@@ -361,6 +399,20 @@ func (bn *bench) setup() error {
 	}
 	if started[1] != nil {
 		bn.naive, bn.naiveURL = started[1].Process, started[1].URL
+	}
+	if started[2] != nil {
+		bn.floor = &floorWorker{proc: started[2].Process, url: started[2].URL}
+	}
+	for _, st := range started {
+		if st != nil {
+			bn.procs = append(bn.procs, st.Process)
+		}
+	}
+	if beforeRoot != "" && started[3] != nil {
+		bn.before = &bench{tb: bn.tb, p: bn.p, root: bn.root, dir: bn.dir, originURL: bn.originURL,
+			edge: started[3].Process, edgeURL: started[3].URL, naive: bn.naive, origin: bn.origin,
+			pubToken: bn.pubToken, subHeader: bn.subHeader, floor: bn.floor, label: "main", procs: bn.procs}
+		bn.before.res.errs = map[string]error{}
 	}
 	return errors.Join(errs...)
 }
@@ -396,8 +448,11 @@ func (bn *bench) cleanup() {
 		bn.warm.close()
 	}
 	closeAll(bn.heldA)
+	if bn.before != nil {
+		closeAll(bn.before.heldA)
+	}
 	var wg sync.WaitGroup
-	for _, p := range []*proc.Process{bn.edge, bn.naive, bn.origin} {
+	for _, p := range append(bn.workers(), bn.origin) {
 		if p != nil {
 			wg.Add(1)
 			go func() { defer wg.Done(); p.Stop() }()
@@ -567,6 +622,19 @@ func (bn *bench) latency() error {
 		return err
 	}
 	all := append(slices.Clone(edgeSubs), directSubs...)
+	// The main worker's subscribers, when it runs, get the same events at
+	// the same moments: a paired comparison, whatever else loads the
+	// machine meanwhile.
+	var beforeLat [][]time.Duration
+	if bn.before != nil {
+		beforeLat = make([][]time.Duration, n)
+		beforeSubs, err := dialMany(n, 32, bn.mercure(bn.before.edgeURL, topic), nil, record(beforeLat))
+		if err != nil {
+			closeAll(all)
+			return err
+		}
+		all = append(all, beforeSubs...)
+	}
 	time.Sleep(time.Second)
 	tick := time.NewTicker(bn.p.latInterval)
 	for range events {
@@ -581,6 +649,9 @@ func (bn *bench) latency() error {
 	complete := waitEvents(all, int64(events), 30*time.Second)
 	closeAll(all) // the readers are done: the slices are ours
 	bn.settle(len(bn.heldA) + 1)
+	if bn.before != nil {
+		bn.before.settle(len(bn.before.heldA))
+	}
 	flat := func(per [][]time.Duration) []time.Duration {
 		var out []time.Duration
 		for _, d := range per {
@@ -596,9 +667,63 @@ func (bn *bench) latency() error {
 	}
 	bn.res.latDirect = []time.Duration{pct(d, 50), pct(d, 99)}
 	bn.res.latEdge = []time.Duration{pct(e, 50), pct(e, 99)}
+	if b := flat(beforeLat); len(b) > 0 {
+		r := &bn.before.res
+		r.latN, r.latEvents, r.latGotD, r.latGotE = n, events, len(d), len(b)
+		r.latDirect = bn.res.latDirect
+		r.latEdge = []time.Duration{pct(b, 50), pct(b, 99)}
+	}
 	if !complete {
 		return fmt.Errorf("not every subscriber got all %d events: direct %d, edge %d of %d samples", events, len(d), len(e), n*events)
 	}
+	if bn.floor != nil {
+		return bn.latencyFloor()
+	}
+	return nil
+}
+
+// latencyFloor measures, after the hubs', the latency of the same fan-out
+// from the pure-JS floor object holding as many other streams: each event
+// is a POST to it with the send time, written at once to n streams. It
+// is what workerd and wrangler's dev proxy cost with no Go and no origin.
+func (bn *bench) latencyFloor() error {
+	n, events := bn.p.latSubs, bn.p.latEvents
+	if err := bn.floor.hold(len(bn.heldA), bn.p.dialParallel); err != nil {
+		return err
+	}
+	lat := make([][]time.Duration, n)
+	subs, err := dialMany(n, 32, bn.floor.url+"/subscribe?group=latency", nil, func(i int) func([]byte, time.Time) {
+		return func(data []byte, at time.Time) {
+			if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
+				lat[i] = append(lat[i], at.Sub(time.Unix(0, ns)))
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	tick := time.NewTicker(bn.p.latInterval)
+	for range events {
+		<-tick.C
+		if err := bn.floor.publish("latency", strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+			tick.Stop()
+			closeAll(subs)
+			return err
+		}
+	}
+	tick.Stop()
+	waitEvents(subs, int64(events), 30*time.Second)
+	closeAll(subs)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("the floor's latency subscribers got nothing")
+	}
+	slices.Sort(all)
+	bn.res.latFloor = []time.Duration{pct(all, 50), pct(all, 99)}
 	return nil
 }
 
@@ -610,9 +735,10 @@ func pct(sorted []time.Duration, p int) time.Duration {
 // publishers can to the topic of the streams held since edgeMemory, and
 // measures how fast they reach the clients. The time base is the clients'
 // receipts, sampled every 50 ms in this process; the hub's deliveries
-// counter is polled too, but a hub busy with a burst answers no other
-// request until the burst is through (see doc.go), so it mostly serves to
-// check the total afterwards.
+// counter is polled too, and new subscribers are opened, to time how long
+// each waits for the hub while the burst runs. When the main worker runs
+// too (EDGE_BENCH_BEFORE), its streams hold the same topic and the same
+// burst reaches both hubs at once: a paired measurement under one load.
 func (bn *bench) burst() error {
 	if len(bn.heldA) == 0 { // the edge memory phase did not run
 		bn.topicA = benchTopic("burst")
@@ -623,62 +749,17 @@ func (bn *bench) burst() error {
 		}
 		time.Sleep(time.Second)
 	}
-	subs, topic := bn.heldA, bn.topicA
+	targets := bn.targets()
 	events := bn.p.burstEvents
-	want := int64(events * len(subs))
-	bn.res.burstEvents = events
-	before := make([]int64, len(subs))
-	var sum0 int64
-	for i, s := range subs {
-		before[i] = s.events.Load()
-		sum0 += before[i]
-	}
-	st0, err := getStats(bn.edgeURL + "/_edge/stats")
-	if err != nil {
-		return err
-	}
-	// The worker's workerd and wrangler's dev proxy, apart.
-	var worker, proxy []int
-	u, _ := url.Parse(bn.edgeURL)
-	port, _ := strconv.Atoi(u.Port())
-	all := workerdPIDs(bn.edge.Pid())
-	listens := listenerPIDs(all, port)
-	for _, pid := range all {
-		if listens[pid] {
-			proxy = append(proxy, pid)
-		} else {
-			worker = append(worker, pid)
+	obs := make([]*burstObs, len(targets))
+	for i, t := range targets {
+		var err error
+		if obs[i], err = t.startBurst(events); err != nil {
+			return err
 		}
 	}
-	self := []int{os.Getpid()}
-	origin := []int{bn.origin.Pid()}
-	cpuW0, cpuP0, cpuO0, cpuS0 := cpuTicks(worker), cpuTicks(proxy), cpuTicks(origin), cpuTicks(self)
 	busy0, total0 := machineBusyTicks()
 	procs0 := procTicks()
-
-	// The hub's counter, polled on the side.
-	var hubPolls, hubAnswers atomic.Int64
-	stopPoll := make(chan struct{})
-	pollDone := make(chan struct{})
-	go func() {
-		defer close(pollDone)
-		for {
-			select {
-			case <-stopPoll:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			hubPolls.Add(1)
-			if _, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
-				hubAnswers.Add(1)
-			}
-		}
-	}()
-
-	type point struct {
-		t time.Time
-		n int64
-	}
 	t0 := time.Now()
 	var next atomic.Int64
 	var pubErr atomic.Value
@@ -692,7 +773,7 @@ func (bn *bench) burst() error {
 				if i >= int64(events) || pubErr.Load() != nil {
 					return
 				}
-				if err := publish(bn.originURL, bn.pubToken, topic, "burst-"+strconv.FormatInt(i, 10)); err != nil {
+				if err := publish(bn.originURL, bn.pubToken, bn.topicA, "burst-"+strconv.FormatInt(i, 10)); err != nil {
 					pubErr.CompareAndSwap(nil, err)
 				}
 			}
@@ -702,55 +783,215 @@ func (bn *bench) burst() error {
 	go func() { wg.Wait(); published <- time.Since(t0) }()
 
 	// Follow the clients until all have every event, or 90 s.
-	points := []point{{t0, 0}}
-	received := func() int64 {
-		var n int64
-		for _, s := range subs {
-			n += s.events.Load()
-		}
-		return n - sum0
-	}
 	deadline := t0.Add(90 * time.Second)
 	for {
 		time.Sleep(50 * time.Millisecond)
-		n := received()
-		points = append(points, point{time.Now(), n})
-		if n >= want || time.Now().After(deadline) || pubErr.Load() != nil {
+		done := true
+		for _, o := range obs {
+			done = o.sample() && done
+		}
+		if done || time.Now().After(deadline) || pubErr.Load() != nil {
 			break
 		}
 	}
-	end := points[len(points)-1].t
-	cpuW1, cpuP1, cpuO1, cpuS1 := cpuTicks(worker), cpuTicks(proxy), cpuTicks(origin), cpuTicks(self)
+	pub := <-published
 	busy1, total1 := machineBusyTicks()
 	procs1 := procTicks()
-	bn.res.burstPublish = <-published
-	close(stopPoll)
-	<-pollDone
 	if err, _ := pubErr.Load().(error); err != nil {
+		for _, o := range obs {
+			o.stop()
+		}
 		return err
 	}
-	// The moment the last event arrived: the first sample with everything.
+	mine := []int{os.Getpid(), bn.origin.Pid()}
+	for _, p := range bn.workers() {
+		mine = append(mine, p.Pid())
+	}
+	var errs []error
+	for i, t := range targets {
+		o := obs[i]
+		t.res.burstPublish = pub
+		o.finish(t0)
+		r := &t.res
+		if total1 > total0 {
+			r.cpuMachine = float64(runtime.NumCPU()) * float64(busy1-busy0) / float64(total1-total0)
+		}
+		r.cpuOther, r.cpuOtherTop, r.cpuOtherTopCores = otherCPU(procs0, procs1, mine, r.burstDur)
+		if l := t.edge.Pid(); procs1[l].ticks >= procs0[l].ticks {
+			r.cpuLauncher = float64(procs1[l].ticks-procs0[l].ticks) / (r.burstDur.Seconds() * clockTicks)
+		}
+		if err := t.checkBurst(o); err != nil {
+			errs = append(errs, fmt.Errorf("%s%w", t.labelPrefix(), err))
+		}
+	}
+	// The floor: the same write pattern from the pure-JS object, for each.
+	for _, t := range targets {
+		t.settle(len(t.heldA) + 1)
+		if err := t.floorRun(); err != nil {
+			errs = append(errs, fmt.Errorf("%sfloor: %w", t.labelPrefix(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// targets returns this worker and, when it runs with its streams on the
+// same topic, the main worker: the hubs a paired phase measures.
+func (bn *bench) targets() []*bench {
+	if b := bn.before; b != nil && len(b.heldA) > 0 && b.topicA == bn.topicA {
+		return []*bench{bn, b}
+	}
+	return []*bench{bn}
+}
+
+func (bn *bench) labelPrefix() string {
+	if bn.label == "" {
+		return ""
+	}
+	return bn.label + ": "
+}
+
+// burstObs follows one hub's clients, CPU and answers through a burst.
+type burstObs struct {
+	bn                   *bench
+	want, sum0, bytes0   int64
+	st0                  stats
+	worker, proxy        []int
+	cpuW0, cpuP0, cpuO0  map[string]uint64
+	cpuS0                map[string]uint64
+	points               []burstPoint
+	answers              *answerLog
+	hubPolls, hubAnswers atomic.Int64
+	stopPoll, pollDone   chan struct{}
+	cpuW1, cpuP1, cpuO1  map[string]uint64
+	cpuS1                map[string]uint64
+	end                  time.Time
+	stopped              bool
+}
+
+type burstPoint struct {
+	t time.Time
+	n int64
+}
+
+func (bn *bench) startBurst(events int) (*burstObs, error) {
+	subs := bn.heldA
+	o := &burstObs{bn: bn, want: int64(events * len(subs)), answers: &answerLog{},
+		stopPoll: make(chan struct{}), pollDone: make(chan struct{})}
+	bn.res.burstEvents = events
+	for _, s := range subs {
+		o.sum0 += s.events.Load()
+		o.bytes0 += s.bytes.Load()
+	}
+	var err error
+	if o.st0, err = getStats(bn.edgeURL + "/_edge/stats"); err != nil {
+		return nil, err
+	}
+	// The worker's workerd and wrangler's dev proxy, apart.
+	u, _ := url.Parse(bn.edgeURL)
+	port, _ := strconv.Atoi(u.Port())
+	all := workerdPIDs(bn.edge.Pid())
+	listens := listenerPIDs(all, port)
+	for _, pid := range all {
+		if listens[pid] {
+			o.proxy = append(o.proxy, pid)
+		} else {
+			o.worker = append(o.worker, pid)
+		}
+	}
+	o.cpuW0, o.cpuP0, o.cpuO0, o.cpuS0 = cpuTicks(o.worker), cpuTicks(o.proxy), cpuTicks([]int{bn.origin.Pid()}), cpuTicks([]int{os.Getpid()})
+	o.points = []burstPoint{{time.Now(), 0}}
+	// The hub's counter, polled on the side, and new subscribers: how
+	// long each waits for the hub while the burst runs.
+	go func() {
+		defer close(o.pollDone)
+		var subs sync.WaitGroup
+		defer subs.Wait()
+		topic := benchTopic("answer")
+		for i := 0; ; i++ {
+			select {
+			case <-o.stopPoll:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if i%2 == 1 {
+				subs.Add(1)
+				go func() { defer subs.Done(); o.answers.subscribe(bn.mercure(bn.edgeURL, topic)) }()
+				continue
+			}
+			o.hubPolls.Add(1)
+			if o.answers.stats(bn.edgeURL + "/_edge/stats") {
+				o.hubAnswers.Add(1)
+			}
+		}
+	}()
+	return o, nil
+}
+
+func (o *burstObs) received() int64 {
+	var n int64
+	for _, s := range o.bn.heldA {
+		n += s.events.Load()
+	}
+	return n - o.sum0
+}
+
+// sample records the clients' count and reports whether they have it all;
+// the first time they do, it takes the CPU counters.
+func (o *burstObs) sample() bool {
+	if o.stopped {
+		return true
+	}
+	n := o.received()
+	o.points = append(o.points, burstPoint{time.Now(), n})
+	if n >= o.want {
+		o.stop()
+		return true
+	}
+	return false
+}
+
+// stop takes the end counters and stops the polls.
+func (o *burstObs) stop() {
+	if o.stopped {
+		return
+	}
+	o.stopped = true
+	o.end = time.Now()
+	o.cpuW1, o.cpuP1, o.cpuO1, o.cpuS1 = cpuTicks(o.worker), cpuTicks(o.proxy), cpuTicks([]int{o.bn.origin.Pid()}), cpuTicks([]int{os.Getpid()})
+	close(o.stopPoll)
+	<-o.pollDone
+}
+
+// finish computes the burst's results into the hub's bench.
+func (o *burstObs) finish(t0 time.Time) {
+	o.stop()
+	bn, r := o.bn, &o.bn.res
+	points, want := o.points, o.want
+	end := o.end
 	for _, p := range points {
 		if p.n >= want {
 			end = p.t
 			break
 		}
 	}
-	bn.res.burstDur = end.Sub(t0)
-	bn.res.burstReceived = points[len(points)-1].n
-	bn.res.burstRate = float64(bn.res.burstReceived) / bn.res.burstDur.Seconds()
+	r.burstDur = end.Sub(t0)
+	r.burstReceived = points[len(points)-1].n
+	for _, s := range bn.heldA {
+		r.burstBytes += s.bytes.Load()
+	}
+	r.burstBytes -= o.bytes0
+	r.burstRate = float64(r.burstReceived) / r.burstDur.Seconds()
 	for i := range points {
 		for j := i + 1; j < len(points); j++ {
 			if dt := points[j].t.Sub(points[i].t); dt >= time.Second {
-				bn.res.burstPeak = max(bn.res.burstPeak, float64(points[j].n-points[i].n)/dt.Seconds())
+				r.burstPeak = max(r.burstPeak, float64(points[j].n-points[i].n)/dt.Seconds())
 				break
 			}
 		}
 	}
-	if bn.res.burstPeak == 0 {
-		bn.res.burstPeak = bn.res.burstRate // the burst took less than a second
+	if r.burstPeak == 0 {
+		r.burstPeak = r.burstRate // the burst took less than a second
 	}
-	// The shape of the burst, for the log: deliveries received per 500 ms.
 	var shape []string
 	last, lastT := int64(0), t0
 	for _, p := range points {
@@ -762,79 +1003,90 @@ func (bn *bench) burst() error {
 			break
 		}
 	}
-	bn.tb.Logf("burst: deliveries received per 500 ms: %s", strings.Join(shape, " "))
-	bn.res.cpuWorkerd, bn.res.cpuHottest = cpuUse(cpuW0, cpuW1, bn.res.burstDur)
-	bn.res.cpuProxy, _ = cpuUse(cpuP0, cpuP1, bn.res.burstDur)
-	bn.res.cpuOrigin, _ = cpuUse(cpuO0, cpuO1, bn.res.burstDur)
-	bn.res.cpuBench, _ = cpuUse(cpuS0, cpuS1, bn.res.burstDur)
-	if total1 > total0 {
-		bn.res.cpuMachine = float64(runtime.NumCPU()) * float64(busy1-busy0) / float64(total1-total0)
-	}
-	mine := []int{os.Getpid(), bn.origin.Pid(), bn.edge.Pid(), bn.naive.Pid()}
-	bn.res.cpuOther, bn.res.cpuOtherTop, bn.res.cpuOtherTopCores = otherCPU(procs0, procs1, mine, bn.res.burstDur)
-	if l := bn.edge.Pid(); procs1[l].ticks >= procs0[l].ticks {
-		bn.res.cpuLauncher = float64(procs1[l].ticks-procs0[l].ticks) / (bn.res.burstDur.Seconds() * clockTicks)
-	}
-	bn.res.hubPolls, bn.res.hubAnswers = hubPolls.Load(), hubAnswers.Load()
+	bn.tb.Logf("burst%s: deliveries received per 500 ms: %s", bn.labelSuffix(), strings.Join(shape, " "))
+	// CPU over the window up to the moment the counters were taken.
+	win := o.end.Sub(t0)
+	r.cpuWorkerd, r.cpuHottest = cpuUse(o.cpuW0, o.cpuW1, win)
+	r.cpuWorkerSecs = r.cpuWorkerd * win.Seconds()
+	r.cpuProxy, _ = cpuUse(o.cpuP0, o.cpuP1, win)
+	r.cpuOrigin, _ = cpuUse(o.cpuO0, o.cpuO1, win)
+	r.cpuBench, _ = cpuUse(o.cpuS0, o.cpuS1, win)
+	r.answerStats, r.answerSubs, r.answerFail = o.answers.sorted()
+	r.hubPolls, r.hubAnswers = o.hubPolls.Load(), o.hubAnswers.Load()
+}
 
-	// The hub's own count, once it answers again.
+// checkBurst reads the hub's own counters once it answers again.
+func (bn *bench) checkBurst(o *burstObs) error {
 	var st1 stats
+	var err error
 	waitFor(30*time.Second, 200*time.Millisecond, func() bool {
 		st1, err = getStats(bn.edgeURL + "/_edge/stats")
-		return err == nil && st1.Deliveries-st0.Deliveries >= float64(want)
+		return err == nil && st1.Deliveries-o.st0.Deliveries >= float64(o.want)
 	})
-	bn.res.burstDeliveries = st1.Deliveries - st0.Deliveries
-	bn.res.burstDropped = st1.Dropped - st0.Dropped
-	bn.res.burstEventsHub = st1.Events - st0.Events
-	bn.res.burstBatches = st1.Batches - st0.Batches
-	bn.res.burstWrites = st1.Writes - st0.Writes
-	bn.res.burstDone = bn.res.burstReceived >= want
-	if !bn.res.burstDone {
-		return fmt.Errorf("clients received %d of %d events", bn.res.burstReceived, want)
+	r := &bn.res
+	r.burstDeliveries = st1.Deliveries - o.st0.Deliveries
+	r.burstDropped = st1.Dropped - o.st0.Dropped
+	r.burstEventsHub = st1.Events - o.st0.Events
+	r.burstBatches = st1.Batches - o.st0.Batches
+	r.burstWrites = st1.Writes - o.st0.Writes
+	r.burstDone = r.burstReceived >= o.want
+	if !r.burstDone {
+		return fmt.Errorf("clients received %d of %d events", r.burstReceived, o.want)
 	}
-	if bn.res.burstDeliveries < float64(want) {
-		return fmt.Errorf("the hub counted %.0f deliveries, want at least %d", bn.res.burstDeliveries, want)
+	if r.burstDeliveries < float64(o.want) {
+		return fmt.Errorf("the hub counted %.0f deliveries, want at least %d", r.burstDeliveries, o.want)
 	}
 	return nil
 }
 
-// steady publishes p.steadyRate events per second for p.steadySecs
-// seconds to the streams held since edgeMemory (one hub object), each
-// event carrying its send time, and measures the deliveries per second
-// the clients received over the run and the publish→receive latency of
-// every delivery: a rate the hub sustains, with the latency it costs,
-// rather than how fast it drains a burst.
-func (bn *bench) steady() error {
-	subs, topic := bn.heldA, bn.topicA
-	if len(subs) == 0 {
+// steady publishes rate events per second for p.steadySecs seconds to the
+// streams held since edgeMemory (one hub object; with the main worker, to
+// its streams on the same topic at the same time), each event carrying its
+// send time, and measures the deliveries per second the clients received
+// over the run and the publish→receive latency of every delivery: a rate
+// the hub sustains, with the latency it costs, rather than how fast it
+// drains a burst.
+func (bn *bench) steady(rate int) error {
+	if len(bn.heldA) == 0 {
 		return fmt.Errorf("no held streams (run the edge memory or burst phase too)")
 	}
-	rate, secs := bn.p.steadyRate, bn.p.steadySecs
+	targets := bn.targets()
+	secs := bn.p.steadySecs
 	events := rate * secs
-	bn.res.steadyClients, bn.res.steadyEvents = len(subs), events
-	bn.res.steadyOffered = float64(rate * len(subs))
-	lat := make([][]time.Duration, len(subs))
-	last := make([]time.Time, len(subs))
-	before := make([]int64, len(subs))
-	for i, s := range subs {
-		before[i] = s.events.Load()
-		lat[i] = make([]time.Duration, 0, events)
-		s.onData(func(data []byte, at time.Time) {
-			if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
-				lat[i] = append(lat[i], at.Sub(time.Unix(0, ns)))
-				last[i] = at
-			}
-		})
+	type follow struct {
+		t      *bench
+		lat    [][]time.Duration
+		last   []time.Time
+		before []int64
+		st0    stats
 	}
-	defer func() {
-		for _, s := range subs {
-			s.onData(nil)
+	fs := make([]*follow, len(targets))
+	for k, t := range targets {
+		f := &follow{t: t, lat: make([][]time.Duration, len(t.heldA)), last: make([]time.Time, len(t.heldA)), before: make([]int64, len(t.heldA))}
+		fs[k] = f
+		for i, s := range t.heldA {
+			f.before[i] = s.events.Load()
+			f.lat[i] = make([]time.Duration, 0, events)
+			s.onData(func(data []byte, at time.Time) {
+				if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
+					f.lat[i] = append(f.lat[i], at.Sub(time.Unix(0, ns)))
+					f.last[i] = at
+				}
+			})
 		}
-	}()
-	st0, err := getStats(bn.edgeURL + "/_edge/stats")
-	if err != nil {
-		return err
+		var err error
+		if f.st0, err = getStats(t.edgeURL + "/_edge/stats"); err != nil {
+			return err
+		}
 	}
+	unhook := func() {
+		for _, t := range targets {
+			for _, s := range t.heldA {
+				s.onData(nil)
+			}
+		}
+	}
+	defer unhook()
 
 	// Publish on a fixed schedule; publishes run concurrently so that a
 	// slow answer does not delay the next one.
@@ -854,7 +1106,7 @@ func (bn *bench) steady() error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := publish(bn.originURL, bn.pubToken, topic, strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+			if err := publish(bn.originURL, bn.pubToken, bn.topicA, strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
 				pubErr.CompareAndSwap(nil, err)
 			}
 		}()
@@ -864,40 +1116,48 @@ func (bn *bench) steady() error {
 		return err
 	}
 	complete := waitFor(60*time.Second, 50*time.Millisecond, func() bool {
-		for i, s := range subs {
-			if s.events.Load()-before[i] < int64(events) {
-				return false
+		for _, f := range fs {
+			for i, s := range f.t.heldA {
+				if s.events.Load()-f.before[i] < int64(events) {
+					return false
+				}
 			}
 		}
 		return true
 	})
-	for _, s := range subs {
-		s.onData(nil) // the slices are ours from here on
-	}
+	unhook()                           // the slices are ours from here on
 	time.Sleep(100 * time.Millisecond) // a handler call in progress ends
-	var all []time.Duration
-	end := t0
-	for i := range subs {
-		all = append(all, lat[i]...)
-		if last[i].After(end) {
-			end = last[i]
+	var errs []error
+	for _, f := range fs {
+		t := f.t
+		t.res.steadies = append(t.res.steadies, steadyResult{rate: rate, clients: len(t.heldA), events: events, offered: float64(rate * len(t.heldA))})
+		res := &t.res.steadies[len(t.res.steadies)-1]
+		var all []time.Duration
+		end := t0
+		for i := range t.heldA {
+			all = append(all, f.lat[i]...)
+			if f.last[i].After(end) {
+				end = f.last[i]
+			}
+		}
+		if len(all) == 0 {
+			errs = append(errs, fmt.Errorf("%sno event received", t.labelPrefix()))
+			continue
+		}
+		slices.Sort(all)
+		res.received = len(all)
+		res.delivered = float64(len(all)) / end.Sub(t0).Seconds()
+		res.lat = []time.Duration{pct(all, 50), pct(all, 99), all[len(all)-1]}
+		if st1, err := getStats(t.edgeURL + "/_edge/stats"); err == nil {
+			res.fanouts = st1.Batches - f.st0.Batches
+			res.writes = st1.Writes - f.st0.Writes
+		}
+		res.done = complete
+		if !complete {
+			errs = append(errs, fmt.Errorf("%sclients received %d of %d deliveries within 60 s of the last publish", t.labelPrefix(), len(all), events*len(t.heldA)))
 		}
 	}
-	if len(all) == 0 {
-		return fmt.Errorf("no event received")
-	}
-	slices.Sort(all)
-	bn.res.steadyRate = float64(len(all)) / end.Sub(t0).Seconds()
-	bn.res.steadyLat = []time.Duration{pct(all, 50), pct(all, 99), all[len(all)-1]}
-	if st1, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
-		bn.res.steadyFanouts = st1.Batches - st0.Batches
-		bn.res.steadyWrites = st1.Writes - st0.Writes
-	}
-	bn.res.steadyDone = complete
-	if !complete {
-		return fmt.Errorf("clients received %d of %d deliveries within 60 s of the last publish", len(all), events*len(subs))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // naiveMemory holds p.naive streams through the naive relay worker and
@@ -906,6 +1166,10 @@ func (bn *bench) steady() error {
 func (bn *bench) naiveMemory() error {
 	closeAll(bn.heldA) // the edge is done; keep the machine quiet
 	bn.heldA = nil
+	if bn.before != nil {
+		closeAll(bn.before.heldA)
+		bn.before.heldA = nil
+	}
 	bn.settle(1)
 	statsURL := bn.naiveURL + "/_naive/stats"
 	idle, err := getStats(statsURL)

@@ -38,6 +38,7 @@ type subscriber struct {
 	body    io.Closer
 	done    chan struct{}
 	events  atomic.Int64
+	bytes   atomic.Int64 // bytes of the body read, comments included
 	handler atomic.Pointer[func(data []byte, at time.Time)]
 }
 
@@ -89,6 +90,7 @@ func (s *subscriber) read(body io.Reader) {
 		if err != nil && err != bufio.ErrBufferFull {
 			return
 		}
+		s.bytes.Add(int64(len(line)))
 		line = bytes.TrimRight(line, "\r\n")
 		switch {
 		case len(line) == 0:

@@ -28,7 +28,20 @@
 //     ALLOW_ANONYMOUS=true, CLIENT_HEARTBEAT_MS=5000 and MAX_CLIENTS=10000
 //     (the memory rows hold 5,000 streams on one object, past the
 //     latency-sized default);
-//   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml.
+//   - the naive worker, the same way with --config <tmp>/naive/wrangler.toml;
+//   - the floor worker (e2e/bench/floor), a pure-JS Durable Object that
+//     holds streams like the hub and writes nothing but the chunks (row 4a);
+//   - with EDGE_BENCH_BEFORE=<another checkout whose worker/build is
+//     built>, that checkout's worker too ("edge-before"): the rows of the
+//     latency, burst and steady measurements are then repeated for it,
+//     prefixed "main:", so that a change is compared with the code before
+//     it in the same run. The latency measurement subscribes to both at
+//     once (the same events at the same moments); the burst and steady
+//     ones run for each in turn, back to back, or for both at once with
+//     EDGE_BENCH_PAIRED=1 (a paired comparison, but the two hubs then
+//     share the machine). EDGE_BENCH_BEFORE_VARS="NAME:VALUE,…" sets
+//     vars of that worker only: with EDGE_BENCH_BEFORE naming this
+//     checkout, two settings of one build side by side.
 //
 // The load generator is this Go process: raw net/http clients, one TCP
 // connection per held stream, each reading its body with a minimal SSE
@@ -36,11 +49,14 @@
 // Sizes can be changed with EDGE_BENCH_STREAMS (default "1000,5000"),
 // EDGE_BENCH_NAIVE (100), EDGE_BENCH_LATENCY_SUBS (200),
 // EDGE_BENCH_LATENCY_EVENTS (300), EDGE_BENCH_BURST_EVENTS (1000) and
-// EDGE_BENCH_PUBLISHERS (16), the hub's CLIENT_HEARTBEAT_MS with
-// EDGE_BENCH_HEARTBEAT_MS (5000); EDGE_BENCH_PHASES runs only some of "bundle",
-// "edge memory", "latency", "burst", "naive memory" and "presence"
-// (comma-separated; presence is described in presence_test.go and sized with
-// EDGE_BENCH_PRESENCE_RATE, _SECONDS and _HOLD_MS).
+// EDGE_BENCH_PUBLISHERS (16), EDGE_BENCH_STEADY_RATE (events/s of the
+// sustained rows, "200,1000"), EDGE_BENCH_STEADY_SECONDS (10), the hub's
+// CLIENT_HEARTBEAT_MS with EDGE_BENCH_HEARTBEAT_MS (5000);
+// EDGE_BENCH_PHASES runs only some of "bundle", "edge memory", "before"
+// (the main worker's held streams), "latency", "burst", "steady", "naive
+// memory" and "presence" (comma-separated; presence is described in
+// presence_test.go and sized with EDGE_BENCH_PRESENCE_RATE, _SECONDS and
+// _HOLD_MS).
 // Logs stay in a temporary directory when the run fails.
 //
 // # What each number means
@@ -85,7 +101,10 @@
 // direct" is the difference of the percentiles: what the extra hops cost
 // (origin → feed → Durable Object → dev proxy → client). Sender and
 // receivers share one clock. The 1,000 streams of step 1 stay held on the
-// hub (on another topic). Each event is one write per client: this step
+// hub (on another topic). Right after, the same is measured for the pure-JS
+// floor object: each event a POST to it carrying the send time, written at
+// once to 200 of its streams while it holds 1,000 others: the latency of
+// the platform alone (workerd and wrangler's dev proxy). Each event is one write per client: this step
 // asks the hub for 10,000 stream writes per second.
 //
 // 4. Deliveries per second of one hub object. The 1,000 streams of step 1
@@ -109,6 +128,29 @@
 // and the processes this run did not start: compare their sum with the
 // machine's cores to see whether the machine, the load generator or the
 // hub bounds the number.
+//
+// 4a. CPU per client write against the floor. Right after the burst the
+// floor object gets the same write pattern: as many clients (its own
+// 1,000 streams), the hub's fan-outs (stats: batches) paced as the burst
+// was (its duration / fan-outs), each with the hub's writes per client
+// (writes / clients / fan-outs) back to back, each chunk as many events of
+// as many bytes as the hub's were (bytes the clients read / events). The
+// figure is utime+stime from /proc of the worker's workerd (the process
+// that runs the object, not wrangler's dev proxy; the front door's pipe
+// runs there too, and the floor has the same pipe) over the burst, divided
+// by the stream writes: the hub's over the floor's is the ratio (target
+// ≤ 1.3×). A write is only as cheap as workerd makes it (docs/PLATFORM.md,
+// fact 16); what the hub spends beyond the floor is Go's per-event and
+// per-write work. CPU per delivery is shown beside it: with every batch
+// one write per client, writes carry more events each.
+//
+// 4b. Sustained deliveries/s at 200 and 1,000 events/s to the 1,000 held
+// streams for 10 s each, with publish→receive latency; the 1,000 events/s
+// row has the targets ≥ 99% received and p99 ≤ 100 ms.
+//
+// 6. Answering during the burst. Every 50 ms, alternately, a stats
+// request and a new subscriber (timed to its 200) go to the hub while the
+// burst runs (target p99 ≤ 50 ms, none failing).
 //
 // 5. Bundle size. gzip -9 of the app.wasm under test (and with the two JS
 // files of the bundle) against Cloudflare's 3 MB compressed limit of the

@@ -18,6 +18,17 @@ const (
 	targetBundleGzip    = 3_000_000 // bytes: the free plan's compressed size limit ("3 MB")
 )
 
+// Targets of issue 12.
+const (
+	targetFloorRatio  = 1.3                    // hub CPU per client write / the pure-JS floor's
+	targetAddedP50    = 5 * time.Millisecond   // publish→receive added by the edge
+	targetAddedP99    = 40 * time.Millisecond  //
+	targetSteadyRate  = 1000                   // events/s of the sustained row with targets
+	targetSteadyShare = 0.99                   // of its deliveries received
+	targetSteadyP99   = 100 * time.Millisecond //
+	targetAnswerP99   = 50 * time.Millisecond  // stats and a new subscriber's 200 during a burst
+)
+
 type row struct{ num, what, value, target, verdict string }
 
 func (bn *bench) table() string {
@@ -69,58 +80,16 @@ func (bn *bench) table() string {
 		}
 	}
 
-	// 3. Latency.
-	if bn.p.runs("latency") && (!failed("latency") || len(r.latEdge) == 2) {
-		if len(r.latEdge) == 2 {
-			load := fmt.Sprintf("%d subscribers per path × %d events", r.latN, r.latEvents)
-			add("3", "publish→receive, direct from origin, p50 / p99",
-				fmt.Sprintf("%s / %s  (%s)", ms(r.latDirect[0]), ms(r.latDirect[1]), load), "", "")
-			add("", "publish→receive, through the edge, p50 / p99",
-				fmt.Sprintf("%s / %s", ms(r.latEdge[0]), ms(r.latEdge[1])), "", "")
-			add("", "edge minus direct, p50 / p99",
-				fmt.Sprintf("%s / %s", ms(r.latEdge[0]-r.latDirect[0]), ms(r.latEdge[1]-r.latDirect[1])), "", "")
-		}
-	}
-
-	// 4. Deliveries per second.
-	if bn.p.runs("burst") && (!failed("burst") || r.burstDur > 0) {
-		if r.burstDur > 0 {
-			add("4", "deliveries/s, one hub object",
-				fmt.Sprintf("%s/s  (%d clients × %d events = %s received in %s; best 1 s: %s/s)",
-					count(r.burstRate), r.burstClients, r.burstEvents, count(float64(r.burstReceived)), secs(r.burstDur), count(r.burstPeak)),
-				"≥ "+count(targetDeliveries)+"/s", verdict(r.burstDone && r.burstRate >= targetDeliveries))
-			add("", "  hub deliveries counter over the burst",
-				fmt.Sprintf("+%s incl. heartbeats, dropped %.0f; hub answered %d of %d stats polls during the burst; publishing took %s",
-					count(r.burstDeliveries), r.burstDropped, r.hubAnswers, r.hubPolls, secs(r.burstPublish)), "", "")
-			if r.burstBatches > 0 {
-				add("", "  hub fan-outs over the burst",
-					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out); %s stream writes (%.1f deliveries per write)",
-						count(r.burstEventsHub), count(r.burstBatches), r.burstEventsHub/r.burstBatches,
-						count(r.burstWrites), r.burstDeliveries/max(r.burstWrites, 1)), "", "")
+	bn.perfRows(add, failed, &bn.res, "")
+	if bn.before != nil {
+		bfail := func(phase string) bool {
+			if err := bn.before.res.errs[phase]; err != nil {
+				add("", "main: "+phase+" FAILED", firstLine(err.Error()), "", "")
+				return true
 			}
-			add("", "  CPU during the burst (cores, of "+fmt.Sprint(runtime.NumCPU())+")",
-				fmt.Sprintf("worker's workerd %.2f (busiest thread %.2f), dev proxy %.2f, wrangler node %.2f, origin %.2f, bench %.2f",
-					r.cpuWorkerd, r.cpuHottest, r.cpuProxy, r.cpuLauncher, r.cpuOrigin, r.cpuBench), "", "")
-			add("", "  CPU of the whole machine during the burst",
-				fmt.Sprintf("%.2f busy; processes this run did not start %.2f (busiest: %s %.2f)",
-					r.cpuMachine, r.cpuOther, r.cpuOtherTop, r.cpuOtherTopCores), "", "")
+			return false
 		}
-	}
-
-	// 4b. Sustained deliveries/s at a fixed publish rate.
-	if bn.p.runs("steady") && (!failed("steady") || len(r.steadyLat) > 0) {
-		if len(r.steadyLat) > 0 {
-			add("4b", "sustained deliveries/s, one hub object",
-				fmt.Sprintf("%s/s delivered of %s/s offered  (%d events/s × %d clients for %d s; publish→receive p50 %s, p99 %s, max %s)",
-					count(r.steadyRate), count(r.steadyOffered), bn.p.steadyRate, r.steadyClients, bn.p.steadySecs,
-					ms(r.steadyLat[0]), ms(r.steadyLat[1]), ms(r.steadyLat[2])),
-				"≥ "+count(targetDeliveries)+"/s", verdict(r.steadyDone && r.steadyRate >= targetDeliveries))
-			if r.steadyFanouts > 0 {
-				add("", "  hub fan-outs over the run",
-					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out), %s stream writes",
-						count(float64(r.steadyEvents)), count(r.steadyFanouts), float64(r.steadyEvents)/r.steadyFanouts, count(r.steadyWrites)), "", "")
-			}
-		}
+		bn.perfRows(add, bfail, &bn.before.res, "main: ")
 	}
 
 	// 5. Bundle.
@@ -243,3 +212,106 @@ func npmVersion(root, pkg string) string {
 	}
 	return v.Version
 }
+
+// perfRows adds the rows of the latency, burst, floor, sustained and
+// answering measurements of r, each row's name prefixed with tag.
+func (bn *bench) perfRows(add func(num, what, value, target, verdict string), failed func(string) bool, r *results, tag string) {
+	// 3. Latency.
+	if bn.p.runs("latency") && (!failed("latency") || len(r.latEdge) == 2) {
+		if len(r.latEdge) == 2 {
+			load := fmt.Sprintf("%d subscribers per path × %d events", r.latN, r.latEvents)
+			add("3", tag+"publish→receive, direct from origin, p50 / p99",
+				fmt.Sprintf("%s / %s  (%s)", ms(r.latDirect[0]), ms(r.latDirect[1]), load), "", "")
+			add("", tag+"publish→receive, through the edge, p50 / p99",
+				fmt.Sprintf("%s / %s", ms(r.latEdge[0]), ms(r.latEdge[1])), "", "")
+			if len(r.latFloor) == 2 {
+				add("", tag+"publish→receive, pure-JS floor object, p50 / p99",
+					fmt.Sprintf("%s / %s  (a POST to the floor object, written at once to its %d streams of the group; %d other streams held)",
+						ms(r.latFloor[0]), ms(r.latFloor[1]), r.latN, r.burstClients), "", "")
+			}
+			p50, p99 := r.latEdge[0]-r.latDirect[0], r.latEdge[1]-r.latDirect[1]
+			add("", tag+"edge minus direct, p50 / p99", fmt.Sprintf("%s / %s", ms(p50), ms(p99)),
+				fmt.Sprintf("≤ %s / %s", ms(targetAddedP50), ms(targetAddedP99)), verdict(p50 <= targetAddedP50 && p99 <= targetAddedP99))
+		}
+	}
+
+	// 4. Deliveries per second.
+	if bn.p.runs("burst") && (!failed("burst") || r.burstDur > 0) {
+		if r.burstDur > 0 {
+			add("4", tag+"deliveries/s, one hub object",
+				fmt.Sprintf("%s/s  (%d clients × %d events = %s received in %s; best 1 s: %s/s)",
+					count(r.burstRate), r.burstClients, r.burstEvents, count(float64(r.burstReceived)), secs(r.burstDur), count(r.burstPeak)),
+				"≥ "+count(targetDeliveries)+"/s", verdict(r.burstDone && r.burstRate >= targetDeliveries))
+			add("", tag+"  hub deliveries counter over the burst",
+				fmt.Sprintf("+%s incl. heartbeats, dropped %.0f; hub answered %d of %d stats polls during the burst; publishing took %s",
+					count(r.burstDeliveries), r.burstDropped, r.hubAnswers, r.hubPolls, secs(r.burstPublish)), "", "")
+			if r.burstBatches > 0 {
+				add("", tag+"  hub fan-outs over the burst",
+					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out); %s stream writes (%.1f deliveries per write)",
+						count(r.burstEventsHub), count(r.burstBatches), r.burstEventsHub/r.burstBatches,
+						count(r.burstWrites), r.burstDeliveries/max(r.burstWrites, 1)), "", "")
+			}
+			add("", tag+"  CPU during the burst (cores, of "+fmt.Sprint(runtime.NumCPU())+")",
+				fmt.Sprintf("worker's workerd %.2f (busiest thread %.2f), dev proxy %.2f, wrangler node %.2f, origin %.2f, bench %.2f",
+					r.cpuWorkerd, r.cpuHottest, r.cpuProxy, r.cpuLauncher, r.cpuOrigin, r.cpuBench), "", "")
+			add("", tag+"  CPU of the whole machine during the burst",
+				fmt.Sprintf("%.2f busy; processes this run did not start %.2f (busiest: %s %.2f)",
+					r.cpuMachine, r.cpuOther, r.cpuOtherTop, r.cpuOtherTopCores), "", "")
+			// 4a. CPU per client write against the pure-JS floor.
+			if f := r.floor; f.writes > 0 && r.burstWrites > 0 {
+				hub := r.cpuWorkerSecs / r.burstWrites
+				ratio := hub / f.perWrite()
+				add("4a", tag+"CPU per client write, hub / pure-JS floor",
+					fmt.Sprintf("%.2f×  (hub %s: %.2f s of the worker's workerd / %s writes, %s per delivery; floor %s: %.2f s / %s writes, %d fan-outs %s apart, each %d chunks × %d clients, %d events × %d B a chunk)",
+						ratio, us(hub), r.cpuWorkerSecs, count(r.burstWrites), us(r.cpuWorkerSecs/max(r.burstDeliveries, 1)), us(f.perWrite()), f.cpuSecs, count(f.writes),
+						f.fanouts, ms(f.interval), f.writes1, f.clients, f.events, f.eventBytes),
+					fmt.Sprintf("≤ %.1f×", targetFloorRatio), verdict(ratio <= targetFloorRatio))
+			}
+			// 6. Answering during the burst.
+			if len(r.answerStats) > 0 || len(r.answerSubs) > 0 {
+				p := func(d []time.Duration) (string, time.Duration) {
+					if len(d) == 0 {
+						return "none", time.Hour
+					}
+					return fmt.Sprintf("p50 %s, p99 %s (%d)", ms(pct(d, 50)), ms(pct(d, 99)), len(d)), pct(d, 99)
+				}
+				st, st99 := p(r.answerStats)
+				sb, sb99 := p(r.answerSubs)
+				add("6", tag+"during the burst: stats answer; new subscriber's 200",
+					fmt.Sprintf("%s; %s; %d failed", st, sb, r.answerFail),
+					"p99 ≤ "+ms(targetAnswerP99), verdict(st99 <= targetAnswerP99 && sb99 <= targetAnswerP99 && r.answerFail == 0))
+			}
+		}
+	}
+
+	// 4b. Sustained deliveries/s at a fixed publish rate.
+	if bn.p.runs("steady") {
+		failed("steady")
+		for i, st := range r.steadies {
+			if len(st.lat) == 0 {
+				continue
+			}
+			num := ""
+			if i == 0 {
+				num = "4b"
+			}
+			share := float64(st.received) / float64(max(1, st.events*st.clients))
+			target, v := "≥ "+count(targetDeliveries)+"/s", verdict(st.done && st.delivered >= targetDeliveries)
+			if st.rate == targetSteadyRate {
+				target = fmt.Sprintf("≥ %.0f%%, p99 ≤ %s", targetSteadyShare*100, ms(targetSteadyP99))
+				v = verdict(share >= targetSteadyShare && st.lat[1] <= targetSteadyP99)
+			}
+			add(num, tag+"sustained deliveries/s, one hub object",
+				fmt.Sprintf("%s/s delivered of %s/s offered, %.1f%% received  (%d events/s × %d clients for %d s; publish→receive p50 %s, p99 %s, max %s)",
+					count(st.delivered), count(st.offered), share*100, st.rate, st.clients, bn.p.steadySecs,
+					ms(st.lat[0]), ms(st.lat[1]), ms(st.lat[2])), target, v)
+			if st.fanouts > 0 {
+				add("", tag+"  hub fan-outs over the run",
+					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out), %s stream writes",
+						count(float64(st.events)), count(st.fanouts), float64(st.events)/st.fanouts, count(st.writes)), "", "")
+			}
+		}
+	}
+}
+
+func us(sec float64) string { return fmt.Sprintf("%.1f µs", sec*1e6) }

@@ -119,6 +119,27 @@ func (s *Subscription) CanReceive(ts *topic.Topics, private bool) bool {
 	return CanReceive(s.Selectors, s.Grants, ts, private)
 }
 
+// MatchKey names what CanReceive decides on: the kind and expression of
+// each selector and each grant, in order. Two subscriptions of one hub
+// with the same key receive the same updates, so a hub may match an
+// update once per key (the edge hub does, for its fan-out).
+func (s *Subscription) MatchKey() string {
+	var b strings.Builder
+	writeSet := func(set *topic.Set) {
+		if set == nil {
+			b.WriteString("-")
+			return
+		}
+		for _, sel := range set.Selectors() {
+			fmt.Fprintf(&b, "%d:%d:%s,", sel.Kind(), len(sel.Expr()), sel.Expr())
+		}
+	}
+	writeSet(s.Selectors)
+	b.WriteString("|")
+	writeSet(s.Grants)
+	return b.String()
+}
+
 // CanReceiveTopics is CanReceive for topics not prepared with a compiler.
 func (s *Subscription) CanReceiveTopics(topics []string, private bool) bool {
 	if !s.Selectors.MatchAny(topics) {

@@ -45,6 +45,11 @@ type Client struct {
 	// Release, when set, is called once the hub forgets the client: it
 	// gives back the selectors Match holds (topic.Set.Release).
 	Release func()
+	// MatchKey, when not empty, is shared by the clients whose Match
+	// answers alike for every event; a fan-out calls Match once per key
+	// and event. With 1,000 clients on one topic a burst of 1,000 events
+	// is then 1,000 matches, not 1,000,000.
+	MatchKey string
 
 	// after is the Last-Event-ID the client resumes from; held, when not
 	// nil, the chunks kept for it until its replay is written.
@@ -80,7 +85,8 @@ const MissedEventType = mercure.MissedEventType
 // the replay ring (Ring) and the catch-up of clients older than the ring
 // (scheduler), under one lock, applying the origin's feed to them. All
 // methods are safe for concurrent use; none blocks on I/O while holding
-// the lock.
+// the lock. Deliver and Heartbeat release it between the slices of their
+// work (see Yield).
 type Hub struct {
 	compiler *topic.Compiler
 
@@ -98,6 +104,14 @@ type Hub struct {
 	// clients' costly selectors: each event's topics are shared through it
 	// for the fan-out, so a selector many clients hold runs once per event.
 	Matching *topic.Registry
+	// Yield, when set before the hub is used, is called between the
+	// slices of a fan-out or a heartbeat, with the hub's lock released:
+	// in the worker it lets the event loop run (other requests, the
+	// platform's work on the streams already written) so that a big
+	// fan-out never stands between the object and everything else.
+	Yield func()
+	// snap is the client list of a sliced fan-out, reused.
+	snap []*Client
 	// Budget, when set before the hub is used, is the CPU the platform
 	// allows between incoming requests; past its shedding point the hub
 	// closes streams rather than be reset with all of them (budget.go).
@@ -116,6 +130,15 @@ func NewHub(c *topic.Compiler, ringSize int) *Hub {
 	h := &Hub{compiler: c, reg: newRegistry(), ring: NewRing(ringSize)}
 	h.scheduler.fetches = make(map[uint64]*fetch)
 	return h
+}
+
+// SetBatchWriter makes the hub write each slice of a fan-out or heartbeat
+// to its StreamSinks through b, one call per chunk (nil: one Enqueue per
+// client). Every StreamSink's Writer must then be one b takes.
+func (h *Hub) SetBatchWriter(b BatchWriter) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reg.batch = b
 }
 
 // NextID returns a fresh client id.
@@ -262,7 +285,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		}
 	case frame.TypeEvent:
 		if e := newEvent(h.compiler, f); e != nil {
-			h.deliverLocked([]*Event{e})
+			h.deliverLocked([]*Event{e}, false)
 		}
 	case frame.TypeGap:
 		// The origin could not resume after our newest id: events were lost
@@ -276,14 +299,23 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 
 // Deliver stores events, received in order from the origin, in the ring and
 // writes them to the clients they match. Each client gets the events of the
-// batch that it matches as ONE chunk, and clients that match the same events
-// share that chunk, so a burst costs one write per client, not one per event
-// and client. It returns the number of stream writes it made.
+// batch that it matches as ONE chunk, and clients that match the same
+// events share that chunk, so a burst costs one write per client, not one
+// per event and client (nor one per 64 events, as when the sets of events
+// were 64-bit masks: at 1,000 events/s a slow fan-out then made its next
+// batch bigger and so slower again). It returns the number of stream
+// writes it made.
+//
+// The work is cut into slices (sliceWrites) with Yield between them. A
+// client that arrives during a yield is not written the events in
+// progress: they are in the ring already, so a resume replays them, and a
+// new client had not subscribed when they were published. A client that
+// leaves during a yield is not written to.
 func (h *Hub) Deliver(events []*Event) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w := h.reg.writes
-	h.deliverLocked(events)
+	h.deliverLocked(events, true)
 	return int(h.reg.writes - w)
 }
 
@@ -294,29 +326,51 @@ func (h *Hub) Subscribers() int {
 	return len(h.reg.clients)
 }
 
-func (h *Hub) deliverLocked(events []*Event) {
-	if len(events) > 0 {
-		h.batches++
+// deliverLocked is Deliver; with yield false it keeps the lock throughout.
+func (h *Hub) deliverLocked(events []*Event, yield bool) {
+	if len(events) == 0 {
+		return
 	}
+	h.batches++
 	for _, e := range events {
 		h.ring.Push(e)
 		h.events++
 	}
-	if h.Matching != nil {
-		defer h.shareLocked(events)()
+	cs := h.reg.snapshot(h.snap)
+	h.snap = nil // a Deliver during a yield must not share it
+	f := newFanout(events)
+	for i := 0; i < len(cs); {
+		if i > 0 && yield {
+			h.yieldLocked()
+		}
+		restore := h.shareLocked(events)
+		n, failed := h.reg.fanoutSlice(f, cs[i:])
+		restore()
+		h.dropLocked(failed...)
+		i += n
 	}
-	for len(events) > 0 {
-		n := min(len(events), 64)
-		h.dropLocked(h.reg.fanoutEvents(events[:n])...)
-		events = events[n:]
-	}
+	clear(cs)
+	h.snap = cs[:0]
 	h.checkBudgetLocked()
+}
+
+// yieldLocked calls Yield with the lock released.
+func (h *Hub) yieldLocked() {
+	if h.Yield == nil {
+		return
+	}
+	h.mu.Unlock()
+	defer h.mu.Lock()
+	h.Yield()
 }
 
 // shareLocked gives events topics shared through h.Matching for their
 // fan-out, and returns the function that puts the plain ones back: the
 // ring keeps events without the memo, which replays do not use.
 func (h *Hub) shareLocked(events []*Event) func() {
+	if h.Matching == nil {
+		return func() {}
+	}
 	plain := make([]*topic.Topics, len(events))
 	for i, e := range events {
 		plain[i] = e.Topics
@@ -330,11 +384,22 @@ func (h *Hub) shareLocked(events []*Event) func() {
 }
 
 // Heartbeat writes a comment to every client, which also finds clients
-// whose stream is gone.
+// whose stream is gone. Like Deliver, it works in slices with Yield
+// between them, so that live events never wait for a heartbeat to every
+// stream: the comment is written to the clients held when it began and
+// still held when their slice comes.
 func (h *Hub) Heartbeat() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(h.reg.fanout(h.reg.heartbeat, nil)...)
+	cs := h.reg.snapshot(nil)
+	for i := 0; i < len(cs); {
+		if i > 0 {
+			h.yieldLocked()
+		}
+		n, failed := h.reg.heartbeatSlice(cs[i:])
+		h.dropLocked(failed...)
+		i += n
+	}
 	h.checkBudgetLocked()
 }
 
@@ -355,10 +420,25 @@ const ProbesPerHeartbeat = 3
 // previous Probe, which finds the clients whose stream is gone, without
 // adding writes for clients that events keep busy. Run it
 // ProbesPerHeartbeat times per heartbeat interval.
+//
+// Like Heartbeat, it writes in slices with Yield between them.
 func (h *Hub) Probe() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(h.reg.probe()...)
+	cs := h.reg.probeRound()
+	for i := 0; i < len(cs); {
+		if i > 0 {
+			h.yieldLocked()
+		}
+		n, failed := h.reg.heartbeatSlice(cs[i:])
+		// A probe's own write does not count as traffic: the next round
+		// probes the client again unless an event reaches it meanwhile.
+		for _, cl := range cs[i : i+n] {
+			cl.written = false
+		}
+		h.dropLocked(failed...)
+		i += n
+	}
 	h.checkBudgetLocked()
 }
 

@@ -1,5 +1,10 @@
 package edge
 
+import (
+	"math/bits"
+	"slices"
+)
+
 // registry is the client side of a hub: the clients it holds and the
 // fan-out that writes chunks to them. It does no locking (the hub's lock
 // covers it) and never drops a client itself: a write that fails is
@@ -14,7 +19,34 @@ type registry struct {
 	// Counters: chunks written or held for clients, and events (or
 	// comments) delivered by those writes.
 	writes, deliveries uint64
+	// batch, when set, takes the writes of each slice to StreamSinks
+	// in one call per chunk; pending gathers them meanwhile.
+	batch   BatchWriter
+	pending map[*Chunk]*pendingWrites
+	spare   []*pendingWrites // emptied ones, for reuse
 }
+
+// pendingWrites are the writes of one chunk gathered for a BatchWriter.
+type pendingWrites struct {
+	clients []*Client
+	sinks   []*StreamSink
+	events  []int // events each write delivers
+	ws      []Writer
+	limits  []int
+	waiting []int
+}
+
+// The slices a fan-out or a heartbeat is cut into: after this many stream
+// writes, or this many clients looked at, the hub releases its lock and
+// yields to the event loop (Hub.Yield), so that a request, an event or the
+// platform's own stream work never waits for more than one slice. A write
+// costs ≈ 30–50 µs of the object's thread in workerd (docs/PLATFORM.md,
+// fact 16), so a slice is ≈ 5 ms of writes, and as much again of
+// workerd's work moving them out, at most.
+const (
+	sliceWrites  = 128
+	sliceClients = 4096
+)
 
 func newRegistry() registry {
 	return registry{clients: make(map[uint64]*Client), heartbeat: &Chunk{Bytes: []byte(":\n\n")}}
@@ -55,39 +87,169 @@ func (r *registry) fanout(ch *Chunk, match func(*Client) bool) (failed []*Client
 	return failed
 }
 
-// fanoutEvents writes up to 64 events, each client getting the events it
-// matches as ONE chunk, shared by the clients that match the same events
-// (keyed by the bit mask of those events). It returns the clients whose
-// write failed.
-func (r *registry) fanoutEvents(events []*Event) (failed []*Client) {
-	if len(events) == 1 {
-		e := events[0]
-		return r.fanout(e.Chunk, func(c *Client) bool { return c.Match(e) })
-	}
-	chunks := make(map[uint64]*Chunk)
+// snapshot returns the clients held now, in dst's storage.
+func (r *registry) snapshot(dst []*Client) []*Client {
+	dst = dst[:0]
 	for _, cl := range r.clients {
-		var mask uint64
-		for i, e := range events {
-			if cl.Match(e) {
-				mask |= 1 << i
-			}
+		dst = append(dst, cl)
+	}
+	return dst
+}
+
+// holds reports whether cl is still one of the clients (a slice of a
+// fan-out may run after it left).
+func (r *registry) holds(cl *Client) bool { return r.clients[cl.ID] == cl }
+
+// fanout is one fan-out of a batch of events, cut into slices: the
+// chunks of the events each client matches, shared by the clients that
+// match the same events (keyed by the bit set of those events), and the
+// bit set of each MatchKey.
+type fanout struct {
+	events []*Event
+	chunks map[string]*Chunk
+	keys   map[string]string // MatchKey → bit set
+	bits   []byte            // scratch
+}
+
+func newFanout(events []*Event) *fanout {
+	return &fanout{events: events, chunks: make(map[string]*Chunk), keys: make(map[string]string), bits: make([]byte, (len(events)+7)/8)}
+}
+
+// match returns the bit set of the events cl matches, as a string (its
+// chunk's key), and how many they are; ok is false when none.
+func (f *fanout) match(cl *Client) (set string, n int, ok bool) {
+	if cl.MatchKey != "" {
+		if set, ok := f.keys[cl.MatchKey]; ok {
+			return set, setBits(set), setBits(set) > 0
 		}
-		if mask == 0 {
+	}
+	clear(f.bits)
+	for i, e := range f.events {
+		if cl.Match(e) {
+			f.bits[i/8] |= 1 << (i % 8)
+			n++
+		}
+	}
+	set = string(f.bits)
+	if cl.MatchKey != "" {
+		f.keys[cl.MatchKey] = set
+	}
+	return set, n, n > 0
+}
+
+// fanoutSlice writes the events of f to the clients of cs still held,
+// each client getting the events it matches as ONE chunk. It stops after
+// sliceWrites writes or sliceClients clients and returns how many of cs it
+// went through and the clients whose write failed.
+func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Client) {
+	writes := 0
+	for done < len(cs) && writes < sliceWrites && done < sliceClients {
+		cl := cs[done]
+		done++
+		if !r.holds(cl) {
 			continue
 		}
-		c := chunks[mask]
-		if c == nil {
-			c = joinChunks(events, mask)
-			chunks[mask] = c
+		set, n, ok := f.match(cl)
+		if !ok {
+			continue
 		}
+		c := f.chunks[set]
+		if c == nil {
+			c = joinChunks(f.events, set)
+			f.chunks[set] = c
+		}
+		writes++
 		r.writes++
+		if r.gather(cl, c, n) {
+			continue
+		}
 		if r.write(cl, c) {
-			r.deliveries += uint64(bitsSet(mask))
+			r.deliveries += uint64(n)
 			continue
 		}
 		failed = append(failed, cl)
 	}
+	return done, r.flush(failed)
+}
+
+// gather keeps the write of c to a live client with a StreamSink for the
+// slice's batch, if there is a BatchWriter; it reports whether it did.
+func (r *registry) gather(cl *Client, c *Chunk, events int) bool {
+	if r.batch == nil || cl.held != nil {
+		return false
+	}
+	s, ok := cl.Sink.(*StreamSink)
+	if !ok {
+		return false
+	}
+	if r.pending == nil {
+		r.pending = make(map[*Chunk]*pendingWrites)
+	}
+	p := r.pending[c]
+	if p == nil {
+		if n := len(r.spare); n > 0 {
+			p, r.spare = r.spare[n-1], r.spare[:n-1]
+		} else {
+			p = &pendingWrites{}
+		}
+		r.pending[c] = p
+	}
+	cl.written = true // as write does: a probe skips the client
+	p.clients = append(p.clients, cl)
+	p.sinks = append(p.sinks, s)
+	p.events = append(p.events, events)
+	p.ws = append(p.ws, s.w)
+	p.limits = append(p.limits, s.limit)
+	return true
+}
+
+// flush makes the gathered writes, one BatchWriter call per chunk, and
+// returns failed with the clients whose write failed added.
+func (r *registry) flush(failed []*Client) []*Client {
+	for c, p := range r.pending {
+		delete(r.pending, c)
+		p.waiting = slices.Grow(p.waiting[:0], len(p.clients))[:len(p.clients)]
+		r.batch.EnqueueBatch(c, p.ws, p.limits, p.waiting)
+		for i, cl := range p.clients {
+			if p.sinks[i].settle(p.waiting[i]) {
+				r.deliveries += uint64(p.events[i])
+			} else {
+				failed = append(failed, cl)
+			}
+		}
+		clear(p.clients)
+		clear(p.sinks)
+		clear(p.ws)
+		p.clients, p.sinks, p.events, p.ws, p.limits = p.clients[:0], p.sinks[:0], p.events[:0], p.ws[:0], p.limits[:0]
+		if len(r.spare) < 4 {
+			r.spare = append(r.spare, p)
+		}
+	}
 	return failed
+}
+
+// heartbeatSlice writes the heartbeat to the clients of cs still held,
+// like fanoutSlice.
+func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
+	writes := 0
+	for done < len(cs) && writes < sliceWrites && done < sliceClients {
+		cl := cs[done]
+		done++
+		if !r.holds(cl) {
+			continue
+		}
+		writes++
+		r.writes++
+		if r.gather(cl, r.heartbeat, 1) {
+			continue
+		}
+		if r.write(cl, r.heartbeat) {
+			r.deliveries++
+			continue
+		}
+		failed = append(failed, cl)
+	}
+	return done, r.flush(failed)
 }
 
 // write writes c to a live client or holds it for a client in catch-up;
@@ -106,46 +268,51 @@ func (r *registry) write(cl *Client, c *Chunk) bool {
 	return true
 }
 
-// probe writes the heartbeat comment to every client that nothing was
-// written to since the previous probe, and starts the next round. It
-// returns the clients whose write failed.
-func (r *registry) probe() (failed []*Client) {
+// probeRound starts a probe round: it returns the clients that nothing
+// was written to since the previous round, for the heartbeat comment, and
+// marks the others as not written to.
+func (r *registry) probeRound() (idle []*Client) {
 	for _, cl := range r.clients {
 		if cl.written {
 			cl.written = false
 			continue
 		}
-		r.writes++
-		if r.write(cl, r.heartbeat) {
-			r.deliveries++
-			cl.written = false
-			continue
-		}
-		failed = append(failed, cl)
+		idle = append(idle, cl)
 	}
-	return failed
+	return idle
 }
 
-func joinChunks(events []*Event, mask uint64) *Chunk {
+// joinChunks returns the chunks of the events in set joined: the event's
+// own chunk (and its Native form) when set holds one event.
+func joinChunks(events []*Event, set string) *Chunk {
+	has := func(i int) bool { return set[i/8]&(1<<(i%8)) != 0 }
+	if setBits(set) == 1 {
+		for i, e := range events {
+			if has(i) {
+				return e.Chunk
+			}
+		}
+	}
 	size := 0
 	for i, e := range events {
-		if mask&(1<<i) != 0 {
+		if has(i) {
 			size += len(e.Chunk.Bytes)
 		}
 	}
 	b := make([]byte, 0, size)
 	for i, e := range events {
-		if mask&(1<<i) != 0 {
+		if has(i) {
 			b = append(b, e.Chunk.Bytes...)
 		}
 	}
 	return &Chunk{Bytes: b}
 }
 
-func bitsSet(m uint64) int {
+// setBits returns the number of events in a bit set.
+func setBits(set string) int {
 	n := 0
-	for ; m != 0; m &= m - 1 {
-		n++
+	for i := 0; i < len(set); i++ {
+		n += bits.OnesCount8(set[i])
 	}
 	return n
 }

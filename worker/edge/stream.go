@@ -20,6 +20,17 @@ type Writer interface {
 	Close()
 }
 
+// BatchWriter writes one chunk to many streams in one call. In the worker
+// a write is a call from Go into JavaScript; through a BatchWriter a slice
+// of a fan-out costs one such call instead of one per client, and no Go
+// allocation per client (see Hub.Batch).
+type BatchWriter interface {
+	// EnqueueBatch does ws[i].Enqueue(c, limits[i]) for every i, in
+	// order, and stores each result in waiting[i]. Every ws[i] is a
+	// Writer of this platform (the BatchWriter knows its kind).
+	EnqueueBatch(c *Chunk, ws []Writer, limits, waiting []int)
+}
+
 // StreamOptions are the per-stream limits of a hub's clients.
 type StreamOptions struct {
 	// Queue is how many chunks may wait for a client before it is dropped
@@ -34,6 +45,11 @@ type StreamOptions struct {
 	// MaxStream bounds a stream's lifetime (0: no bound): each gets
 	// between 3/4 of it and all of it, at random.
 	MaxStream time.Duration
+	// MatchKey, when not empty, names what the client's match function
+	// decides on (its selectors and grants): clients with the same key
+	// match the same events, so a fan-out matches each event once per key
+	// rather than once per client (see Client.MatchKey).
+	MatchKey string
 }
 
 // StreamSink is the Sink of a client stream held through a Writer.
@@ -64,8 +80,11 @@ func NewStreamSink(w Writer, o StreamOptions) *StreamSink {
 }
 
 // Write implements Sink.
-func (s *StreamSink) Write(c *Chunk) bool {
-	waiting := s.w.Enqueue(c, s.limit)
+func (s *StreamSink) Write(c *Chunk) bool { return s.settle(s.w.Enqueue(c, s.limit)) }
+
+// settle applies the result of a write (chunks waiting afterwards, or -1
+// when it failed) and reports whether the client keeps its stream.
+func (s *StreamSink) settle(waiting int) bool {
 	switch {
 	case waiting < 0:
 		return false
@@ -115,7 +134,7 @@ func (h *Hub) Attach(id uint64, w Writer, match func(*Event) bool, release func(
 	// restart) do not all return at once.
 	retry := o.Retry + rand.N(o.RetryJitter+1)
 	sink.Write(&Chunk{Bytes: sse.AppendRetry(nil, int(retry.Milliseconds()))})
-	if !h.Add(&Client{ID: id, Sink: sink, Match: match, Release: release}, lastEventID) {
+	if !h.Add(&Client{ID: id, Sink: sink, Match: match, Release: release, MatchKey: o.MatchKey}, lastEventID) {
 		if release != nil {
 			release() // idempotent: the hub may have released it already
 		}

@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 2
+const Version = 4
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -49,11 +49,13 @@ const (
 	Answer      = "answer"
 	Relay       = "relay"
 
-	StreamsEnqueue = "enqueue"
-	StreamsClose   = "close"
-	FeedsOpen      = "open"
-	PumpTake       = "take"
-	PumpCancel     = "cancel"
+	StreamsEnqueue     = "enqueue"
+	StreamsClose       = "close"
+	StreamsEnqueueMany = "enqueueMany"
+	StreamsPause       = "pause"
+	FeedsOpen          = "open"
+	PumpTake           = "take"
+	PumpCancel         = "cancel"
 )
 
 // The fields of open's result.
@@ -113,7 +115,7 @@ var Calls = []Call{
 		Result: "a refusal {status, headers, body} or, accepted, {status: 200, id, headers}; headers is a JSON object of strings"},
 	{Object: "binding", Name: Attach, DefinedBy: Go,
 		Params: []string{"id", "controller"},
-		Result: "nothing; Go writes the stream through streams.enqueue from then on, or closes it at once if id is unknown"},
+		Result: "nothing; Go writes the stream through streams.enqueue and streams.enqueueMany from then on, or closes it at once if id is unknown"},
 	{Object: "binding", Name: Detach, DefinedBy: Go,
 		Params: []string{"id"},
 		Result: "nothing; the client whose stream was cancelled is removed"},
@@ -131,6 +133,11 @@ var Calls = []Call{
 	{Object: "streams", Name: StreamsClose, DefinedBy: JS,
 		Params: []string{"controller"},
 		Result: "nothing; never throws"},
+	{Object: "streams", Name: StreamsPause, DefinedBy: JS,
+		Result: "a Promise that resolves on a later turn of the event loop (a 0 ms timer)"},
+	{Object: "streams", Name: StreamsEnqueueMany, DefinedBy: JS,
+		Params: []string{"bound", "pairs", "chunk", "n"},
+		Result: "nothing; for each of the first n [slot, limit] pairs of the Int32Array pairs, writes chunk to the controller bound[slot] (an array Go keeps) as enqueue would, and replaces limit with enqueue's result (-1 for an empty slot); never throws"},
 	{Object: "feeds", Name: FeedsOpen, DefinedBy: JS,
 		Params: []string{"body", "maxBytes"},
 		Result: "a pump reading body ahead, at most maxBytes"},

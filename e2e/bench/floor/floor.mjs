@@ -1,0 +1,123 @@
+// The floor of a client write in workerd: a pure-JS Durable Object that
+// holds client streams the way the edge hub does (a ReadableStream per
+// client whose controller is written to directly, passed on by the front
+// door through an IdentityTransformStream pipe, as worker/entry.mjs does)
+// and fans chunks out to all of them with nothing but the write: one
+// Uint8Array per fan-out, one controller.enqueue per client. e2e/bench
+// asks it for the edge hub's own write pattern (clients, fan-outs, chunk
+// size and pacing, measured in the same run) and compares the CPU each
+// spends per client write.
+//
+//   GET  /subscribe[?group=G]          a held text/event-stream
+//   GET  /stats                        {"streams": n}
+//   POST /publish?group=G&data=D       writes "data: D" at once to the
+//        streams of group G (the latency floor: the bench sends its clock)
+//   POST /fanout?fanouts=F&writes=W&events=E&bytes=B&intervalMs=I
+//        F fan-outs, I ms apart, each writing W chunks one after the
+//        other (each to every held stream, as the hub writes the 64-event
+//        slices of a large batch), each chunk E events of about B bytes;
+//        answers when done.
+import { DurableObject } from "cloudflare:workers";
+
+function stub(env) {
+  return env.FLOOR.get(env.FLOOR.idFromName("floor"));
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === "/healthz") return new Response("ok\n");
+    const res = await stub(env).fetch(request);
+    if (url.pathname !== "/subscribe" || !res.body) return res;
+    const pipe = new IdentityTransformStream();
+    res.body.pipeTo(pipe.writable).catch(() => {});
+    return new Response(pipe.readable, res);
+  },
+};
+
+const encoder = new TextEncoder();
+
+// chunk returns n SSE events of about size bytes each, as the hub frames
+// them (an id line and a data line).
+function chunk(seq, n, size) {
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    const head = `id: urn:floor:${seq}-${i}\ndata: `;
+    s += head + "x".repeat(Math.max(1, size - head.length - 2)) + "\n\n";
+  }
+  return encoder.encode(s);
+}
+
+export class FloorHub extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.clients = new Set(); // the default group, for /fanout
+    this.groups = new Map(); // other groups, for /publish
+    this.seq = 0;
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    const clients = this.clients;
+    if (url.pathname === "/subscribe") {
+      const name = url.searchParams.get("group") || "";
+      let group = clients;
+      if (name !== "") {
+        if (!this.groups.has(name)) this.groups.set(name, new Set());
+        group = this.groups.get(name);
+      }
+      let self;
+      const stream = new ReadableStream({
+        start(controller) {
+          self = controller;
+          group.add(controller);
+          controller.enqueue(encoder.encode(":\n\n"));
+        },
+        cancel() {
+          group.delete(self);
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+    }
+    if (url.pathname === "/stats") {
+      return Response.json({ streams: clients.size });
+    }
+    if (url.pathname === "/publish" && request.method === "POST") {
+      const group = this.groups.get(url.searchParams.get("group") || "") || new Set();
+      const u = encoder.encode(`data: ${url.searchParams.get("data") || ""}\n\n`);
+      for (const c of group) {
+        try {
+          c.enqueue(u);
+        } catch (e) {
+          group.delete(c);
+        }
+      }
+      return new Response(null, { status: 204 });
+    }
+    if (url.pathname === "/fanout" && request.method === "POST") {
+      const q = (name, def) => Number(url.searchParams.get(name) ?? def);
+      const fanouts = q("fanouts", 1);
+      const perFanout = q("writes", 1);
+      const events = q("events", 1);
+      const bytes = q("bytes", 100);
+      const interval = q("intervalMs", 0);
+      let writes = 0;
+      for (let f = 0; f < fanouts; f++) {
+        if (f > 0) await new Promise((r) => setTimeout(r, interval));
+        for (let w = 0; w < perFanout; w++) {
+          const u = chunk(this.seq++, events, bytes);
+          for (const c of clients) {
+            try {
+              c.enqueue(u);
+              writes++;
+            } catch (e) {
+              clients.delete(c);
+            }
+          }
+        }
+      }
+      return Response.json({ writes });
+    }
+    return new Response("not found\n", { status: 404 });
+  }
+}

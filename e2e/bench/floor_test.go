@@ -1,0 +1,302 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/edge-sse/edge-sse/e2e/internal/proc"
+)
+
+// floorWorker is the pure-JS baseline object (e2e/bench/floor) and the
+// streams held on it, dialled on its first run.
+type floorWorker struct {
+	proc *proc.Process
+	url  string
+	subs []*subscriber
+}
+
+// floorResult is one run of the floor with an edge hub's write pattern.
+type floorResult struct {
+	clients, fanouts, writes1 int // writes1: chunks per client per fan-out
+	events                    int // per chunk
+	eventBytes                int
+	interval                  time.Duration
+	writes                    float64
+	dur                       time.Duration
+	cpuSecs                   float64 // of the floor worker's workerd
+	done                      bool
+}
+
+// perWrite returns CPU seconds per client write.
+func (f floorResult) perWrite() float64 {
+	if f.writes == 0 {
+		return 0
+	}
+	return f.cpuSecs / f.writes
+}
+
+// steadyResult is one sustained-rate measurement.
+type steadyResult struct {
+	rate, clients, events int
+	offered, delivered    float64 // deliveries/s offered, delivered
+	received              int
+	lat                   []time.Duration // p50, p99, max publish→receive
+	fanouts, writes       float64
+	done                  bool
+}
+
+func (bn *bench) workers() []*proc.Process { return bn.procs }
+
+// floorRun asks the floor object for the write pattern of the burst just
+// measured: the same number of clients, writes per client (the hub's
+// stream writes / clients, rounded), events per write, bytes per event
+// and pacing (the burst's duration / writes per client), and measures the
+// CPU of the floor worker's workerd (the process that runs the object,
+// not wrangler's dev proxy) over it.
+func (bn *bench) floorRun() error {
+	fw := bn.floor
+	if fw == nil {
+		return fmt.Errorf("the floor worker did not start")
+	}
+	r := bn.res
+	clients := r.burstClients
+	if err := fw.hold(clients, bn.p.dialParallel); err != nil {
+		return err
+	}
+	fanouts := max(1, int(r.burstBatches))
+	perFanout := max(1, int(math.Round(r.burstWrites/float64(clients)/float64(fanouts))))
+	events := int(math.Ceil(float64(r.burstEvents) / float64(fanouts*perFanout)))
+	eventBytes := 100
+	if r.burstReceived > 0 {
+		eventBytes = int(r.burstBytes / r.burstReceived)
+	}
+	interval := r.burstDur / time.Duration(fanouts)
+	f := floorResult{clients: clients, fanouts: fanouts, writes1: perFanout, events: events, eventBytes: eventBytes, interval: interval}
+
+	var before int64
+	for _, s := range fw.subs {
+		before += s.events.Load()
+	}
+	pids := workerPIDs(fw.proc, fw.url)
+	cpu0 := cpuTicks(pids)
+	t0 := time.Now()
+	u := fmt.Sprintf("%s/fanout?fanouts=%d&writes=%d&events=%d&bytes=%d&intervalMs=%d", fw.url, fanouts, perFanout, events, eventBytes, interval.Milliseconds())
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Post(u, "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	var out struct{ Writes float64 }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	want := int64(fanouts * perFanout * events * clients)
+	f.done = waitFor(60*time.Second, 20*time.Millisecond, func() bool {
+		var n int64
+		for _, s := range fw.subs {
+			n += s.events.Load()
+		}
+		return n-before >= want
+	})
+	f.dur = time.Since(t0)
+	cpu, _ := cpuUse(cpu0, cpuTicks(pids), f.dur)
+	f.cpuSecs = cpu * f.dur.Seconds()
+	f.writes = out.Writes
+	bn.res.floor = f
+	bn.tb.Logf("floor%s: %d fan-outs of %d writes × %d clients, %d events of %d B each, %s apart: %.0f writes, %.3f s CPU in %s",
+		bn.labelSuffix(), fanouts, perFanout, clients, events, eventBytes, interval, f.writes, f.cpuSecs, f.dur.Round(time.Millisecond))
+	if !f.done {
+		return fmt.Errorf("the floor's clients did not receive all %d events", want)
+	}
+	return nil
+}
+
+// hold makes the floor object hold n streams of its default group.
+func (fw *floorWorker) hold(n, parallel int) error {
+	if len(fw.subs) == n {
+		return nil
+	}
+	closeAll(fw.subs)
+	var err error
+	if fw.subs, err = dialMany(n, parallel, fw.url+"/subscribe", nil, nil); err != nil {
+		return err
+	}
+	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+		st, err := getStats(fw.url + "/stats")
+		return err == nil && st.Streams >= n
+	}) {
+		return fmt.Errorf("the floor object does not count %d streams", n)
+	}
+	time.Sleep(2 * time.Second)
+	return nil
+}
+
+// publishFloor writes data at once to the floor's streams of group.
+func (fw *floorWorker) publish(group, data string) error {
+	resp, err := apiClient.Post(fw.url+"/publish?group="+url.QueryEscape(group)+"&data="+url.QueryEscape(data), "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func (bn *bench) labelSuffix() string {
+	if bn.label == "" {
+		return ""
+	}
+	return " (" + bn.label + ")"
+}
+
+// workerPIDs returns the workerd processes of a launcher except wrangler's
+// dev proxy (the one listening on the worker's port).
+func workerPIDs(p *proc.Process, base string) []int {
+	u, _ := url.Parse(base)
+	port, _ := strconv.Atoi(u.Port())
+	all := workerdPIDs(p.Pid())
+	listens := listenerPIDs(all, port)
+	var out []int
+	for _, pid := range all {
+		if !listens[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// answerLog records how long the hub took to answer requests during a
+// burst.
+type answerLog struct {
+	mu            sync.Mutex
+	statsD, subsD []time.Duration
+	fail          int
+}
+
+// answerTimeout bounds one request of the answerLog: past it the request
+// counts as failed.
+const answerTimeout = 5 * time.Second
+
+func (a *answerLog) add(dst *[]time.Duration, d time.Duration, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !ok {
+		a.fail++
+		return
+	}
+	*dst = append(*dst, d)
+}
+
+// stats times one stats request.
+func (a *answerLog) stats(u string) bool {
+	t0 := time.Now()
+	_, err := getStats(u)
+	a.add(&a.statsD, time.Since(t0), err == nil)
+	return err == nil
+}
+
+// subscribe times a new subscription up to its 200 and closes it.
+func (a *answerLog) subscribe(u string) {
+	t0 := time.Now()
+	s, err := dialSubscriber(u, nil, nil)
+	a.add(&a.subsD, time.Since(t0), err == nil)
+	if err == nil {
+		s.close()
+	}
+}
+
+func (a *answerLog) sorted() (stats, subs []time.Duration, fail int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	stats, subs = slices.Clone(a.statsD), slices.Clone(a.subsD)
+	slices.Sort(stats)
+	slices.Sort(subs)
+	return stats, subs, a.fail
+}
+
+// steadyAll runs the sustained measurement at each rate of p.steadyRates.
+func (bn *bench) steadyAll() error {
+	for _, rate := range bn.p.steadyRates {
+		if err := bn.steady(rate); err != nil {
+			return fmt.Errorf("%d events/s: %w", rate, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return nil
+}
+
+// holdBefore opens the streams the main worker holds during the latency,
+// burst and steady phases, as edgeMemory does for this worker's.
+func (bn *bench) holdBefore() error {
+	b := bn.before
+	if b == nil {
+		return nil
+	}
+	n := bn.p.streams[0]
+	// With EDGE_BENCH_PAIRED set, the same topic as this worker's
+	// streams: the burst and steady phases then reach both hubs with the
+	// same events at the same time (a paired measurement, but the two
+	// hubs share the machine). By default each hub's phase runs right
+	// after the other's.
+	b.topicA = benchTopic("hold-before")
+	if os.Getenv("EDGE_BENCH_PAIRED") != "" && bn.topicA != "" {
+		b.topicA = bn.topicA
+	}
+	b.res.burstClients = n
+	var err error
+	if b.heldA, err = dialMany(n, bn.p.dialParallel, b.mercure(b.edgeURL, b.topicA), nil, nil); err != nil {
+		return err
+	}
+	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+		st, err := getStats(b.edgeURL + "/_edge/stats")
+		return err == nil && st.Subscribers >= n
+	}) {
+		return fmt.Errorf("the main hub does not count %d subscribers", n)
+	}
+	before := make([]int64, len(b.heldA))
+	for i, s := range b.heldA {
+		before[i] = s.events.Load()
+	}
+	if err := publish(b.originURL, b.pubToken, b.topicA, "hello"); err != nil {
+		return err
+	}
+	if !waitFor(30*time.Second, 50*time.Millisecond, func() bool {
+		for i, s := range b.heldA {
+			if s.events.Load() <= before[i] {
+				return false
+			}
+		}
+		return true
+	}) {
+		return fmt.Errorf("the main hub's streams did not get the check event")
+	}
+	time.Sleep(2 * time.Second)
+	return nil
+}
+
+// sequential returns a phase that runs fn against this worker, then,
+// unless the phase is paired (targets), against the main worker: each
+// phase's two runs are next to each other in time.
+func (bn *bench) sequential(name string, fn func(*bench) error) func() error {
+	return func() error {
+		err := fn(bn)
+		if b := bn.before; b != nil && len(bn.targets()) == 1 {
+			time.Sleep(2 * time.Second)
+			t0 := time.Now()
+			if err := b.phase(func() error { return fn(b) }); err != nil {
+				b.res.errs[name] = err
+				bn.tb.Errorf("%s (main): %v", name, err)
+			}
+			bn.tb.Logf("%s (main): %s", name, time.Since(t0).Round(time.Millisecond))
+		}
+		return err
+	}
+}
