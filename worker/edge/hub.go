@@ -404,7 +404,7 @@ func (h *Hub) Heartbeat() {
 }
 
 // ProbesPerHeartbeat is how many Probe rounds the worker runs per
-// CLIENT_HEARTBEAT_MS (docs/PLATFORM.md, fact 17). A client that went away is noticed only when a
+// CLIENT_HEARTBEAT_MS (docs/PLATFORM.md, fact 20). A client that went away is noticed only when a
 // write to its stream fails, and that takes more than one write: measured
 // under wrangler dev with curl killed while no events flowed, the
 // departure surfaced at the 2nd write after it when the client talked to
