@@ -312,6 +312,40 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	return res
 }
 
+// ready() is undefined once the hub's feed is anchored, and otherwise a
+// Promise that resolves when it is or after edge.AnchorWait (entry.mjs
+// awaits it before answering an admitted subscriber).
+func (h *hubInstance) ready(js.Value, []js.Value) any {
+	if h.hub == nil {
+		return js.Undefined() // not set up: open answered with the reason
+	}
+	anchored := h.hub.Anchored()
+	select {
+	case <-anchored:
+		return js.Undefined()
+	default:
+	}
+	// The feed starts with a hub's first client; this one is admitted and
+	// attaches right after the wait, so start it now or nothing anchors.
+	h.feed.Start()
+	var executor js.Func
+	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve := args[0]
+		go func() {
+			t := time.NewTimer(edge.AnchorWait)
+			defer t.Stop()
+			select {
+			case <-anchored:
+			case <-t.C:
+			}
+			resolve.Invoke()
+			executor.Release()
+		}()
+		return nil
+	})
+	return js.Global().Get("Promise").New(executor)
+}
+
 // hubState is what the gate reads of the hub; h.mu is held.
 type hubState struct{ h *hubInstance }
 

@@ -29,7 +29,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 4;
+const CONTRACT_VERSION = 5;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
@@ -288,6 +288,11 @@ export class EdgeHub extends DurableObject {
     if (opened.status !== 200) {
       return new Response(opened.body, { status: opened.status, headers });
     }
+    // A cold hub answers once its feed is anchored (bounded): a client
+    // answered earlier would miss what is published before the feed's
+    // first Hello.
+    const ready = hub.ready();
+    if (ready) await ready;
     const id = opened.id;
     const stream = new ReadableStream({
       start(controller) {

@@ -43,6 +43,7 @@ func runHub(context js.Value) {
 	binding.Set(jsapi.Attach, js.FuncOf(h.attach))
 	binding.Set(jsapi.Detach, js.FuncOf(h.detach))
 	binding.Set(jsapi.Stats, js.FuncOf(h.stats))
+	binding.Set(jsapi.Ready, js.FuncOf(h.ready))
 	workers.Ready()
 	select {} // resident: serve callbacks until the object is evicted
 }

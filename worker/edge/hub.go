@@ -10,6 +10,7 @@ package edge
 
 import (
 	"sync"
+	"time"
 
 	"github.com/edge-sse/edge-sse/shared/frame"
 	"github.com/edge-sse/edge-sse/shared/mercure"
@@ -97,8 +98,10 @@ type Hub struct {
 	ring *Ring
 	// helloID is the origin's newest id announced by the current feed's Hello.
 	helloID string
-	// anchored is set by the first Hello: the ring knows where it starts.
-	anchored bool
+	// anchored is set by the first Hello: the ring knows where it starts;
+	// anchoredCh is closed then (Anchored).
+	anchored   bool
+	anchoredCh chan struct{}
 
 	// Matching, when set before the hub is used, is the Registry of the
 	// clients' costly selectors: each event's topics are shared through it
@@ -127,10 +130,23 @@ type Hub struct {
 // NewHub returns a hub whose replay ring holds ringSize events and whose
 // events' topics are prepared with c.
 func NewHub(c *topic.Compiler, ringSize int) *Hub {
-	h := &Hub{compiler: c, reg: newRegistry(), ring: NewRing(ringSize)}
+	h := &Hub{compiler: c, reg: newRegistry(), ring: NewRing(ringSize), anchoredCh: make(chan struct{})}
 	h.scheduler.fetches = make(map[uint64]*fetch)
 	return h
 }
+
+// Anchored is closed once the feed's first Hello arrived: from then on
+// every event the origin stores reaches the hub's clients. A client added
+// before it misses the events published between its answer and the Hello,
+// so the adapter holds a new subscriber's 200 until then (bounded by
+// AnchorWait).
+func (h *Hub) Anchored() <-chan struct{} { return h.anchoredCh }
+
+// AnchorWait bounds how long a new subscriber's answer waits for a cold
+// hub's feed (Anchored); past it the answer goes out anyway, as it did
+// before the wait existed, so an unreachable origin delays the first
+// subscribers of a cold object by at most this.
+const AnchorWait = 5 * time.Second
 
 // SetBatchWriter makes the hub write each slice of a fan-out or heartbeat
 // to its StreamSinks through b, one call per chunk (nil: one Enqueue per
@@ -277,6 +293,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		h.ring.Anchor(h.helloID)
 		if !h.anchored {
 			h.anchored = true
+			close(h.anchoredCh)
 			for _, c := range h.reg.clients {
 				if c.held != nil && c.after != "" {
 					h.resumeLocked(c)

@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 4
+const Version = 5
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -46,6 +46,7 @@ const (
 	Attach      = "attach"
 	Detach      = "detach"
 	Stats       = "stats"
+	Ready       = "ready"
 	Answer      = "answer"
 	Relay       = "relay"
 
@@ -121,6 +122,8 @@ var Calls = []Call{
 		Result: "nothing; the client whose stream was cancelled is removed"},
 	{Object: "binding", Name: Stats, DefinedBy: Go,
 		Result: "the hub's counters and limits as a JSON string"},
+	{Object: "binding", Name: Ready, DefinedBy: Go,
+		Result: "undefined once the hub's feed is anchored (its first Hello arrived), else a Promise that resolves then or after edge.AnchorWait: await it before answering an admitted subscriber"},
 	{Object: "binding", Name: Answer, DefinedBy: Go,
 		Params: []string{"method", "url", "headers"},
 		Result: "the front door's answer {status, headers, body} (headers: JSON [name, value] pairs; body: Uint8Array); a request to forward to the origin also has forward (the URL), forwardMethod, forwardHeaders, relayAPI (pass it to relay) and, when the client's body goes along, maxBytes"},
