@@ -42,11 +42,12 @@ type pendingWrites struct {
 // platform's own stream work never waits for more than one slice. A write
 // costs ≈ 30–50 µs of the object's thread in workerd (docs/PLATFORM.md,
 // fact 16), so a slice is ≈ 10 ms of writes, and as much again of
-// workerd's work moving them out, at most. A yield is not free either: in
-// a paired bench run (two workers at once on 2 cores), slices of 128 made
-// a 200-stream fan-out's publish→receive ≈ 9 ms slower at p50 than no
-// slicing (39 against 31 ms), so a fan-out to up to 256 streams, the
-// common case, goes out whole.
+// workerd's work moving them out, at most. A yield is not free either (a
+// timer turn of the event loop), so a fan-out to up to 256 streams, the
+// common case, goes out whole. (A paired bench run seemed to show slices
+// of 128 costing ≈ 9 ms at p50, but the paired latency row favours its
+// second worker even with one build on both sides: the cost of a yield is
+// not measured yet.)
 const (
 	sliceWrites  = 256
 	sliceClients = 4096
