@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -585,25 +584,5 @@ func (ib *isoBench) table() string {
 		add("", "  idle worker process CPU, subtracted above", v, "", "")
 	}
 
-	w := [4]int{1, 0, 0, 0}
-	for _, x := range rows {
-		w[0] = max(w[0], len([]rune(x.num)))
-		w[1] = max(w[1], len([]rune(x.what)))
-		w[2] = max(w[2], len([]rune(x.value)))
-		w[3] = max(w[3], len([]rune(x.target)))
-	}
-	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-len([]rune(s)))) }
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nedge-sse isolate bench: %s, %s, %d CPUs (load average %s at start, %s at end), wrangler %s, workerd %s\n",
-		time.Now().Format("2006-01-02 15:04"), runtime.Version(), runtime.NumCPU(), ib.loadStart, loadAverage(),
-		npmVersion(ib.root, "wrangler"), npmVersion(ib.root, "workerd"))
-	line := strings.Repeat("─", w[0]+w[1]+w[2]+w[3]+16)
-	sb.WriteString(line + "\n")
-	fmt.Fprintf(&sb, "%s  %s  %s  %s\n", pad("#", w[0]), pad("measurement", w[1]), pad("value", w[2]), pad("target", w[3]))
-	sb.WriteString(line + "\n")
-	for _, x := range rows {
-		fmt.Fprintf(&sb, "%s  %s  %s  %s  %s\n", pad(x.num, w[0]), pad(x.what, w[1]), pad(x.value, w[2]), pad(x.target, w[3]), x.verdict)
-	}
-	sb.WriteString(line + "\n")
-	return sb.String()
+	return renderTable("edge-sse isolate bench", ib.loadStart, ib.root, rows)
 }

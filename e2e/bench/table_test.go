@@ -104,7 +104,13 @@ func (bn *bench) table() string {
 	// 6. Presence (presence_test.go).
 	rows = append(rows, bn.presenceRows()...)
 
-	// Layout.
+	return renderTable("edge-sse bench", bn.loadStart, bn.root, rows)
+}
+
+// renderTable lays rows out in aligned columns under a heading naming the
+// run: title, date, Go, CPUs, the load average at start (loadStart) and
+// now, and the wrangler and workerd of the checkout at root.
+func renderTable(title, loadStart, root string, rows []row) string {
 	w := [4]int{1, 0, 0, 0}
 	for _, x := range rows {
 		w[0] = max(w[0], len([]rune(x.num)))
@@ -114,9 +120,9 @@ func (bn *bench) table() string {
 	}
 	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-len([]rune(s)))) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nedge-sse bench: %s, %s, %d CPUs (load average %s at start, %s at end), wrangler %s, workerd %s\n",
-		time.Now().Format("2006-01-02 15:04"), runtime.Version(), runtime.NumCPU(), bn.loadStart, loadAverage(),
-		npmVersion(bn.root, "wrangler"), npmVersion(bn.root, "workerd"))
+	fmt.Fprintf(&b, "\n%s: %s, %s, %d CPUs (load average %s at start, %s at end), wrangler %s, workerd %s\n",
+		title, time.Now().Format("2006-01-02 15:04"), runtime.Version(), runtime.NumCPU(), loadStart, loadAverage(),
+		npmVersion(root, "wrangler"), npmVersion(root, "workerd"))
 	line := strings.Repeat("─", w[0]+w[1]+w[2]+w[3]+16)
 	b.WriteString(line + "\n")
 	fmt.Fprintf(&b, "%s  %s  %s  %s  %s\n", pad("#", w[0]), pad("measurement", w[1]), pad("value", w[2]), pad("target", w[3]), "")
