@@ -209,8 +209,17 @@ func startAppServer() *httptest.Server {
 // ("" for a free port) with flags after `serve --addr`, and waits until it
 // is healthy.
 func startOriginAt(name, addr string, flags ...string) (*process, error) {
-	// Every origin of the run answers /metrics to the run's operator token.
-	flags = append([]string{"--metrics-token", operatorToken}, flags...)
+	// Every origin of the run answers /metrics to the run's operator token;
+	// an origin older than --metrics-token (E2E_ORIGIN_BIN) serves /metrics
+	// to anyone. A flag of the test's own that the binary lacks fails
+	// Start, naming it.
+	have, err := proc.OriginFlags(sys.originBin)
+	if err != nil {
+		return nil, err
+	}
+	if have["metrics-token"] {
+		flags = append([]string{"--metrics-token", operatorToken}, flags...)
+	}
 	s, err := proc.Origin{Bin: sys.originBin, Dir: sys.root, LogDir: sys.logDir, Name: name, Addr: addr, Flags: flags}.Start()
 	if err != nil {
 		return nil, err
