@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,6 +58,9 @@ var sys struct {
 	// feed is the proxy the worker reaches the origin through (its
 	// ORIGIN_URL), so that a test can cut the origin→edge feed.
 	feed *feedProxy
+	// appURL is a page server of another origin, which the worker's
+	// CORS_ORIGINS lists (with credentials) besides "*".
+	appURL string
 }
 
 // Test-friendly timings: client heartbeats every second find dead streams
@@ -119,6 +123,9 @@ func run(m *testing.M) (int, error) {
 	// cookie-authorized publishes forwarded from its pages
 	// (--publish-origins).
 	sys.edgeURL = "http://" + freeAddr()
+	app := startAppServer()
+	defer app.Close()
+	sys.appURL = app.URL
 	if err := startOrigin(originBin); err != nil {
 		return 1, err
 	}
@@ -179,6 +186,7 @@ func startWrangler() error {
 		// streams on this one object, past the latency-sized default
 		// (README, "Sizing").
 		"MAX_CLIENTS:"+maxClients,
+		"CORS_ORIGINS:*,"+sys.appURL,
 	)
 	if err != nil {
 		return err
@@ -187,12 +195,31 @@ func startWrangler() error {
 	return nil
 }
 
+// startAppServer serves an empty page on a loopback port: the page of an
+// app on another origin than the worker's (the port differs), for the
+// cross-origin tests.
+func startAppServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><title>an app on another origin</title>\n")
+	}))
+}
+
 // startOriginAt starts this tree's origin, logging to name.log, on addr
 // ("" for a free port) with flags after `serve --addr`, and waits until it
 // is healthy.
 func startOriginAt(name, addr string, flags ...string) (*process, error) {
-	// Every origin of the run answers /metrics to the run's operator token.
-	flags = append([]string{"--metrics-token", operatorToken}, flags...)
+	// Every origin of the run answers /metrics to the run's operator token;
+	// an origin older than --metrics-token (E2E_ORIGIN_BIN) serves /metrics
+	// to anyone. A flag of the test's own that the binary lacks fails
+	// Start, naming it.
+	have, err := proc.OriginFlags(sys.originBin)
+	if err != nil {
+		return nil, err
+	}
+	if have["metrics-token"] {
+		flags = append([]string{"--metrics-token", operatorToken}, flags...)
+	}
 	s, err := proc.Origin{Bin: sys.originBin, Dir: sys.root, LogDir: sys.logDir, Name: name, Addr: addr, Flags: flags}.Start()
 	if err != nil {
 		return nil, err

@@ -262,19 +262,18 @@ func (h *hubInstance) setup() error {
 	return h.initErr
 }
 
-// open(url, lastEventID, authorization, cookie) answers a subscribe request
-// (each header as Headers.get combines its values) with {status, headers,
-// body} or, when admitted, {status: 200, id, headers}; package admit
-// decides.
+// open(url, lastEventID, authorization, cookie, origin) answers a
+// subscribe request (each header as Headers.get combines its values) with
+// {status, headers, body} or, when admitted, {status: 200, id, headers};
+// package admit decides.
 func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 	res := js.Global().Get("Object").New()
 	if err := h.setup(); err != nil {
 		res.Set(jsapi.OpenStatus, http.StatusInternalServerError)
 		res.Set(jsapi.OpenBody, "edge hub misconfigured: "+err.Error()+"\n")
-		res.Set(jsapi.OpenHeaders, headerJSON(http.Header{
-			"Content-Type":                {"text/plain; charset=utf-8"},
-			"Access-Control-Allow-Origin": {h.cfg.CORSOrigins},
-		}))
+		hdr := http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+		h.cfg.CORSOrigins.Set(hdr, args[4].String())
+		res.Set(jsapi.OpenHeaders, headerJSON(hdr))
 		return res
 	}
 	// A subscribe request is an incoming request: the platform gives the
@@ -287,6 +286,7 @@ func (h *hubInstance) open(_ js.Value, args []js.Value) any {
 		LastEventID:   args[1].String(),
 		Authorization: args[2].String(),
 		Cookie:        args[3].String(),
+		Origin:        args[4].String(),
 	}, hubState{h})
 	res.Set(jsapi.OpenStatus, a.Status)
 	res.Set(jsapi.OpenHeaders, headerJSON(a.Header))

@@ -29,7 +29,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 5;
+const CONTRACT_VERSION = 6;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
@@ -283,6 +283,7 @@ export class EdgeHub extends DurableObject {
       request.headers.get("last-event-id") || "",
       request.headers.get("authorization") || "",
       request.headers.get("cookie") || "",
+      request.headers.get("origin") || "",
     );
     const headers = new Headers(JSON.parse(opened.headers));
     if (opened.status !== 200) {

@@ -54,7 +54,7 @@ func newFrontDoor(cfg config) http.Handler {
 		// page.
 		w.Header().Set("Link", `</.well-known/mercure>; rel="mercure"`)
 		if front.CORS(r.URL.EscapedPath()) {
-			w.Header().Set("Access-Control-Allow-Origin", cfg.CORSOrigins)
+			cfg.CORSOrigins.Set(w.Header(), r.Header.Get("Origin"))
 		}
 		if cfg.Subscriptions && front.SubscriptionsAPI(r.URL.EscapedPath()) {
 			// Not through the mux: it would redirect the paths whose

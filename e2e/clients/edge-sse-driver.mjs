@@ -5,8 +5,11 @@
 // It opens PAGE_URL (any page of the worker: the client is imported from
 // the page's origin), connects a client to /.well-known/mercure with
 // OPTIONS_JSON ({topic, token, lastEventId, idle, backoff, maxBackoff,
-// healthy, resync: bool, refreshTokens: [..]}) and prints one JSON line per
-// happening, as it happens:
+// healthy, credentials, resync: bool, refreshTokens: [..]}) and prints one
+// JSON line per happening, as it happens. With OPTIONS_JSON's hub (a
+// worker's base URL), PAGE_URL may be any page: the client is imported
+// from the hub and connects to it, cross-origin; cookie (a token) is set
+// first as the hub's mercureAuthorization cookie.
 //   {"event": {id, type, data}}          an event delivered to onEvent
 //   {"state": s, "reconnects": n, "lastError": {...}|null}
 //                                        the store changed state, reconnect
@@ -37,9 +40,13 @@ try {
   page.on("console", (m) => console.error("page:", m.text()));
   page.on("pageerror", (e) => console.error("page error:", e));
   await page.exposeFunction("report", (line) => process.stdout.write(line + "\n"));
+  if (options.cookie) {
+    await page.context().addCookies([{ name: "mercureAuthorization", value: options.cookie, url: options.hub }]);
+  }
   await page.goto(pageURL);
   await page.evaluate(async (o) => {
-    const { connect } = await import("/edge-sse.js");
+    const hub = o.hub ?? "";
+    const { connect } = await import(hub + "/edge-sse.js");
     const send = (obj) => window.report(JSON.stringify(obj));
     const tokens = [...(o.refreshTokens || [])];
     const opts = {
@@ -50,6 +57,7 @@ try {
       backoff: o.backoff,
       maxBackoff: o.maxBackoff,
       healthy: o.healthy,
+      credentials: o.credentials,
       onEvent: (e) => send({ event: { id: e.id, type: e.type, data: e.data } }),
     };
     if (o.resync) {
@@ -67,7 +75,7 @@ try {
         return t;
       };
     }
-    const client = connect("/.well-known/mercure", opts);
+    const client = connect(hub + "/.well-known/mercure", opts);
     window.client = client;
     let last = "";
     const state = () => {

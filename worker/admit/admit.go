@@ -54,8 +54,8 @@ type Config struct {
 	// MaxCatchup is the most streams it catches up from the origin at once
 	// (MAX_CATCHUP).
 	MaxCatchup int
-	// CORSOrigins is the Access-Control-Allow-Origin value (CORS_ORIGINS).
-	CORSOrigins string
+	// CORSOrigins are the origins allowed to read the answers (CORS_ORIGINS).
+	CORSOrigins mercure.CORS
 	// Retry is the base reconnection delay (RETRY_MS), at least a second
 	// in Retry-After.
 	Retry time.Duration
@@ -119,10 +119,10 @@ func (g *Gate) Compiler() *topic.Compiler { return g.policy.Selectors }
 func (g *Gate) Grants() *topic.Compiler { return g.policy.Grants }
 
 // Request is what the front door passes on of a subscribe request: its
-// URL, and the combined values (mercure.HeaderValue) of three headers.
+// URL, and the combined values (mercure.HeaderValue) of four headers.
 type Request struct {
-	URL                                string
-	LastEventID, Authorization, Cookie string
+	URL                                        string
+	LastEventID, Authorization, Cookie, Origin string
 }
 
 // Hub is what the gate needs to know of the hub object at this moment.
@@ -162,7 +162,7 @@ type Answer struct {
 // mercure.MissedEventType event.
 func (g *Gate) Open(req Request, hub Hub) Answer {
 	h := http.Header{}
-	h.Set("Access-Control-Allow-Origin", g.cfg.CORSOrigins)
+	g.cfg.CORSOrigins.Set(h, req.Origin)
 	h.Set("Access-Control-Expose-Headers", mercure.ExposeHeaders)
 	u, err := url.Parse(req.URL)
 	if err != nil {

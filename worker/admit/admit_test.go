@@ -38,6 +38,16 @@ func newGate(t *testing.T, cfg admit.Config) *admit.Gate {
 	return g
 }
 
+// cors parses a CORS_ORIGINS value.
+func cors(t testing.TB, list string) mercure.CORS {
+	t.Helper()
+	c, err := mercure.ParseCORS(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func open(g *admit.Gate, rawURL, lastEventID string, hub admit.Hub) admit.Answer {
 	return g.Open(admit.Request{URL: rawURL, LastEventID: lastEventID}, hub)
 }
@@ -46,7 +56,7 @@ func open(g *admit.Gate, rawURL, lastEventID string, hub admit.Hub) admit.Answer
 // waiting for the origin when the ring cannot serve the resume id, a
 // request gets 503 with Retry-After and a message naming the limit.
 func TestGateLimits(t *testing.T) {
-	g := newGate(t, admit.Config{AllowAnonymous: true, MaxClients: 2, MaxCatchup: 1, CORSOrigins: "https://app.example", Retry: 2500 * time.Millisecond})
+	g := newGate(t, admit.Config{AllowAnonymous: true, MaxClients: 2, MaxCatchup: 1, CORSOrigins: cors(t, "https://app.example"), Retry: 2500 * time.Millisecond})
 	u := "http://edge.test" + mercure.Path + "?topic=*"
 	full := open(g, u, "", stateHub{streams: 2})
 	if full.Status != http.StatusServiceUnavailable || full.Header.Get("Retry-After") != "2" || !strings.Contains(full.Body, "MAX_CLIENTS") {
@@ -56,12 +66,43 @@ func TestGateLimits(t *testing.T) {
 	if a := open(g, u, "old", busy); a.Status != http.StatusServiceUnavailable || !strings.Contains(a.Body, "MAX_CATCHUP") {
 		t.Errorf("at MAX_CATCHUP with an id older than the ring: %d %q", a.Status, a.Body)
 	}
-	a := open(g, u, "in-ring", busy)
+	a := g.Open(admit.Request{URL: u, LastEventID: "in-ring", Origin: "https://app.example"}, busy)
 	if a.Status != http.StatusOK || a.Sub == nil || a.Sub.Resume != "in-ring" {
 		t.Fatalf("at MAX_CATCHUP with an id in the ring: %d %q", a.Status, a.Body)
 	}
 	if a.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || a.Header.Get("Access-Control-Expose-Headers") != mercure.ExposeHeaders {
 		t.Errorf("CORS %v", a.Header)
+	}
+}
+
+// TestGateCORS: a page of an origin CORS_ORIGINS lists gets its origin
+// back with Access-Control-Allow-Credentials (the cookie mode), on a
+// stream and on a refusal alike; any other origin gets "*" without
+// credentials when "*" is listed, nothing otherwise; Vary: Origin always.
+func TestGateCORS(t *testing.T) {
+	const app = "http://127.0.0.1:8081"
+	u := "http://edge.test" + mercure.Path + "?topic=*"
+	for _, tc := range []struct {
+		list, origin, allow, creds string
+		status                     int
+	}{
+		{"*," + app, app, app, "true", http.StatusOK},
+		{"*," + app, "https://other.example", "*", "", http.StatusOK},
+		{app, "https://other.example", "", "", http.StatusOK},
+		{"*," + app, app, app, "true", http.StatusBadRequest},
+		{"*", app, "*", "", http.StatusOK},
+	} {
+		g := newGate(t, admit.Config{AllowAnonymous: true, MaxClients: 10, MaxCatchup: 10, CORSOrigins: cors(t, tc.list)})
+		req := admit.Request{URL: u, Origin: tc.origin}
+		if tc.status == http.StatusBadRequest {
+			req.URL = "http://edge.test" + mercure.Path
+		}
+		a := g.Open(req, stateHub{})
+		h := a.Header
+		if a.Status != tc.status || h.Get("Access-Control-Allow-Origin") != tc.allow || h.Get("Access-Control-Allow-Credentials") != tc.creds ||
+			(h.Get("Vary") == "Origin") != (tc.list != "*") || h.Get("Access-Control-Expose-Headers") != mercure.ExposeHeaders {
+			t.Errorf("CORS_ORIGINS %q, Origin %q: %d %v", tc.list, tc.origin, a.Status, h)
+		}
 	}
 }
 

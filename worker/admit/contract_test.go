@@ -92,7 +92,7 @@ func TestContractOriginAndEdge(t *testing.T) {
 	gate, err := admit.New(admit.Config{
 		Verifier: v, AllowAnonymous: true,
 		Limits: topic.Config{MaxSelectors: mercuretest.MaxSelectors}, MaxLastEventID: mercuretest.MaxLastEventID,
-		MaxClients: 10, MaxCatchup: 10, CORSOrigins: "*",
+		MaxClients: 10, MaxCatchup: 10, CORSOrigins: cors(t, "*"),
 	})
 	if err != nil {
 		t.Fatal(err)

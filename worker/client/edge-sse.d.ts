@@ -70,6 +70,18 @@ export interface Options {
   idle?: number;
   /** How many delivered ids (and ignored ids) are remembered for deduplication (default 1000). */
   remember?: number;
+  /**
+   * The longest line accepted, in bytes, not counting its end-of-line
+   * (default 65536, as the Go parser). A longer line closes the stream:
+   * lastError says so and the client reconnects with backoff.
+   */
+  maxLineSize?: number;
+  /**
+   * The largest event data accepted, in bytes of UTF-8 counting the LF after
+   * each data line (default 1048576, as the Go parser). A larger event closes
+   * the stream: lastError says so and the client reconnects with backoff.
+   */
+  maxEventSize?: number;
   /** A fetch to use instead of globalThis.fetch (tests, instrumentation). */
   fetch?: typeof fetch;
   /** Waits ms or until signal aborts, instead of setTimeout (tests). */
@@ -90,9 +102,20 @@ export interface Client {
 /** Opens a subscription to a Mercure hub URL (…/.well-known/mercure). */
 export function connect(url: string | URL, options?: Options): Client;
 
-/** The event-stream parser the client uses, exported for tests and reuse. */
+/** An error thrown by the parser's push when a stream exceeds a limit. */
+export interface LimitError extends Error {
+  code: "line_too_long" | "event_too_large";
+}
+
+/**
+ * The event-stream parser the client uses, exported for tests and reuse.
+ * push throws a LimitError past maxLineSize or maxEventSize (defaults 65536
+ * and 1048576), after delivering the events before it; the parser is then
+ * done and throws the same error on every later push.
+ */
 export function createParser(
   onEvent: (event: SSEEvent, hadId: boolean) => void,
   onRetry: (ms: number) => void,
   lastEventId?: string,
+  limits?: { maxLineSize?: number; maxEventSize?: number },
 ): { push(bytes: Uint8Array): void; lastEventId(): string };

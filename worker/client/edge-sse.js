@@ -7,19 +7,52 @@
 // and exposes its state as a store for React's useSyncExternalStore.
 // No dependencies; see edge-sse.d.ts for the API.
 
-const EOL = /\r\n?|\n/g;
+// The Go parser's defaults (shared/sse DefaultMaxLineSize, DefaultMaxEventSize).
+const MAX_LINE = 64 << 10, MAX_EVENT = 1 << 20;
+
+// utf8Length is the length of s in UTF-8 bytes (s has no lone surrogates:
+// it comes from a TextDecoder).
+const utf8Length = (s) => {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
+  }
+  return n;
+};
 
 /**
  * Returns a parser of one event stream, per WHATWG HTML §9.2.6
- * "Interpreting an event stream". push(bytes) decodes UTF-8 across chunk
- * boundaries (one leading BOM stripped) and calls onEvent({id, type, data},
- * hadId) at each dispatch, hadId telling whether the block carried its own
- * id field, and onRetry(ms) for each valid retry field. lastEventId() is the
- * last event ID string, starting at lastEventId.
+ * "Interpreting an event stream". push(bytes) cuts the bytes into lines
+ * across chunk boundaries (one leading BOM stripped), decodes each line as
+ * UTF-8, and calls onEvent({id, type, data}, hadId) at each dispatch, hadId
+ * telling whether the block carried its own id field, and onRetry(ms) for
+ * each valid retry field. lastEventId() is the last event ID string,
+ * starting at lastEventId.
+ *
+ * As the Go parser does, it bounds a line (maxLineSize bytes, not counting
+ * its end-of-line, default 64 KiB) and an event's data buffer (maxEventSize
+ * bytes of UTF-8 after decoding, counting the LF after each data line,
+ * default 1 MiB). Past either, push throws an Error whose code is
+ * "line_too_long" or "event_too_large", after delivering what came before;
+ * the parser is then done and throws it again on each push.
  */
-export function createParser(onEvent, onRetry, lastEventId = "") {
-  const decoder = new TextDecoder();
-  let pending = "", skipLF = false, data = "", type = "", idBuffer = lastEventId, hadId = false;
+export function createParser(onEvent, onRetry, lastEventId = "", limits = {}) {
+  const maxLine = limits.maxLineSize > 0 ? limits.maxLineSize : MAX_LINE;
+  const maxEvent = limits.maxEventSize > 0 ? limits.maxEventSize : MAX_EVENT;
+  // ignoreBOM: each line is decoded alone, and only the stream's first BOM
+  // is stripped (below), not one at the start of every line.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  // parts holds the bytes of the unfinished line (no CR or LF among them),
+  // size their total.
+  let parts = [], size = 0, bom = true, skipLF = false, error = null;
+  let data = "", dataSize = 0, type = "", idBuffer = lastEventId, hadId = false;
+
+  const stop = (code, limit) => {
+    error = new Error(`event stream: ${code == "line_too_long" ? "line too long" : "event too large"} (limit ${limit} bytes)`);
+    error.code = code;
+    throw error;
+  };
 
   const line = (l) => {
     if (!l) {
@@ -28,6 +61,7 @@ export function createParser(onEvent, onRetry, lastEventId = "") {
       lastEventId = idBuffer;
       if (data) onEvent({ id: lastEventId, type: type || "message", data: data.slice(0, -1) }, hadId);
       data = type = "";
+      dataSize = 0;
       hadId = false;
       return;
     }
@@ -38,8 +72,10 @@ export function createParser(onEvent, onRetry, lastEventId = "") {
       name = l.slice(0, colon);
       value = l.slice(colon + (l[colon + 1] == " " ? 2 : 1));
     }
-    if (name == "data") data += value + "\n";
-    else if (name == "event") type = value;
+    if (name == "data") {
+      if ((dataSize += utf8Length(value) + 1) > maxEvent) stop("event_too_large", maxEvent);
+      data += value + "\n";
+    } else if (name == "event") type = value;
     else if (name == "id") {
       if (!value.includes("\0")) (idBuffer = value), (hadId = true);
     } else if (name == "retry" && /^\d+$/.test(value)) {
@@ -50,24 +86,59 @@ export function createParser(onEvent, onRetry, lastEventId = "") {
     }
   };
 
+  // take ends the unfinished line with b[from:to] and processes it.
+  const take = (b, from, to) => {
+    if ((size += to - from) > maxLine) stop("line_too_long", maxLine);
+    let bytes = b.subarray(from, to);
+    if (parts.length) {
+      bytes = new Uint8Array(size);
+      let at = 0;
+      for (const p of [...parts, b.subarray(from, to)]) bytes.set(p, at), (at += p.length);
+    }
+    parts = [];
+    size = 0;
+    line(decoder.decode(bytes));
+  };
+
   return {
-    push(bytes) {
-      let text = decoder.decode(bytes, { stream: true });
-      // A CR that ended the previous chunk ended its line: an LF right
-      // after it belongs to it.
-      if (skipLF && text) {
-        if (text[0] == "\n") text = text.slice(1);
+    push(b) {
+      if (error) throw error;
+      let i = 0;
+      if (bom) {
+        // The first three bytes of the stream, if they are a BOM.
+        const head = [...parts, b].reduce((a, p) => a.concat([...p.subarray(0, 3 - a.length)]), []);
+        const prefix = [0xef, 0xbb, 0xbf].slice(0, head.length);
+        if (head.length < 3 && head.every((c, k) => c == prefix[k])) {
+          if (b.length) parts.push(b.slice()), (size += b.length);
+          return;
+        }
+        bom = false;
+        if (head.every((c, k) => c == prefix[k])) {
+          // Drop the BOM: the buffered bytes hold less than 3 bytes, all of it.
+          i = 3 - size;
+          parts = [];
+          size = 0;
+        }
+      }
+      if (skipLF && i < b.length) {
+        if (b[i] == 10) i++;
         skipLF = false;
       }
-      const s = pending + text;
-      let from = 0, m;
-      EOL.lastIndex = pending.length;
-      while ((m = EOL.exec(s))) {
-        line(s.slice(from, m.index));
-        from = EOL.lastIndex;
-        if (m[0] == "\r" && from == s.length) skipLF = true;
+      for (let from = i; ; ) {
+        // The next CR or LF.
+        while (i < b.length && b[i] != 10 && b[i] != 13) i++;
+        if (i == b.length) {
+          if (size + i - from > maxLine) stop("line_too_long", maxLine);
+          if (i > from) parts.push(b.slice(from, i)), (size += i - from);
+          return;
+        }
+        take(b, from, i);
+        if (b[i++] == 13) {
+          if (i == b.length) skipLF = true;
+          else if (b[i] == 10) i++;
+        }
+        from = i;
       }
-      pending = s.slice(from);
     },
     lastEventId: () => lastEventId,
   };
@@ -169,7 +240,7 @@ export function connect(url, o = {}) {
 
   // stream reads one response; it returns when the stream ends or stalls.
   const stream = async (res, abort) => {
-    const p = createParser(deliver, (ms) => (serverRetry = ms), lastEventId);
+    const p = createParser(deliver, (ms) => (serverRetry = ms), lastEventId, o);
     const opened = Date.now();
     const mark = res.headers.get("Mercure-Last-Event-ID") ?? res.headers.get("Last-Event-ID");
     conn = "open";
@@ -192,6 +263,9 @@ export function connect(url, o = {}) {
       fail("stream ended");
     } finally {
       clearTimeout(timer);
+      // A stream left early (a line or event past the limits, a throwing
+      // onEvent) is closed, not left downloading.
+      reader.cancel().catch(() => {});
       lastEventId = p.lastEventId();
       if (Date.now() - opened >= healthy) attempt = 0;
     }

@@ -17,15 +17,28 @@ const chunkBytes = (c) => (typeof c == "string" ? enc.encode(c) : Uint8Array.fro
 
 // parse feeds chunks to a parser and returns what it reported, in the
 // vectors' shape.
-function parse(chunks, start) {
+// A limit error stops the parser: it is recorded by its code, and the
+// parser throws it again on any later push.
+function parse(chunks, start, limits) {
   const items = [];
   const p = createParser(
     (e) => items.push({ type: e.type, id: e.id, data: e.data }),
     (ms) => items.push({ retry: ms }),
     start,
+    limits,
   );
-  for (const c of chunks) p.push(c);
-  return { items, lastEventId: p.lastEventId() };
+  let error;
+  for (const c of chunks) {
+    try {
+      p.push(c);
+    } catch (e) {
+      assert.equal(error ?? e, e, "the same error on every push after it");
+      error = e;
+    }
+  }
+  const got = { items, lastEventId: p.lastEventId() };
+  if (error) got.error = error.code;
+  return got;
 }
 
 // cuts returns the ways a stream is cut into reads: as the vector gives it,
@@ -48,14 +61,14 @@ test("the shared vector files are there", () => {
 for (const file of vectorFiles) {
   const { vectors } = JSON.parse(readFileSync(new URL(file, vectorDir), "utf8"));
   for (const v of vectors) {
-    // The client sets no line or event size limits: the vectors of the Go
-    // parser's limits do not apply.
-    const limited = v.max_line_size || v.max_event_size || v.error;
-    test(`vector ${file}: ${v.name}`, { skip: limited && "Go parser limits, not in the client" }, () => {
+    // Vectors without limits run with the defaults, as in the Go tests.
+    const limits = { maxLineSize: v.max_line_size, maxEventSize: v.max_event_size };
+    test(`vector ${file}: ${v.name}`, () => {
       const chunks = v.chunks.map(chunkBytes);
+      const want = { items: v.expect, lastEventId: v.last_event_id };
+      if (v.error) want.error = v.error;
       for (const [how, cut] of cuts(chunks)) {
-        const got = parse(cut, v.start_last_event_id ?? "");
-        assert.deepEqual(got, { items: v.expect, lastEventId: v.last_event_id }, how);
+        assert.deepEqual(parse(cut, v.start_last_event_id ?? "", limits), want, how);
       }
     });
   }
@@ -70,6 +83,32 @@ test("parser: an event is dispatched as soon as its blank line arrives", () => {
   assert.deepEqual(got, [["a", true]]);
   p.push(enc.encode("\ndata: b\n\n"));
   assert.deepEqual(got, [["a", true], ["b", false]], "the LF after a CR is not a second blank line; b carries no id of its own");
+});
+
+test("parser: the default limits are the Go parser's, 64 KiB a line and 1 MiB an event", () => {
+  const codeOf = (text) => {
+    try {
+      createParser(() => {}, () => {}).push(enc.encode(text));
+    } catch (e) {
+      return e.code;
+    }
+  };
+  const line = (n) => "data:" + "x".repeat(n - 5) + "\n";
+  assert.equal(codeOf(line(64 << 10) + "\n"), undefined);
+  assert.equal(codeOf(line((64 << 10) + 1) + "\n"), "line_too_long");
+  assert.equal(codeOf("data:" + "x".repeat(64 << 10)), "line_too_long", "unterminated");
+  // 16 full lines (64 KiB - 5 data bytes and an LF each), then 63 bytes
+  // and an LF: 1 MiB exactly.
+  const full = line(64 << 10).repeat(16) + line(5 + 63);
+  assert.equal(codeOf(full + "\n"), undefined);
+  assert.equal(codeOf(full + "data:\n\n"), "event_too_large", "one more LF");
+});
+
+test("parser: a BOM split across pushes is stripped once; a second one is text", () => {
+  const got = [];
+  const p = createParser((e) => got.push(e.data), () => {}, "", { maxLineSize: 9 });
+  for (const b of [[0xef], [0xbb], [0xbf, 0x64], [...enc.encode("ata:a\n\n\ufeffdata:b\n\ndata:\ufeffc\n\n")]]) p.push(Uint8Array.from(b));
+  assert.deepEqual(got, ["a", "\ufeffc"], "a line starting with a BOM names no field");
 });
 
 // ---- Connection: a scripted fake fetch --------------------------------------
@@ -88,15 +127,20 @@ function fakeFetch() {
         init,
         header: (name) => init.headers[name],
         stream(headers = {}) {
-          let ctl;
-          const body = new ReadableStream({ start: (c) => void (ctl = c) });
+          let ctl, cancelled = false;
+          const body = new ReadableStream({ start: (c) => void (ctl = c), cancel: () => void (cancelled = true) });
           init.signal.addEventListener("abort", () => {
             try {
               ctl.error(abortError());
             } catch {}
           });
           resolve(new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream", ...headers } }));
-          return { push: (t) => ctl.enqueue(enc.encode(t)), end: () => ctl.close(), fail: (e) => ctl.error(e) };
+          return {
+            push: (t) => ctl.enqueue(enc.encode(t)),
+            end: () => ctl.close(),
+            fail: (e) => ctl.error(e),
+            cancelled: () => cancelled,
+          };
         },
         reply: (status, body = "", headers = {}) => resolve(new Response(body, { status, headers })),
         fail: (msg = "fetch failed") => reject(new TypeError(msg)),
@@ -413,6 +457,29 @@ test("a 200 that is not an event stream is retried", async () => {
   (await fetch.next()).reply(200, "<html>", { "Content-Type": "text/html" });
   await fetch.next();
   assert.deepEqual(client.getSnapshot().lastError, { status: 200, message: "not an event stream: text/html" });
+  client.close();
+});
+
+test("a line or event past the limits is reported, the stream closed and reopened after the last event", async () => {
+  const { fetch, client, events } = setup({ maxLineSize: 16, maxEventSize: 32 });
+  let call = await fetch.next();
+  const s1 = call.stream();
+  s1.push("id: 1\ndata: a\n\nid: 2\ndata: 0123456789abcdefgh\n\n");
+  call = await fetch.next();
+  assert.deepEqual(ids(events), ["1"]);
+  assert.deepEqual(client.getSnapshot().lastError, { message: "event stream: line too long (limit 16 bytes)", status: undefined });
+  assert.ok(s1.cancelled(), "the response body was cancelled");
+  assert.equal(call.header("Last-Event-ID"), "1");
+  assert.equal(client.getSnapshot().reconnects, 1);
+  const s2 = call.stream();
+  s2.push("id: 2\ndata: 0123456789\ndata: 0123456789\ndata: 0123456789\n\n");
+  call = await fetch.next();
+  assert.equal(client.getSnapshot().lastError.message, "event stream: event too large (limit 32 bytes)");
+  assert.ok(s2.cancelled());
+  assert.equal(call.header("Last-Event-ID"), "1");
+  call.stream().push("id: 2\ndata: fits\n\n");
+  await until(() => events.length == 2, "the event that fits");
+  assert.deepEqual(ids(events), ["1", "2"]);
   client.close();
 });
 

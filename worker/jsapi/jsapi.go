@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 5
+const Version = 6
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -112,7 +112,7 @@ type Call struct {
 // Calls is the whole contract.
 var Calls = []Call{
 	{Object: "binding", Name: Open, DefinedBy: Go,
-		Params: []string{"url", "lastEventID", "authorization", "cookie"},
+		Params: []string{"url", "lastEventID", "authorization", "cookie", "origin"},
 		Result: "a refusal {status, headers, body} or, accepted, {status: 200, id, headers}; headers is a JSON object of strings"},
 	{Object: "binding", Name: Attach, DefinedBy: Go,
 		Params: []string{"id", "controller"},

@@ -131,9 +131,10 @@ type Config struct {
 	// (the origin's default --max-body-bytes); a larger one gets 413
 	// without reaching the origin.
 	MaxPublishBytes int64
-	// CORSOrigins is the Access-Control-Allow-Origin value of the hub
-	// endpoint.
-	CORSOrigins string
+	// CORSOrigins are the origins whose pages may read the hub endpoint's
+	// and the subscription API's answers: "*" without credentials, listed
+	// origins echoed with credentials (the cookie mode).
+	CORSOrigins mercure.CORS
 	// JWTKey is the HS256 secret subscriber tokens are signed with (at
 	// least 32 bytes); JWTJWKS a JWKS document of RS256/ES256 public keys.
 	// Either may be empty; with neither, only anonymous subscribers can
@@ -248,8 +249,8 @@ var Table = []Setting{
 		apply: millis(1, func(c *Config) *time.Duration { return &c.Retry })},
 	{Name: "RETRY_JITTER_MS", Kind: Var, Default: "8000", Limit: true, Doc: "reconnection advice: random jitter added to `RETRY_MS`",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.RetryJitter })},
-	{Name: "CORS_ORIGINS", Kind: Var, Default: "*", Doc: "`Access-Control-Allow-Origin` of the hub endpoint (not of the demo page)",
-		apply: str(func(c *Config) *string { return &c.CORSOrigins })},
+	{Name: "CORS_ORIGINS", Kind: Var, Default: "*", Doc: "comma-separated origins whose pages may call the hub endpoint and the subscription API (not the demo page), as the origin's `--cors-origins`: `*` allows any origin without credentials; a listed origin (`scheme://host[:port]`) is echoed in `Access-Control-Allow-Origin` with `Access-Control-Allow-Credentials: true`, for the authorization cookie (`credentials: \"include\"`)",
+		apply: func(c *Config, v string) (err error) { c.CORSOrigins, err = mercure.ParseCORS(v); return err }},
 	{Name: "SUBSCRIPTIONS", Kind: Var, Default: "false", Doc: "presence (Mercure's Active Subscriptions, `true` or `false`): every hub object reports its connections to the origin, which must run with `--subscriptions`, and the front door forwards `GET /.well-known/mercure/subscriptions…` to it",
 		apply: boolean(func(c *Config) *bool { return &c.Subscriptions })},
 	{Name: "PRESENCE_BATCH_MS", Kind: Var, Default: "1000", Limit: true, Doc: "least time between two presence reports of a hub object carrying connects and disconnects (they are batched); the lease is renewed every third of the origin's `--subscription-lease` besides",

@@ -3,10 +3,13 @@ package settings
 import (
 	"bufio"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 func env(m map[string]string) func(string) string {
@@ -17,13 +20,14 @@ func env(m map[string]string) func(string) string {
 // environment gives the documented configuration (no feed secret).
 func TestLoadDefaults(t *testing.T) {
 	c := Load(env(nil))
+	star, _ := mercure.ParseCORS("*")
 	if len(c.Problems()) != 0 {
 		t.Fatalf("defaults do not parse: %v", c.Problems())
 	}
 	if c.OriginURL != "http://127.0.0.1:8080" || c.FeedSecret != "" || c.HubShards != 1 || c.Heartbeat != 15*time.Second ||
 		c.FeedTimeout != 35*time.Second || c.FeedBuffer != 4096*1024 || c.RingSize != 4096 || c.ClientStall != time.Minute ||
 		c.MaxStream != 30*time.Minute || c.MaxClients != 1000 || c.MaxCatchup != 1000 || c.MaxPublishBytes != 1<<20 ||
-		c.CORSOrigins != "*" || c.AllowAnonymous || c.Retry != 2*time.Second || c.RetryJitter != 8*time.Second ||
+		!reflect.DeepEqual(c.CORSOrigins, star) || c.AllowAnonymous || c.Retry != 2*time.Second || c.RetryJitter != 8*time.Second ||
 		c.FeedCollect != 2*time.Millisecond || c.DevPublishToken != "" || c.CPUBudget != 5*time.Minute ||
 		c.WriteCost != 50*time.Microsecond || c.ShedAt != 50 || c.ShedPct != 10 {
 		t.Fatalf("defaults: %+v", c)
@@ -56,6 +60,23 @@ func TestLoadValues(t *testing.T) {
 		if _, ok := l[s.Name]; ok != s.Limit {
 			t.Errorf("%s in limits: %v, Limit %v", s.Name, ok, s.Limit)
 		}
+	}
+}
+
+// TestLoadCORSOrigins: CORS_ORIGINS is a comma-separated list whose
+// origins are allowed with credentials; a value that is not "*" or
+// origins is reported and leaves the default, "*".
+func TestLoadCORSOrigins(t *testing.T) {
+	c := Load(env(map[string]string{"CORS_ORIGINS": "https://app.example, *"}))
+	if a, cr := c.CORSOrigins.Allow("https://app.example"); a != "https://app.example" || !cr || len(c.Problems()) != 0 {
+		t.Errorf("listed origin: %q %v %v", a, cr, c.Problems())
+	}
+	if a, cr := c.CORSOrigins.Allow("https://other.example"); a != "*" || cr {
+		t.Errorf("other origin: %q %v", a, cr)
+	}
+	c = Load(env(map[string]string{"CORS_ORIGINS": "app.example"}))
+	if a, cr := c.CORSOrigins.Allow("app.example"); a != "*" || cr || len(c.Problems()) != 1 || !strings.Contains(c.Problems()[0].Error(), "CORS_ORIGINS") {
+		t.Errorf("bad value: %q %v %v", a, cr, c.Problems())
 	}
 }
 

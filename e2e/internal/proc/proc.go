@@ -7,10 +7,12 @@
 //     (Pdeathsig), so that a test binary killed by `go test -timeout`
 //     leaves nothing behind (Start, Process);
 //   - the servers: the repository and what it must provide (Root,
-//     CheckTree), the origin binary (OriginBinary), an origin on a free
-//     port (Origin) and the worker under wrangler's dev server (Worker),
-//     each returned once its /healthz answers; log directories kept only
-//     when a run fails (FinishLogs);
+//     CheckTree), the origin binary (OriginBinary; the flags a prebuilt
+//     one offers, OriginFlags), an origin on a free port (Origin, which
+//     refuses to start a binary lacking a flag it is given) and the
+//     worker under wrangler's dev server (Worker), each returned once its
+//     /healthz answers; log directories kept only when a run fails
+//     (FinishLogs);
 //   - the test binary's frame: functions that run after every test
 //     (AfterTests, RunTests), such as the chaos suite's report.
 package proc

@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -58,6 +61,52 @@ func OriginBinary(root, dir string) (string, error) {
 	return bin, nil
 }
 
+// originFlags caches OriginFlags by binary.
+var originFlags sync.Map
+
+// usageFlag matches a flag's line in the usage Go's flag package prints:
+// two spaces, a dash and the name.
+var usageFlag = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9._-]*)`)
+
+// OriginFlags returns the names (without dashes) of the flags bin's
+// `serve` offers, as its usage (`serve -h`) lists them: E2E_ORIGIN_BIN may
+// be an origin older than the flags this tree's tests pass.
+func OriginFlags(bin string) (map[string]bool, error) {
+	if m, ok := originFlags.Load(bin); ok {
+		return m.(map[string]bool), nil
+	}
+	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput() // -h exits 0 or 2
+	m := map[string]bool{}
+	for _, sm := range usageFlag.FindAllSubmatch(out, -1) {
+		m[string(sm[1])] = true
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("%s serve -h lists no flags; is it an origin binary?\n%s", bin, out)
+	}
+	originFlags.Store(bin, m)
+	return m, nil
+}
+
+// flagArg matches an argument that is a flag (-name, --name or
+// --name=value), not a value such as -1s.
+var flagArg = regexp.MustCompile(`^--?([A-Za-z][A-Za-z0-9._-]*)(=|$)`)
+
+// MissingOriginFlags returns the flags among args (as Origin.Flags gives
+// them) that bin's serve does not offer, each as "--name".
+func MissingOriginFlags(bin string, args []string) ([]string, error) {
+	have, err := OriginFlags(bin)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, a := range args {
+		if m := flagArg.FindStringSubmatch(a); m != nil && !have[m[1]] {
+			missing = append(missing, "--"+m[1])
+		}
+	}
+	return missing, nil
+}
+
 // FinishLogs removes a run's log directory after it passed and keeps it
 // after it failed, saying where on stderr.
 func FinishLogs(dir string, failed bool) {
@@ -89,8 +138,18 @@ type Origin struct {
 }
 
 // Start runs `Bin serve --addr Addr Flags…` and waits up to 20 s for its
-// /healthz; a process that does not get healthy is stopped.
+// /healthz; a process that does not get healthy is stopped. A binary that
+// lacks one of the flags (an older E2E_ORIGIN_BIN) is not started: the
+// error names the flags missing.
 func (o Origin) Start() (*Server, error) {
+	missing, err := MissingOriginFlags(o.Bin, o.Flags)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("origin %s (E2E_ORIGIN_BIN, if set) has no %s, which %s needs: it is older than this tree's tests; use a newer origin, or run only the tests that do not need these flags",
+			o.Bin, strings.Join(missing, ", "), o.Name)
+	}
 	addr := o.Addr
 	if addr == "" {
 		addr = FreeAddr()

@@ -42,7 +42,7 @@ func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "operator listen address serving "+server.MetricsPath+" and the detail of "+server.HealthPath+" without a token, e.g. 127.0.0.1:9090 (keep it private; default: none)")
 	fs.StringVar(&f.metricsToken, "metrics-token", "", "token (Authorization: Bearer) that unlocks "+server.MetricsPath+" and the detail of "+server.HealthPath+" on --addr (default: none: --addr serves no metrics and only the health status)")
 	fs.StringVar(&f.hubURL, "hub-url", "", "public URL of the hub endpoint, e.g. https://hub.example.com/.well-known/mercure: discovery Link target, base URL of relative topics and URL patterns, and the metadata's resource (default: none; relative URL patterns are then refused)")
-	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key or a weak feed secret")
+	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key, or a weak feed secret or metrics token")
 	fs.BoolVar(&f.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates (default: on in dev mode, off with --production)")
 	fs.StringVar(&f.feedSecret, "feed-secret", "", fmt.Sprintf("secret edge hubs present on %s, at least %d bytes and not a published value unless in development mode on loopback (default: generated and printed in development mode on loopback, else none; empty: feed disabled)", server.FeedPath, mercure.MinFeedSecretBytes))
 	fs.Var(&f.cors, "cors-origins", `origins allowed by CORS: "*" (no credentials) or comma-separated origins (with credentials)`)
@@ -262,6 +262,7 @@ func (f *serveFlags) checkMode(stdout io.Writer) error {
 				problems = append(problems, fmt.Sprintf("--feed-secret (ORIGIN_FEED_SECRET): %v: generate one (openssl rand -hex 32), or set it to \"\" to disable the feed", err))
 			}
 		}
+		problems = append(problems, f.metricsTokenProblems()...)
 		if len(problems) > 0 {
 			return fmt.Errorf("refusing to start in production mode:\n  - %s", strings.Join(problems, "\n  - "))
 		}
@@ -282,6 +283,37 @@ func (f *serveFlags) checkMode(stdout io.Writer) error {
     %s
 `, key, tok)
 	return err
+}
+
+// metricsTokenProblems lists why --metrics-token may not be used with
+// --production: it unlocks /metrics and the detailed /healthz on the
+// public --addr, so it is held to the feed secret's rule (at least
+// mercure.MinFeedSecretBytes bytes, not a published value) and must differ
+// from the other secrets. None is fine: --addr then serves no metrics.
+func (f *serveFlags) metricsTokenProblems() []string {
+	const name = "--metrics-token (ORIGIN_METRICS_TOKEN)"
+	tok := f.metricsToken
+	if tok == "" {
+		return nil
+	}
+	var p []string
+	err := mercure.FeedSecretProblem(tok)
+	switch {
+	case errors.Is(err, mercure.ErrKnownFeedSecret):
+		p = append(p, name+" is a published value: generate one (openssl rand -hex 32), or drop it and serve metrics on --metrics-addr")
+	case errors.Is(err, mercure.ErrShortFeedSecret):
+		p = append(p, fmt.Sprintf("%s is shorter than %d bytes (it has %d): generate one (openssl rand -hex 32), or drop it and serve metrics on --metrics-addr", name, mercure.MinFeedSecretBytes, len(tok)))
+	}
+	if tok == f.feedSecret {
+		p = append(p, name+" equals the feed secret: use distinct secrets")
+	}
+	for _, k := range []string{f.jwt.key, f.jwt.publisherKey, f.jwt.subscriberKey} {
+		if tok == k {
+			p = append(p, name+" equals a JWT key: use distinct secrets")
+			break
+		}
+	}
+	return p
 }
 
 // serverConfig builds the server configuration from the flags.

@@ -73,8 +73,8 @@ func startServe(t *testing.T, env func(string) (string, bool), args ...string) *
 }
 
 // TestProductionRefusesDefaults: --production does not start with a
-// generated key, a published default key or a weak feed secret, and says
-// what to change.
+// generated key, a published default key, a weak feed secret or a weak
+// metrics token (or one equal to another secret), and says what to change.
 func TestProductionRefusesDefaults(t *testing.T) {
 	good := "prod-secret-0123456789abcdef-0123456789"
 	cases := []struct {
@@ -91,6 +91,14 @@ func TestProductionRefusesDefaults(t *testing.T) {
 			[]string{"equals the feed secret"}},
 		{"from the environment", map[string]string{"ORIGIN_PRODUCTION": "true", "ORIGIN_JWT_KEY": good, "ORIGIN_FEED_SECRET": "short-secret"}, nil,
 			[]string{"feed secret is shorter than 32 bytes (it has 12)"}},
+		{"short metrics token", nil, []string{"--production", "--feed-secret", "feed-" + good, "--jwt-key", good, "--metrics-token", metricsToken},
+			[]string{"--metrics-token (ORIGIN_METRICS_TOKEN) is shorter than 32 bytes (it has 22)"}},
+		{"published metrics token, from the environment", map[string]string{"ORIGIN_PRODUCTION": "true", "ORIGIN_JWT_KEY": good, "ORIGIN_METRICS_TOKEN": "!ChangeMe!"}, nil,
+			[]string{"--metrics-token (ORIGIN_METRICS_TOKEN) is a published value"}},
+		{"metrics token equals the feed secret", nil, []string{"--production", "--feed-secret", "feed-" + good, "--jwt-key", good, "--metrics-token", "feed-" + good},
+			[]string{"--metrics-token (ORIGIN_METRICS_TOKEN) equals the feed secret"}},
+		{"metrics token equals a JWT key", nil, []string{"--production", "--feed-secret", "feed-" + good, "--subscriber-jwt-key", good, "--publisher-jwt-key", "pub-" + good, "--metrics-token", good},
+			[]string{"--metrics-token (ORIGIN_METRICS_TOKEN) equals a JWT key"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -183,6 +191,24 @@ func TestDevModeFeedSecret(t *testing.T) {
 	}
 	if got := feed("dev-feed-secret"); got != http.StatusUnauthorized {
 		t.Errorf("feed with the old default secret: %d, want 401", got)
+	}
+}
+
+// TestProductionMetricsToken: --production starts with a metrics token of
+// 32 bytes or more, distinct from the other secrets, and /metrics answers
+// it.
+func TestProductionMetricsToken(t *testing.T) {
+	strong := "metrics-0123456789abcdef-0123456789"
+	o := startServe(t, noEnv, "--production", "--history", "memory", "--jwt-key", testKey, "--feed-secret", "feed-"+testKey, "--metrics-token", strong)
+	req, _ := http.NewRequest(http.MethodGet, o.url+server.MetricsPath, nil)
+	req.Header.Set("Authorization", "Bearer "+strong)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics with the token: %s", resp.Status)
 	}
 }
 

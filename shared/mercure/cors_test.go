@@ -1,0 +1,56 @@
+package mercure_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
+)
+
+// TestCORS: "*" allows any origin without credentials; a listed origin is
+// echoed with credentials (never "*" with them), also when "*" is listed
+// too; an origin not listed gets nothing without "*"; Vary: Origin goes
+// with every answer of a list that names origins.
+func TestCORS(t *testing.T) {
+	const app = "https://app.example"
+	cases := []struct {
+		list, origin string
+		allow, creds string
+		vary         bool
+	}{
+		{"*", app, "*", "", false},
+		{"*", "", "*", "", false},
+		{app, app, app, "true", true},
+		{app, "https://other.example", "", "", true},
+		{app, "", "", "", true},
+		{"*, " + app + "/", app, app, "true", true},
+		{"*," + app, "https://other.example", "*", "", true},
+		{app + ",http://127.0.0.1:8081", "http://127.0.0.1:8081", "http://127.0.0.1:8081", "true", true},
+		{"", app, "", "", false},
+	}
+	for _, tc := range cases {
+		c, err := mercure.ParseCORS(tc.list)
+		if err != nil {
+			t.Fatalf("ParseCORS(%q): %v", tc.list, err)
+		}
+		h := http.Header{}
+		c.Set(h, tc.origin)
+		if got := h.Get("Access-Control-Allow-Origin"); got != tc.allow {
+			t.Errorf("%q, Origin %q: Access-Control-Allow-Origin %q, want %q", tc.list, tc.origin, got, tc.allow)
+		}
+		if got := h.Get("Access-Control-Allow-Credentials"); got != tc.creds {
+			t.Errorf("%q, Origin %q: Access-Control-Allow-Credentials %q, want %q", tc.list, tc.origin, got, tc.creds)
+		}
+		if got := h.Get("Vary") == "Origin"; got != tc.vary {
+			t.Errorf("%q, Origin %q: Vary %q", tc.list, tc.origin, h.Get("Vary"))
+		}
+	}
+}
+
+func TestParseCORSRefuses(t *testing.T) {
+	for _, list := range []string{"app.example", "https://app.example/path", "https://app.example?x", "ftp://app.example", "https://", "*, https://a.example/b", "https://u@app.example"} {
+		if _, err := mercure.ParseCORS(list); err == nil {
+			t.Errorf("ParseCORS(%q) accepted", list)
+		}
+	}
+}
