@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +35,9 @@ var sideNames = [2]string{"origin", "edge"}
 // (last window ≤ 1.5× the first post-warm-up window plus a small slack,
 // and growth per connection made in between under a per-connection bound
 // that a leak of one goroutine, one descriptor or a few KiB per connection
-// exceeds), the last window's p99 latency must not be much worse than the
-// first's, every subscriber must end with the whole sequence (no gap, no
+// exceeds), the p99 latency must not be much worse in every window of the
+// last half of the measured windows than in the first half (see the
+// check), every subscriber must end with the whole sequence (no gap, no
 // duplicate across all its resumes), and once everyone left, the origin's
 // subscriber gauge, goroutines and descriptors and the edge's subscriber
 // count must return to their idle values.
@@ -63,7 +65,10 @@ func TestChaosSoak(t *testing.T) {
 	}
 	originURL, edge := sys.originURL, newEdgeDirect(t)
 	topic := uniqueTopic(t, "chaos-soak")
-	prefix := "soak-" + chaosRun + "-"
+	// Ids unique to this soak, not only to this process: with -count=N the
+	// ids of an earlier soak are in the history, and publishing them again
+	// is a 409 that soakPublish takes for its own earlier attempt.
+	prefix := fmt.Sprintf("soak-%s-%s-", chaosRun, strconv.FormatInt(time.Now().UnixNano()%1e9, 36))
 
 	// Idle state: no subscriber on either side (earlier tests' clients have
 	// left), so that the baseline and the final counts are this test's own.
@@ -246,10 +251,19 @@ func TestChaosSoak(t *testing.T) {
 	if n := st.sampleErrs.Load(); n > 0 {
 		t.Logf("%d samples failed", n)
 	}
+	// The bounds below compare the first measured window with the last:
+	// those must have samples. Another window may have none when the
+	// machine stalls (a sample waits up to 10 s for the edge: at CPU
+	// pressure 90%, the edge answered nothing for ~20 s once, windows 2-5
+	// of a run, the origin's p50 rising to 659 ms with it); that is logged.
 	for i, w := range ws {
-		if len(w.samples) == 0 {
+		if len(w.samples) > 0 {
+			continue
+		}
+		if i == warmWindows || i == len(ws)-1 {
 			t.Fatalf("window %d has no sample: the sampler could not reach the origin or the edge", i)
 		}
+		t.Logf("window %d has no sample: the sampler could not reach the origin or the edge (its row shows zeros)", i)
 	}
 
 	first, last := ws[warmWindows].peak(), ws[len(ws)-1].peak()
@@ -299,15 +313,29 @@ func TestChaosSoak(t *testing.T) {
 				bd.name, human(bd.first, bd.unit), human(bd.last, bd.unit), bd.conns, human(per, bd.unit), human(bd.perConn, bd.unit))
 		}
 	}
-	// Latency: the last window's p99 not much worse than the first's.
+	// Latency: late in the run, the p99 is not much worse than early on.
+	// On a loaded machine one window's p99 swings several-fold from one
+	// window to the next (edge, load 26-35: 274 to 2,105 ms within one run,
+	// its p50 within 66-510 ms), so one window against one window failed
+	// on such swings. Early is the median of the p99s of the first half of
+	// the measured windows, late the lowest p99 of the last half: a
+	// latency that grows over the run raises every late window, a stall
+	// from outside raises some. (With two measured windows, as before: the
+	// first against the last.)
+	measured := ws[warmWindows:]
+	half := max(1, len(measured)/2)
+	var early, late [2]time.Duration
 	for side := range 2 {
-		p1, p2 := pctl(ws[warmWindows].lat[side], 0.99), pctl(ws[len(ws)-1].lat[side], 0.99)
-		if len(ws[warmWindows].lat[side]) == 0 || len(ws[len(ws)-1].lat[side]) == 0 {
-			t.Errorf("%s: no live event received in the first or last measured window", sideNames[side])
+		e, ok1 := windowP99s(measured[:half], side)
+		l, ok2 := windowP99s(measured[len(measured)-half:], side)
+		if !ok1 || !ok2 {
+			t.Errorf("%s: a measured window without a live event received", sideNames[side])
 			continue
 		}
-		if limit := max(3*p1, p1+500*time.Millisecond); p2 > limit {
-			t.Errorf("%s latency p99 degraded: %s in the first measured window, %s in the last (bound %s)", sideNames[side], p1, p2, limit)
+		early[side], late[side] = e[len(e)/2], l[0]
+		if limit := max(3*early[side], early[side]+500*time.Millisecond); late[side] > limit {
+			t.Errorf("%s latency p99 degraded: %v in the first %d measured windows (median %s), %v in the last %d (lowest %s; bound %s)",
+				sideNames[side], e, half, early[side], l, half, late[side], limit)
 		}
 	}
 
@@ -331,9 +359,8 @@ func TestChaosSoak(t *testing.T) {
 	reportRow("soak origin RSS start/end MiB", fmt.Sprintf("%.1f/%.1f", mib(first.rss), mib(last.rss)))
 	reportRow("soak workerd RSS start/end MiB", fmt.Sprintf("%.1f/%.1f", float64(first.workerdKB)/1024, float64(last.workerdKB)/1024))
 	reportRow("soak edge Wasm memory start/end MiB", fmt.Sprintf("%.1f/%.1f", mib(first.wasmBytes), mib(last.wasmBytes)))
-	reportRow("soak p99 latency first/last (o; e)", fmt.Sprintf("%s/%s; %s/%s",
-		pctl(ws[warmWindows].lat[0], .99).Round(time.Millisecond), pctl(ws[len(ws)-1].lat[0], .99).Round(time.Millisecond),
-		pctl(ws[warmWindows].lat[1], .99).Round(time.Millisecond), pctl(ws[len(ws)-1].lat[1], .99).Round(time.Millisecond)))
+	reportRow("soak p99 latency early/late (o; e)", fmt.Sprintf("%s/%s; %s/%s",
+		early[0].Round(time.Millisecond), late[0].Round(time.Millisecond), early[1].Round(time.Millisecond), late[1].Round(time.Millisecond)))
 	reportRow("peak memory per subscriber KiB", fmt.Sprintf("origin %.0f (%.0f subs), workerd %.0f, Wasm %.1f (%.0f subs)",
 		perSubOrigin, peak.originSubs, perSubWorkerd, perSubWasm, peak.edgeSubs))
 	report.Lock()
@@ -387,6 +414,19 @@ func (st *soakState) addLatency(side int, d time.Duration) {
 	w := &st.windows[st.window()]
 	w.lat[side] = append(w.lat[side], d)
 	st.mu.Unlock()
+}
+
+// windowP99s returns the p99 latency of side in each of ws, in increasing
+// order; ok is false when a window has no latency.
+func windowP99s(ws []soakWindow, side int) (p99s []time.Duration, ok bool) {
+	for i := range ws {
+		if len(ws[i].lat[side]) == 0 {
+			return nil, false
+		}
+		p99s = append(p99s, pctl(ws[i].lat[side], 0.99))
+	}
+	slices.Sort(p99s)
+	return p99s, true
 }
 
 // peak is the highest value of each series in the window.

@@ -9,6 +9,7 @@ import (
 	"github.com/edge-sse/edge-sse/origin/history"
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/origin/hub/hubtest"
+	"github.com/edge-sse/edge-sse/origin/internal/redistest"
 )
 
 // benchmarkAppend appends from `parallel` goroutines per CPU: with the
@@ -45,7 +46,7 @@ func BenchmarkBoltAppend(b *testing.B) {
 func BenchmarkRedisAppend(b *testing.B) {
 	for _, parallel := range []int{1, 16} {
 		b.Run(fmt.Sprintf("goroutines=%dxCPU", parallel), func(b *testing.B) {
-			benchmarkAppend(b, newRedis(b, redisPrefix(b), history.RedisOptions{MaxLen: -1}), parallel)
+			benchmarkAppend(b, newRedis(b, redistest.Prefix(b), history.RedisOptions{MaxLen: -1}), parallel)
 		})
 	}
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,56 +11,8 @@ import (
 	"github.com/edge-sse/edge-sse/origin/history"
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/origin/hub/hubtest"
-	"github.com/redis/go-redis/v9"
+	"github.com/edge-sse/edge-sse/origin/internal/redistest"
 )
-
-// redisURL is the Redis the tests use: EDGE_SSE_REDIS_URL, or the local
-// default that CI starts.
-func redisURL() string {
-	if u := os.Getenv("EDGE_SSE_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
-// redisPrefix returns a key prefix no other test uses and deletes its keys
-// when the test ends. It fails the test, never skips it, when Redis does
-// not answer: CI starts Redis, so an unreachable Redis is a broken setup.
-func redisPrefix(t testing.TB) string {
-	t.Helper()
-	client := dialRedis(t)
-	name := strings.NewReplacer("/", "-", " ", "_", "*", "", "?", "", "[", "", "]", "").Replace(t.Name())
-	prefix := fmt.Sprintf("edge-sse-test:{%s-%08x}:", name, rand.Uint32())
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("delete test keys %s*: %v", prefix, err)
-		}
-	})
-	return prefix
-}
-
-// dialRedis returns a new client (a new "process"), closed at the end.
-func dialRedis(t testing.TB) *redis.Client {
-	t.Helper()
-	o, err := redis.ParseURL(redisURL())
-	if err != nil {
-		t.Fatalf("EDGE_SSE_REDIS_URL %q: %v", redisURL(), err)
-	}
-	client := redis.NewClient(o)
-	t.Cleanup(func() { client.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis is not reachable at %s: %v. These tests need a real Redis: "+
-			"start one (redis-server, or CI's service) or point EDGE_SSE_REDIS_URL at one.", redisURL(), err)
-	}
-	return client
-}
 
 // newRedis returns a store on its own client, as one origin process has.
 func newRedis(t testing.TB, prefix string, opts history.RedisOptions) *history.Redis {
@@ -72,7 +21,7 @@ func newRedis(t testing.TB, prefix string, opts history.RedisOptions) *history.R
 	if opts.Block == 0 {
 		opts.Block = 100 * time.Millisecond
 	}
-	r, err := history.NewRedis(context.Background(), dialRedis(t), opts)
+	r, err := history.NewRedis(context.Background(), redistest.Dial(t), opts)
 	if err != nil {
 		t.Fatalf("NewRedis: %v", err)
 	}
@@ -82,7 +31,7 @@ func newRedis(t testing.TB, prefix string, opts history.RedisOptions) *history.R
 
 func TestRedisContract(t *testing.T) {
 	hubtest.TestHistory(t, func(t *testing.T) hub.History {
-		return newRedis(t, redisPrefix(t), history.RedisOptions{})
+		return newRedis(t, redistest.Prefix(t), history.RedisOptions{})
 	})
 }
 
@@ -105,7 +54,7 @@ func receiveIDs(t *testing.T, s *hub.Subscriber, n int) []string {
 // TestRedisTwoProcesses runs two hubs on one Redis stream, each with its
 // own client, as two origin processes behind a load balancer.
 func TestRedisTwoProcesses(t *testing.T) {
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t)
 	a := hub.New(newRedis(t, prefix, history.RedisOptions{}))
 	defer a.Close()
 	b := hub.New(newRedis(t, prefix, history.RedisOptions{}))
@@ -157,7 +106,7 @@ func TestRedisTwoProcesses(t *testing.T) {
 }
 
 func TestRedisStressTwoProcesses(t *testing.T) {
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t)
 	a := hub.New(newRedis(t, prefix, history.RedisOptions{MaxLen: 100000}))
 	defer a.Close()
 	b := hub.New(newRedis(t, prefix, history.RedisOptions{MaxLen: 100000}))
@@ -168,7 +117,7 @@ func TestRedisStressTwoProcesses(t *testing.T) {
 // TestRedisTrimmed resumes from an id whose entry MAXLEN trimmed: the id
 // key still exists, but the range finds its entry gone.
 func TestRedisTrimmed(t *testing.T) {
-	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 5, ExactTrim: true})
+	store := newRedis(t, redistest.Prefix(t), history.RedisOptions{MaxLen: 5, ExactTrim: true})
 	h := hub.New(store)
 	defer h.Close()
 	for i := 1; i <= 20; i++ {
@@ -196,7 +145,7 @@ func TestRedisTrimmed(t *testing.T) {
 // TestRedisTailReportsLost tails from an entry that was trimmed together
 // with its successors: Tail must call lost before delivering what follows.
 func TestRedisTailReportsLost(t *testing.T) {
-	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 5, ExactTrim: true})
+	store := newRedis(t, redistest.Prefix(t), history.RedisOptions{MaxLen: 5, ExactTrim: true})
 	var seqs []uint64
 	for i := 1; i <= 12; i++ {
 		e := event(i)
@@ -241,7 +190,7 @@ func TestRedisTailReportsLost(t *testing.T) {
 // origin process does, and lets another process publish past MAXLEN before
 // the tail reads: the first entry's counter shows what was trimmed.
 func TestRedisTailFromEmptyStream(t *testing.T) {
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t)
 	late := newRedis(t, prefix, history.RedisOptions{})
 	if seq, id := late.Last(); seq != 0 || id != "" {
 		t.Fatalf("Last() of an empty stream = %d %q", seq, id)
@@ -268,7 +217,7 @@ func TestRedisTailFromEmptyStream(t *testing.T) {
 	}
 	// A process that starts after every entry expired still knows the
 	// newest Seq and its counter, so its tail reports no loss.
-	dialRedis(t).XTrimMaxLen(context.Background(), prefix+"stream", 0)
+	redistest.Dial(t).XTrimMaxLen(context.Background(), prefix+"stream", 0)
 	restarted := newRedis(t, prefix, history.RedisOptions{})
 	want, _ := other.Last()
 	seq, id := restarted.Last()
@@ -295,7 +244,7 @@ func TestRedisTailFromEmptyStream(t *testing.T) {
 // TestRedisTailCountsEntries removes an entry in the middle of the stream
 // behind the tail's back: the entry counters jump, and Tail reports it.
 func TestRedisTailCountsEntries(t *testing.T) {
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t)
 	store := newRedis(t, prefix, history.RedisOptions{})
 	var seqs []uint64
 	for i := 1; i <= 5; i++ {
@@ -305,7 +254,7 @@ func TestRedisTailCountsEntries(t *testing.T) {
 		}
 		seqs = append(seqs, e.Seq)
 	}
-	client := dialRedis(t)
+	client := redistest.Dial(t)
 	msgs, err := client.XRange(context.Background(), prefix+"stream", "-", "+").Result()
 	if err != nil || len(msgs) != 5 {
 		t.Fatalf("XRANGE: %d entries, %v", len(msgs), err)
@@ -340,7 +289,7 @@ func TestRedisUnreachable(t *testing.T) {
 // TestRedisRangeOldestPages reads the stream from its oldest entry in
 // pages of two: every held event once, in order, after trimming too.
 func TestRedisRangeOldestPages(t *testing.T) {
-	store := newRedis(t, redisPrefix(t), history.RedisOptions{MaxLen: 7, ExactTrim: true, ReadCount: 2})
+	store := newRedis(t, redistest.Prefix(t), history.RedisOptions{MaxLen: 7, ExactTrim: true, ReadCount: 2})
 	var want []string
 	for i := 1; i <= 10; i++ {
 		e := event(i)

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,10 +12,10 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/history"
+	"github.com/edge-sse/edge-sse/origin/internal/redistest"
 	opresence "github.com/edge-sse/edge-sse/origin/presence"
 	"github.com/edge-sse/edge-sse/origin/presence/boltstore"
 	"github.com/edge-sse/edge-sse/shared/presence"
-	"github.com/redis/go-redis/v9"
 )
 
 const hubPath = "/.well-known/mercure"
@@ -61,50 +58,12 @@ func boltBackend(t testing.TB) backend {
 	}
 }
 
-// redisURL is the Redis the tests use: EDGE_SSE_REDIS_URL, or the local
-// default that CI starts. Tests fail, never skip, without it.
-func redisURL() string {
-	if u := os.Getenv("EDGE_SSE_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
-func dialRedis(t testing.TB) *redis.Client {
-	t.Helper()
-	o, err := redis.ParseURL(redisURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(o)
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis is not reachable at %s: %v. These tests need a real Redis: start one or set EDGE_SSE_REDIS_URL.", redisURL(), err)
-	}
-	return c
-}
-
-// redisPrefix returns a key prefix of this test only, whose keys are
-// deleted when it ends.
-func redisPrefix(t testing.TB) string {
-	c := dialRedis(t)
-	name := strings.NewReplacer("/", "-", " ", "_", "*", "", "?", "", "[", "", "]", "").Replace(t.Name())
-	prefix := fmt.Sprintf("edge-sse-test:{%s-%08x}:presence:", name, rand.Uint32())
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
+// redisBackend is the Redis store on the real Redis (redistest: the test
+// fails, never skips, without it), under a prefix of this test only; each
+// open is a new client, as another origin process has.
 func redisBackend(t testing.TB) backend {
-	prefix := redisPrefix(t)
-	open := func() opresence.Store { return opresence.NewRedis(dialRedis(t), prefix, hubPath) }
+	prefix := redistest.Prefix(t) + "presence:"
+	open := func() opresence.Store { return opresence.NewRedis(redistest.Dial(t), prefix, hubPath) }
 	return backend{open: open, reopen: open}
 }
 

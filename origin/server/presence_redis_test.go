@@ -2,42 +2,25 @@ package server_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/history"
+	"github.com/edge-sse/edge-sse/origin/internal/redistest"
 	opresence "github.com/edge-sse/edge-sse/origin/presence"
 	"github.com/edge-sse/edge-sse/origin/server"
 	"github.com/edge-sse/edge-sse/shared/auth"
 	"github.com/edge-sse/edge-sse/shared/presence"
-	"github.com/redis/go-redis/v9"
 )
 
 // redisOrigin starts an origin on the Redis history and presence index
 // under prefix, with its own client, as one origin process of several.
 func redisOrigin(t *testing.T, prefix string, clock *fakeClock) *testHub {
 	t.Helper()
-	url := os.Getenv("EDGE_SSE_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := redis.NewClient(o)
-	t.Cleanup(func() { client.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis is not reachable at %s: %v; start one or set EDGE_SSE_REDIS_URL", url, err)
-	}
+	client := redistest.Dial(t)
 	store, err := history.NewRedis(context.Background(), client, history.RedisOptions{Prefix: prefix, Block: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -52,20 +35,7 @@ func redisOrigin(t *testing.T, prefix string, clock *fakeClock) *testHub {
 // renewing (as if killed); the other origins terminate every one of its
 // subscriptions exactly once, however many check at the same time.
 func TestPresenceTwoOriginsRedis(t *testing.T) {
-	prefix := fmt.Sprintf("edge-sse-test:{presence-two-%08x}:", rand.Uint32())
-	t.Cleanup(func() {
-		o, _ := redis.ParseURL("redis://127.0.0.1:6379/0")
-		if u := os.Getenv("EDGE_SSE_REDIS_URL"); u != "" {
-			o, _ = redis.ParseURL(u)
-		}
-		c := redis.NewClient(o)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
+	prefix := redistest.Prefix(t)
 	clock := newClock()
 	a, b, c := redisOrigin(t, prefix, clock), redisOrigin(t, prefix, clock), redisOrigin(t, prefix, clock)
 	w := b.watch(t, "")
