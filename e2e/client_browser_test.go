@@ -282,8 +282,12 @@ func TestClientTokenRefresh(t *testing.T) {
 		return publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {data}, "private": {"on"}})
 	}
 	b := startBrowserClient(t, sys.edgeURL+"/healthz", map[string]any{
-		"topic":         topic,
-		"token":         subscriberToken(3*time.Second, topic),
+		"topic": topic,
+		// Long enough for Chromium to start and the first event to arrive
+		// on a loaded 2-core machine (3 s expired before either at load
+		// 15-29); the hub still ends the stream at expiry, long before the
+		// 40 s wait for the refresh hook below.
+		"token":         subscriberToken(10*time.Second, topic),
 		"refreshTokens": []string{subscriberToken(time.Hour, topic)},
 	})
 	b.waitState("open", 30*time.Second)
