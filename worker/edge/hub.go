@@ -490,6 +490,12 @@ type Stats struct {
 	CatchupFetches uint64 `json:"catchupFetches"`
 	RingLen        int    `json:"ringLen"`
 	LastEventID    string `json:"lastEventID"`
+	// QueuedBytes is the bytes waiting for the clients after their last
+	// write, summed, and QueuedBytesMax the most waiting for one client
+	// (as their streams reported them; a chunk shared by many clients
+	// counts for each).
+	QueuedBytes    int `json:"queuedBytes"`
+	QueuedBytesMax int `json:"queuedBytesMax"`
 	// The CPU account since the last incoming request (budget.go).
 	BudgetStats
 }
@@ -498,7 +504,16 @@ type Stats struct {
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var queued, queuedMax int
+	for _, c := range h.reg.clients {
+		if s, ok := c.Sink.(*StreamSink); ok {
+			queued += s.queued.Bytes
+			queuedMax = max(queuedMax, s.queued.Bytes)
+		}
+	}
 	return Stats{
+		QueuedBytes:     queued,
+		QueuedBytesMax:  queuedMax,
 		Subscribers:     len(h.reg.clients),
 		CatchingUp:      h.reg.holding,
 		CatchupQueue:    h.scheduler.n,
