@@ -120,6 +120,9 @@ type Hub struct {
 	// closes streams rather than be reset with all of them (budget.go).
 	Budget Budget
 	budget budgetState
+	// queuedPeak is the most bytes seen waiting for a client the hub
+	// forgot (Stats.QueuedBytesPeak).
+	queuedPeak int
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64
@@ -242,6 +245,9 @@ func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
 // forgetLocked removes c from every structure of the hub.
 func (h *Hub) forgetLocked(c *Client) {
 	delete(h.reg.clients, c.ID)
+	if s, ok := c.Sink.(*StreamSink); ok {
+		h.queuedPeak = max(h.queuedPeak, s.peak)
+	}
 	if c.waiting {
 		h.scheduler.unlink(c)
 	}
@@ -494,8 +500,11 @@ type Stats struct {
 	// write, summed, and QueuedBytesMax the most waiting for one client
 	// (as their streams reported them; a chunk shared by many clients
 	// counts for each).
-	QueuedBytes    int `json:"queuedBytes"`
-	QueuedBytesMax int `json:"queuedBytesMax"`
+	// QueuedBytesPeak is the most bytes ever seen waiting for one client
+	// after a write, the clients dropped included.
+	QueuedBytes     int `json:"queuedBytes"`
+	QueuedBytesMax  int `json:"queuedBytesMax"`
+	QueuedBytesPeak int `json:"queuedBytesPeak"`
 	// The CPU account since the last incoming request (budget.go).
 	BudgetStats
 }
@@ -505,15 +514,18 @@ func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var queued, queuedMax int
+	peak := h.queuedPeak
 	for _, c := range h.reg.clients {
 		if s, ok := c.Sink.(*StreamSink); ok {
 			queued += s.queued.Bytes
 			queuedMax = max(queuedMax, s.queued.Bytes)
+			peak = max(peak, s.peak)
 		}
 	}
 	return Stats{
 		QueuedBytes:     queued,
 		QueuedBytesMax:  queuedMax,
+		QueuedBytesPeak: peak,
 		Subscribers:     len(h.reg.clients),
 		CatchingUp:      h.reg.holding,
 		CatchupQueue:    h.scheduler.n,

@@ -87,6 +87,8 @@ type StreamSink struct {
 	// after the last write; only the hub, under its lock, touches them.
 	stalledSince time.Time
 	queued       Queued
+	// peak is the most bytes seen waiting after a write.
+	peak int
 	// end, when set, closes the stream at the end of its lifetime; Close
 	// stops it, so a client that left holds no timer for the rest of its
 	// lifetime (at 450 new streams/s that was ~800k timers).
@@ -109,6 +111,7 @@ func (s *StreamSink) settle(q Queued) bool {
 		return false
 	}
 	s.queued = q
+	s.peak = max(s.peak, q.Bytes)
 	switch {
 	case q.Chunks < 2: // read up to the chunk just written
 		s.stalledSince = time.Time{}

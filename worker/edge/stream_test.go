@@ -128,6 +128,11 @@ func TestStreamSinkQueueBytesDrop(t *testing.T) {
 			if maxQueued > o.QueueBytes+chunk {
 				t.Fatalf("%d bytes waited for one client, bound %d plus a chunk of %d", maxQueued, o.QueueBytes, chunk)
 			}
+			// The peak counts the dropped client too: what waited for it
+			// when its last write was refused (3 events, 12 KiB and more).
+			if peak := h.Stats().QueuedBytesPeak; peak != maxQueued || peak < 3*chunk {
+				t.Fatalf("peak %d, want the %d seen (more than 3 chunks of %d)", peak, maxQueued, chunk)
+			}
 			if reader.isClosed() || strings.Count(reader.String(), data) != 20 {
 				t.Fatalf("the reading client got %d of 20 events (closed %v)", strings.Count(reader.String(), data), reader.isClosed())
 			}
