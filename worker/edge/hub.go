@@ -485,11 +485,15 @@ type Stats struct {
 	// Batches counts the fan-outs of live events (Events/Batches is the
 	// mean number of events written together); Writes the chunks written
 	// or held for clients, heartbeats included.
-	Batches    uint64 `json:"batches"`
-	Writes     uint64 `json:"writes"`
-	Deliveries uint64 `json:"deliveries"`
-	Dropped    uint64 `json:"dropped"`
-	Gaps       uint64 `json:"gaps"`
+	Batches uint64 `json:"batches"`
+	Writes  uint64 `json:"writes"`
+	// Comments counts the heartbeat comments among Writes, WrittenBytes
+	// the bytes of the others (the terms of the CPU account).
+	Comments     uint64 `json:"comments"`
+	WrittenBytes uint64 `json:"writtenBytes"`
+	Deliveries   uint64 `json:"deliveries"`
+	Dropped      uint64 `json:"dropped"`
+	Gaps         uint64 `json:"gaps"`
 	// Catchups counts the subscribers that needed the origin's history,
 	// CatchupFetches the fetches issued for them (one serves many).
 	Catchups       uint64 `json:"catchups"`
@@ -533,6 +537,8 @@ func (h *Hub) Stats() Stats {
 		Events:          h.events,
 		Batches:         h.batches,
 		Writes:          h.reg.writes,
+		Comments:        h.reg.comments,
+		WrittenBytes:    h.reg.bytes,
 		Deliveries:      h.reg.deliveries,
 		Dropped:         h.dropped,
 		Gaps:            h.gaps,
