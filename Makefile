@@ -13,7 +13,7 @@ build: origin
 	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD) >/dev/null
 	rm -f $(BUILD)/worker.mjs
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/app.wasm ./worker
-	cp worker/entry.mjs worker/feedpump.mjs worker/routing.mjs $(BUILD)/
+	cp worker/entry.mjs worker/feedpump.mjs worker/routing.mjs worker/queue.mjs $(BUILD)/
 	@echo "app.wasm: $$(wc -c < $(BUILD)/app.wasm) bytes, $$(gzip -9 < $(BUILD)/app.wasm | wc -c) gzipped"
 
 origin:

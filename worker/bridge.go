@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log"
+	"math"
 	"net/http"
 	"sync"
 	"syscall/js"
@@ -101,8 +102,21 @@ func newJSStream(controller js.Value, slots *slotTable) *jsStream {
 }
 
 // Enqueue implements edge.Writer.
-func (s *jsStream) Enqueue(c *edge.Chunk, limit int) int {
-	return jsEnqueue.Invoke(s.controller, nativeChunk(c), limit).Int()
+func (s *jsStream) Enqueue(c *edge.Chunk, limit edge.QueueLimit) edge.Queued {
+	q := int64(jsEnqueue.Invoke(s.controller, nativeChunk(c), limit.Chunks, jsLimitBytes(limit)).Float())
+	if q < 0 {
+		return edge.Queued{Chunks: -1}
+	}
+	return edge.Queued{Chunks: int(q % jsapi.ByteUnit), Bytes: int(q / jsapi.ByteUnit)}
+}
+
+// jsLimitBytes is limit's byte bound as entry.mjs takes it (0, no bound,
+// is the most an Int32Array holds).
+func jsLimitBytes(limit edge.QueueLimit) int {
+	if limit.Bytes <= 0 || limit.Bytes > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return limit.Bytes
 }
 
 // Close implements edge.Writer; the hub closes a stream under its lock,
@@ -116,39 +130,40 @@ func (s *jsStream) Close() {
 }
 
 // jsBatch is a hub's edge.BatchWriter: one call into entry.mjs per slice
-// of a fan-out. The [slot, limit] pairs go over as bytes into an
-// Int32Array of the batch's own, and the results come back the same way.
+// of a fan-out. The [slot, limit, limitBytes] triples go over as bytes
+// into an Int32Array of the batch's own, and the results come back the
+// same way.
 type jsBatch struct {
-	slots *slotTable
-	pairs []int32
-	ints  js.Value // the Int32Array enqueueMany reads and writes
-	bytes js.Value // a Uint8Array over the same buffer, for the copies
-	room  int      // pairs ints holds
+	slots   *slotTable
+	triples []int32
+	ints    js.Value // the Int32Array enqueueMany reads and writes
+	bytes   js.Value // a Uint8Array over the same buffer, for the copies
+	room    int      // triples ints holds
 }
 
 // EnqueueBatch implements edge.BatchWriter.
-func (b *jsBatch) EnqueueBatch(c *edge.Chunk, ws []edge.Writer, limits, waiting []int) {
+func (b *jsBatch) EnqueueBatch(c *edge.Chunk, ws []edge.Writer, limits []edge.QueueLimit, waiting []edge.Queued) {
 	if len(ws) == 0 {
 		return
 	}
 	u := nativeChunk(c)
 	if len(ws) > b.room {
 		b.room = max(len(ws), 2*b.room, 256)
-		b.ints = js.Global().Get("Int32Array").New(2 * b.room)
+		b.ints = js.Global().Get("Int32Array").New(3 * b.room)
 		b.bytes = uint8Array.New(b.ints.Get("buffer"))
 	}
-	b.pairs = b.pairs[:0]
+	b.triples = b.triples[:0]
 	for i, w := range ws {
-		b.pairs = append(b.pairs, w.(*jsStream).slot, int32(limits[i]))
+		b.triples = append(b.triples, w.(*jsStream).slot, int32(limits[i].Chunks), int32(jsLimitBytes(limits[i])))
 	}
 	// js/wasm is little-endian, as is the Int32Array of every host
 	// workerd runs on.
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b.pairs))), 4*len(b.pairs))
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b.triples))), 4*len(b.triples))
 	js.CopyBytesToJS(b.bytes, raw)
 	jsEnqueueMany.Invoke(b.slots.array(), b.ints, u, len(ws))
 	js.CopyBytesToGo(raw, b.bytes)
 	for i := range ws {
-		waiting[i] = int(b.pairs[2*i+1])
+		waiting[i] = edge.Queued{Chunks: int(b.triples[3*i+1]), Bytes: int(b.triples[3*i+2])}
 	}
 }
 
@@ -241,7 +256,7 @@ func (h *hubInstance) setup() error {
 		for _, a := range h.cfg.Advice() {
 			log.Printf("edge: advice: %s", a)
 		}
-		h.hub.Budget = edge.Budget{CPU: h.cfg.CPUBudget, WriteCost: h.cfg.WriteCost, ShedAt: h.cfg.ShedAt, ShedPct: h.cfg.ShedPct}
+		h.hub.Budget = edge.Budget{CPU: h.cfg.CPUBudget, WriteCost: h.cfg.WriteCost, KBCost: h.cfg.WriteKBCost, CommentCost: h.cfg.CommentCost, ShedAt: h.cfg.ShedAt, ShedPct: h.cfg.ShedPct}
 		h.connect()
 		if h.cfg.Subscriptions {
 			h.roster = roster.New(roster.Config{
@@ -367,7 +382,8 @@ func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 		return nil
 	}
 	o := edge.StreamOptions{
-		Queue:       h.cfg.ClientQueue,
+		Queue:       min(h.cfg.ClientQueue, jsapi.ByteUnit-1),
+		QueueBytes:  h.cfg.ClientQueueBytes,
 		Stall:       h.cfg.ClientStall,
 		Retry:       h.cfg.Retry,
 		RetryJitter: h.cfg.RetryJitter,

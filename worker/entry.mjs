@@ -15,6 +15,7 @@ import mod from "./app.wasm";
 import { DurableObject } from "cloudflare:workers";
 import { feeds } from "./feedpump.mjs";
 import { hubName, statsTarget } from "./routing.mjs";
+import { BYTE_UNIT, clientQueuing, write } from "./queue.mjs";
 
 // syumai/workers' Go code calls tryCatch to turn JS exceptions into errors.
 globalThis.tryCatch = (fn) => {
@@ -29,7 +30,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 6;
+const CONTRACT_VERSION = 7;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
@@ -56,37 +57,27 @@ async function startGo(context) {
 
 const MERCURE_PATH = "/.well-known/mercure";
 
-// write writes chunk unless the client is gone or has more than limit
-// chunks waiting (a slow client, dropped rather than waited for). It
-// returns the number of chunks waiting for the client afterwards, or -1
-// when the chunk was not written. (Client streams use the default
-// strategy, a high-water mark of one chunk: waiting = 1 - desiredSize.)
-function write(controller, chunk, limit) {
-  try {
-    if (controller.desiredSize === null || 1 - controller.desiredSize > limit) return -1;
-    controller.enqueue(chunk);
-    return 1 - controller.desiredSize;
-  } catch (e) {
-    return -1;
-  }
-}
-
 // Stream helpers the hub's Go code calls for every write. They catch every
 // exception: a client may cancel its stream at any moment, and a JS error
 // thrown into a resident Go instance panics it and kills every stream of
 // the object (seen under wrangler dev with syumai's own response bridge:
 // one client leaving ended its object's other streams with "This
 // ReadableStream is closed").
+//
+// What waits for each client is counted in chunks and bytes by its
+// stream's queuing strategy (queue.mjs); a write past either bound is
+// refused, and Go drops the client, which resumes with Last-Event-ID.
 const streams = {
-  enqueue(controller, chunk, limit) {
-    return write(controller, chunk, limit);
+  enqueue(controller, chunk, limit, limitBytes) {
+    return write(controller, chunk, limit, limitBytes);
   },
   // enqueueMany writes one chunk to many streams in ONE call from Go: a
   // fan-out costs one Go→JS crossing per slice of clients, not one per
   // client (README, "Design in brief"). bound is the hub's array of
-  // controllers by slot and pairs an Int32Array of [slot, limit] pairs,
-  // both Go's (one hub per Go instance; several may share this isolate);
-  // each limit is replaced with what enqueue would return.
+  // controllers by slot and triples an Int32Array of [slot, limit,
+  // limitBytes] triples, both Go's (one hub per Go instance; several may
+  // share this isolate); each triple's limits are replaced with what waits
+  // afterwards, [chunks, bytes], chunks -1 when the chunk was not written.
   // pause resolves on the next turn of the event loop (a 0 ms timer):
   // the hub yields with it between the slices of a fan-out, so workerd
   // moves the chunks written so far out and other requests get in. Go's
@@ -94,10 +85,16 @@ const streams = {
   pause() {
     return new Promise((resolve) => setTimeout(resolve, 0));
   },
-  enqueueMany(bound, pairs, chunk, n) {
-    for (let i = 0; i < 2 * n; i += 2) {
-      const controller = bound[pairs[i]];
-      pairs[i + 1] = controller === undefined ? -1 : write(controller, chunk, pairs[i + 1]);
+  enqueueMany(bound, triples, chunk, n) {
+    for (let i = 0; i < 3 * n; i += 3) {
+      const controller = bound[triples[i]];
+      const q = controller === undefined ? -1 : write(controller, chunk, triples[i + 1], triples[i + 2]);
+      if (q < 0) {
+        triples[i + 1] = -1;
+        continue;
+      }
+      triples[i + 1] = q % BYTE_UNIT;
+      triples[i + 2] = Math.floor(q / BYTE_UNIT);
     }
   },
   close(controller) {
@@ -295,14 +292,17 @@ export class EdgeHub extends DurableObject {
     const ready = hub.ready();
     if (ready) await ready;
     const id = opened.id;
-    const stream = new ReadableStream({
-      start(controller) {
-        hub.attach(id, controller);
+    const stream = new ReadableStream(
+      {
+        start(controller) {
+          hub.attach(id, controller);
+        },
+        cancel() {
+          hub.detach(id);
+        },
       },
-      cancel() {
-        hub.detach(id);
-      },
-    });
+      clientQueuing,
+    );
     return new Response(stream, { status: 200, headers });
   }
 }

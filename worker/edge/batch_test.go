@@ -12,7 +12,7 @@ import (
 // counts its calls.
 type countingBatch struct{ calls, writes int }
 
-func (b *countingBatch) EnqueueBatch(c *Chunk, ws []Writer, limits, waiting []int) {
+func (b *countingBatch) EnqueueBatch(c *Chunk, ws []Writer, limits []QueueLimit, waiting []Queued) {
 	b.calls++
 	for i, w := range ws {
 		waiting[i] = w.Enqueue(c, limits[i])

@@ -15,13 +15,18 @@ package edge
 // nothing — and that reconnection is itself an incoming request, which
 // gives the object a fresh budget.
 //
-// The account is an estimate, counted in stream writes: deployed on
+// The account is an estimate, counted from the hub's work: deployed on
 // Cloudflare, an isolate's clocks (Date.now, performance.now, and so Go's
 // time.Now) advance only at I/O, a Spectre mitigation, so the hub cannot
-// time its own fan-outs there (under wrangler dev they do advance). A
-// write's cost is the measured parameter WriteCost (WRITE_COST_US); each
-// event read from the feed is counted as one write too (decoding, the
-// ring, one call from the feed pump).
+// time its own fan-outs there (under wrangler dev they do advance). The
+// estimate follows what a write was measured to cost (README, "CPU per
+// invocation"): an event write costs WriteCost (WRITE_COST_US) plus
+// KBCost (WRITE_KB_COST_NS) per KiB it carries, since workerd moves every
+// byte of every client's copy out (measured on the bench's pure-JS floor:
+// 95 µs for a write of 16.5 KB, 240 µs for 87 KB); a heartbeat comment
+// costs CommentCost (COMMENT_COST_US; measured at ≈0.83 of a small event
+// write); each event read from the feed is counted as one event write too
+// (decoding, the ring, one call from the feed pump).
 
 import "time"
 
@@ -30,8 +35,11 @@ type Budget struct {
 	// CPU is the platform's CPU limit per invocation (CPU_BUDGET_MS, the
 	// [limits] cpu_ms of wrangler.toml); 0 turns the account off.
 	CPU time.Duration
-	// WriteCost is the CPU one stream write costs (WRITE_COST_US).
-	WriteCost time.Duration
+	// WriteCost is the CPU one stream write of events costs, besides its
+	// bytes (WRITE_COST_US); KBCost the CPU per KiB such a write carries
+	// (WRITE_KB_COST_NS); CommentCost the CPU of one heartbeat comment
+	// written (COMMENT_COST_US).
+	WriteCost, KBCost, CommentCost time.Duration
 	// ShedAt is the share of CPU, in percent, spent since the last
 	// incoming request at which the hub starts closing streams
 	// (SHED_AT_PCT).
@@ -50,8 +58,8 @@ const shedSteps = 10
 // budgetState is the hub's account since the last incoming request; the
 // hub's lock covers it.
 type budgetState struct {
-	// units is the writes and events counted at the last incoming request.
-	units uint64
+	// at is the work counted at the last incoming request.
+	at work
 	// step is the next shedding step (0: none taken yet).
 	step int
 	// shed counts the streams closed to stay within the budget, shedRounds
@@ -65,17 +73,37 @@ type budgetState struct {
 func (h *Hub) Touch() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.budget.units = h.units()
+	h.budget.at = h.workLocked()
 	h.budget.step = 0
 }
 
-// units is the work counted so far: stream writes (heartbeats and held
-// chunks included) and events read.
-func (h *Hub) units() uint64 { return h.reg.writes + h.events }
+// work is what the hub counted so far: stream writes (heartbeat comments
+// and held chunks included), of those the comments, the bytes of the
+// others, and events read.
+type work struct {
+	writes, comments, bytes, events uint64
+}
+
+func (h *Hub) workLocked() work {
+	return work{writes: h.reg.writes, comments: h.reg.comments, bytes: h.reg.bytes, events: h.events}
+}
+
+// cost estimates the CPU of w.
+func (b Budget) cost(w work) time.Duration {
+	return time.Duration(w.writes-w.comments+w.events)*b.WriteCost +
+		time.Duration(w.comments)*b.CommentCost +
+		time.Duration(float64(w.bytes)/1024*float64(b.KBCost))
+}
 
 // spentLocked estimates the CPU spent since the last incoming request.
 func (h *Hub) spentLocked() time.Duration {
-	return time.Duration(h.units()-h.budget.units) * h.Budget.WriteCost
+	now, at := h.workLocked(), h.budget.at
+	return h.Budget.cost(work{
+		writes:   now.writes - at.writes,
+		comments: now.comments - at.comments,
+		bytes:    now.bytes - at.bytes,
+		events:   now.events - at.events,
+	})
 }
 
 // threshold returns the spending at which shedding step k (from 0) is

@@ -10,11 +10,12 @@ import (
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
-// budgetHub is a hub whose CPU budget is 1,000 writes of 1 ms each, with
-// shedding from half of it, 10% of the streams a step.
+// budgetHub is a hub whose CPU budget is 1,000 writes (events or
+// heartbeat comments, their bytes free) of 1 ms each, with shedding from
+// half of it, 10% of the streams a step.
 func budgetHub(ring int) *edge.Hub {
 	h := edge.NewHub(testCompiler, ring)
-	h.Budget = edge.Budget{CPU: time.Second, WriteCost: time.Millisecond, ShedAt: 50, ShedPct: 10}
+	h.Budget = edge.Budget{CPU: time.Second, WriteCost: time.Millisecond, CommentCost: time.Millisecond, ShedAt: 50, ShedPct: 10}
 	hello(h, "e0")
 	return h
 }
@@ -93,6 +94,52 @@ func TestBudgetTouchResets(t *testing.T) {
 	if st := h.Stats(); st.Shed != 10 {
 		t.Fatalf("after 202 ms of events and 300 of heartbeats: %d shed, want 10", st.Shed)
 	}
+}
+
+// TestBudgetWeighsWrites: the estimate counts an event write at its base
+// cost plus its bytes, and a heartbeat comment at its own, lower cost: a
+// write carrying many events costs more than a write of one, and an idle
+// hub's probes do not count as event writes.
+func TestBudgetWeighsWrites(t *testing.T) {
+	h := edge.NewHub(testCompiler, 1024)
+	h.Budget = edge.Budget{CPU: time.Hour, WriteCost: 40 * time.Microsecond, KBCost: 8 * time.Microsecond, CommentCost: 10 * time.Microsecond, ShedAt: 50, ShedPct: 10}
+	hello(h, "e0")
+	for range 10 {
+		addClient(t, h, "a", "")
+	}
+	spent := func() time.Duration { return time.Duration(h.Stats().SpentMs * float64(time.Millisecond)) }
+	near := func(what string, got, want time.Duration) {
+		t.Helper()
+		if d := got - want; d < -time.Microsecond || d > time.Microsecond {
+			t.Fatalf("%s: estimated %v, want %v", what, got, want)
+		}
+	}
+	// One small event: 1 read + 10 writes at 40 µs, and its bytes.
+	one := event("e1", "a", false)
+	h.Deliver([]*edge.Event{one})
+	kb := func(n int) time.Duration { return time.Duration(float64(n) / 1024 * float64(8*time.Microsecond)) }
+	near("one event to 10 clients", spent(), 11*40*time.Microsecond+kb(10*len(one.Chunk.Bytes)))
+	// 500 events in one batch: 500 reads, 10 writes, 10 × their bytes.
+	h.Touch()
+	var batch []*edge.Event
+	size := 0
+	for i := 2; i < 502; i++ {
+		e := event(fmt.Sprint("e", i), "a", false)
+		size += len(e.Chunk.Bytes)
+		batch = append(batch, e)
+	}
+	h.Deliver(batch)
+	near("500 events to 10 clients", spent(), 510*40*time.Microsecond+kb(10*size))
+	// Heartbeat comments at 10 µs each, their bytes not counted.
+	h.Touch()
+	h.Heartbeat()
+	h.Heartbeat()
+	near("two heartbeats to 10 clients", spent(), 20*10*time.Microsecond)
+	// Probes: only the clients nothing was written to get a comment.
+	h.Touch()
+	h.Probe() // marks every client: each got the heartbeat since
+	h.Probe() // now every client is probed
+	near("probes", spent(), 10*10*time.Microsecond)
 }
 
 // TestBudgetOff: without a budget (CPU 0) the hub never sheds.

@@ -120,6 +120,9 @@ type Hub struct {
 	// closes streams rather than be reset with all of them (budget.go).
 	Budget Budget
 	budget budgetState
+	// queuedPeak is the most bytes seen waiting for a client the hub
+	// forgot (Stats.QueuedBytesPeak).
+	queuedPeak int
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64
@@ -242,6 +245,9 @@ func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
 // forgetLocked removes c from every structure of the hub.
 func (h *Hub) forgetLocked(c *Client) {
 	delete(h.reg.clients, c.ID)
+	if s, ok := c.Sink.(*StreamSink); ok {
+		h.queuedPeak = max(h.queuedPeak, s.peak)
+	}
 	if c.waiting {
 		h.scheduler.unlink(c)
 	}
@@ -479,17 +485,30 @@ type Stats struct {
 	// Batches counts the fan-outs of live events (Events/Batches is the
 	// mean number of events written together); Writes the chunks written
 	// or held for clients, heartbeats included.
-	Batches    uint64 `json:"batches"`
-	Writes     uint64 `json:"writes"`
-	Deliveries uint64 `json:"deliveries"`
-	Dropped    uint64 `json:"dropped"`
-	Gaps       uint64 `json:"gaps"`
+	Batches uint64 `json:"batches"`
+	Writes  uint64 `json:"writes"`
+	// Comments counts the heartbeat comments among Writes, WrittenBytes
+	// the bytes of the others (the terms of the CPU account).
+	Comments     uint64 `json:"comments"`
+	WrittenBytes uint64 `json:"writtenBytes"`
+	Deliveries   uint64 `json:"deliveries"`
+	Dropped      uint64 `json:"dropped"`
+	Gaps         uint64 `json:"gaps"`
 	// Catchups counts the subscribers that needed the origin's history,
 	// CatchupFetches the fetches issued for them (one serves many).
 	Catchups       uint64 `json:"catchups"`
 	CatchupFetches uint64 `json:"catchupFetches"`
 	RingLen        int    `json:"ringLen"`
 	LastEventID    string `json:"lastEventID"`
+	// QueuedBytes is the bytes waiting for the clients after their last
+	// write, summed, and QueuedBytesMax the most waiting for one client
+	// (as their streams reported them; a chunk shared by many clients
+	// counts for each).
+	// QueuedBytesPeak is the most bytes ever seen waiting for one client
+	// after a write, the clients dropped included.
+	QueuedBytes     int `json:"queuedBytes"`
+	QueuedBytesMax  int `json:"queuedBytesMax"`
+	QueuedBytesPeak int `json:"queuedBytesPeak"`
 	// The CPU account since the last incoming request (budget.go).
 	BudgetStats
 }
@@ -498,7 +517,19 @@ type Stats struct {
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var queued, queuedMax int
+	peak := h.queuedPeak
+	for _, c := range h.reg.clients {
+		if s, ok := c.Sink.(*StreamSink); ok {
+			queued += s.queued.Bytes
+			queuedMax = max(queuedMax, s.queued.Bytes)
+			peak = max(peak, s.peak)
+		}
+	}
 	return Stats{
+		QueuedBytes:     queued,
+		QueuedBytesMax:  queuedMax,
+		QueuedBytesPeak: peak,
 		Subscribers:     len(h.reg.clients),
 		CatchingUp:      h.reg.holding,
 		CatchupQueue:    h.scheduler.n,
@@ -506,6 +537,8 @@ func (h *Hub) Stats() Stats {
 		Events:          h.events,
 		Batches:         h.batches,
 		Writes:          h.reg.writes,
+		Comments:        h.reg.comments,
+		WrittenBytes:    h.reg.bytes,
 		Deliveries:      h.reg.deliveries,
 		Dropped:         h.dropped,
 		Gaps:            h.gaps,

@@ -17,8 +17,10 @@ type registry struct {
 	// heartbeat is the comment written to every client, held for none.
 	heartbeat *Chunk
 	// Counters: chunks written or held for clients, and events (or
-	// comments) delivered by those writes.
+	// comments) delivered by those writes; of those writes, the heartbeat
+	// comments, and the bytes of the others (the CPU account, budget.go).
 	writes, deliveries uint64
+	comments, bytes    uint64
 	// batch, when set, takes the writes of each slice to StreamSinks
 	// in one call per chunk; pending gathers them meanwhile.
 	batch   BatchWriter
@@ -32,8 +34,8 @@ type pendingWrites struct {
 	sinks   []*StreamSink
 	events  []int // events each write delivers
 	ws      []Writer
-	limits  []int
-	waiting []int
+	limits  []QueueLimit
+	waiting []Queued
 }
 
 // The slices a fan-out or a heartbeat is cut into: after this many stream
@@ -165,6 +167,7 @@ func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Cli
 		}
 		writes++
 		r.writes++
+		r.bytes += uint64(len(c.Bytes))
 		if r.gather(cl, c, n) {
 			continue
 		}
@@ -245,6 +248,7 @@ func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
 		}
 		writes++
 		r.writes++
+		r.comments++
 		if r.gather(cl, r.heartbeat, 1) {
 			continue
 		}

@@ -17,14 +17,14 @@ type writer struct {
 	stalled atomic.Bool
 }
 
-func (w *writer) Enqueue(*edge.Chunk, int) int {
+func (w *writer) Enqueue(*edge.Chunk, edge.QueueLimit) edge.Queued {
 	switch {
 	case w.fail.Load():
-		return -1
+		return edge.Queued{Chunks: -1}
 	case w.stalled.Load():
-		return 5
+		return edge.Queued{Chunks: 5, Bytes: 500}
 	}
-	return 1
+	return edge.Queued{Chunks: 1, Bytes: 100}
 }
 
 func (w *writer) Close() { w.closed.Store(true) }

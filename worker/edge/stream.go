@@ -11,10 +11,12 @@ import (
 // Writer is a client's stream as the platform holds it (in the worker, a
 // ReadableStream controller).
 type Writer interface {
-	// Enqueue writes c unless the stream is gone or more than limit chunks
-	// wait for the client. It returns how many chunks wait afterwards, the
-	// one just written included, or -1 when c was not written.
-	Enqueue(c *Chunk, limit int) int
+	// Enqueue writes c unless the stream is gone or more than limit.Chunks
+	// chunks or more than limit.Bytes bytes already wait for the client
+	// (so at most limit.Bytes plus one chunk ever wait). It returns what
+	// waits afterwards, the chunk just written included, or Chunks -1 when
+	// c was not written.
+	Enqueue(c *Chunk, limit QueueLimit) Queued
 	// Close ends the stream; it must not fail on a stream the client
 	// already cancelled.
 	Close()
@@ -28,14 +30,30 @@ type BatchWriter interface {
 	// EnqueueBatch does ws[i].Enqueue(c, limits[i]) for every i, in
 	// order, and stores each result in waiting[i]. Every ws[i] is a
 	// Writer of this platform (the BatchWriter knows its kind).
-	EnqueueBatch(c *Chunk, ws []Writer, limits, waiting []int)
+	EnqueueBatch(c *Chunk, ws []Writer, limits []QueueLimit, waiting []Queued)
+}
+
+// QueueLimit bounds what may wait for a client before it is dropped as too
+// slow: a write is refused once more than Chunks chunks or more than Bytes
+// bytes wait. The byte bound is what bounds memory: a chunk carries a
+// whole batch of events (up to FEED_BUFFER_KB of the feed), so a bound in
+// chunks alone let one client that reads nothing hold tens of MB.
+type QueueLimit struct {
+	Chunks, Bytes int
+}
+
+// Queued is what waits for a client after a write: chunks and their
+// bytes; Chunks is -1 when the write was refused or the stream is gone.
+type Queued struct {
+	Chunks, Bytes int
 }
 
 // StreamOptions are the per-stream limits of a hub's clients.
 type StreamOptions struct {
-	// Queue is how many chunks may wait for a client before it is dropped
+	// Queue is how many chunks (CLIENT_QUEUE), and QueueBytes how many
+	// bytes (CLIENT_QUEUE_KB), may wait for a client before it is dropped
 	// as too slow.
-	Queue int
+	Queue, QueueBytes int
 	// Stall is how long a client may read nothing while chunks wait for
 	// it before it is dropped (0: no bound).
 	Stall time.Duration
@@ -54,7 +72,8 @@ type StreamOptions struct {
 
 // StreamSink is the Sink of a client stream held through a Writer.
 //
-// Besides a failed write and more than Queue chunks waiting, a client is
+// Besides a failed write and more than Queue chunks or QueueBytes bytes
+// waiting, a client is
 // dropped when an earlier chunk has still been waiting at every write for
 // Stall: nobody reads its stream (a client whose connection stalls, or a
 // stream the platform stopped reading without cancelling it). Without this
@@ -62,11 +81,14 @@ type StreamOptions struct {
 // hours with the production defaults.
 type StreamSink struct {
 	w     Writer
-	limit int
+	limit QueueLimit
 	stall time.Duration
-	// stalledSince is when chunks began to wait; only the hub's fan-out,
-	// under its lock, touches it.
+	// stalledSince is when chunks began to wait, and queued what waited
+	// after the last write; only the hub, under its lock, touches them.
 	stalledSince time.Time
+	queued       Queued
+	// peak is the most bytes seen waiting after a write.
+	peak int
 	// end, when set, closes the stream at the end of its lifetime; Close
 	// stops it, so a client that left holds no timer for the rest of its
 	// lifetime (at 450 new streams/s that was ~800k timers).
@@ -76,19 +98,22 @@ type StreamSink struct {
 
 // NewStreamSink returns the sink of stream w with the limits of o.
 func NewStreamSink(w Writer, o StreamOptions) *StreamSink {
-	return &StreamSink{w: w, limit: o.Queue, stall: o.Stall}
+	return &StreamSink{w: w, limit: QueueLimit{Chunks: o.Queue, Bytes: o.QueueBytes}, stall: o.Stall}
 }
 
 // Write implements Sink.
 func (s *StreamSink) Write(c *Chunk) bool { return s.settle(s.w.Enqueue(c, s.limit)) }
 
-// settle applies the result of a write (chunks waiting afterwards, or -1
+// settle applies the result of a write (what waits afterwards, Chunks -1
 // when it failed) and reports whether the client keeps its stream.
-func (s *StreamSink) settle(waiting int) bool {
-	switch {
-	case waiting < 0:
+func (s *StreamSink) settle(q Queued) bool {
+	if q.Chunks < 0 {
 		return false
-	case waiting < 2: // read up to the chunk just written
+	}
+	s.queued = q
+	s.peak = max(s.peak, q.Bytes)
+	switch {
+	case q.Chunks < 2: // read up to the chunk just written
 		s.stalledSince = time.Time{}
 	case s.stalledSince.IsZero():
 		s.stalledSince = time.Now()

@@ -1,38 +1,43 @@
 package edge
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edge-sse/edge-sse/shared/frame"
 	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
-// stream is a Writer modelled on a ReadableStream with a high-water mark
-// of one chunk, as entry.mjs's enqueue sees it: chunks wait until the
-// client reads them, and more than limit waiting refuses the write.
+// stream is a Writer modelled on a client's ReadableStream as entry.mjs's
+// enqueue sees it: chunks and their bytes wait until the client reads
+// them, and more than limit.Chunks chunks or limit.Bytes bytes (0: no
+// bound) waiting refuses the write.
 type stream struct {
-	mu      sync.Mutex
-	waiting int
-	reading bool // the client reads every chunk at once
-	got     strings.Builder
-	closed  bool
+	mu           sync.Mutex
+	waiting      int
+	waitingBytes int
+	reading      bool // the client reads every chunk at once
+	got          strings.Builder
+	closed       bool
 }
 
-func (s *stream) Enqueue(c *Chunk, limit int) int {
+func (s *stream) Enqueue(c *Chunk, limit QueueLimit) Queued {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.waiting > limit {
-		return -1
+	if s.closed || s.waiting > limit.Chunks || limit.Bytes > 0 && s.waitingBytes > limit.Bytes {
+		return Queued{Chunks: -1}
 	}
 	s.got.Write(c.Bytes)
 	s.waiting++
-	n := s.waiting
+	s.waitingBytes += len(c.Bytes)
+	q := Queued{Chunks: s.waiting, Bytes: s.waitingBytes}
 	if s.reading {
-		s.waiting = 0
+		s.waiting, s.waitingBytes = 0, 0
 	}
-	return n
+	return q
 }
 
 func (s *stream) Close() {
@@ -81,6 +86,61 @@ func TestStreamSinkQueueLimitDrop(t *testing.T) {
 	h.Heartbeat()
 	if st := h.Stats(); st.Subscribers != 0 || st.Dropped != 1 || !w.isClosed() {
 		t.Fatalf("a client with more than 3 chunks waiting was not dropped: %+v, closed %v", st, w.isClosed())
+	}
+}
+
+// TestStreamSinkQueueBytesDrop: a client that reads nothing while big
+// chunks flow is dropped once more than QueueBytes bytes wait for it, long
+// before its chunk bound; what waits for it never passes the bound by
+// more than one chunk, and a reading client on the same hub gets every
+// event. Both write paths: one Enqueue per client and a BatchWriter.
+func TestStreamSinkQueueBytesDrop(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
+			h := testHub(t)
+			if batch {
+				h.SetBatchWriter(&countingBatch{})
+			}
+			h.OnFrame(&frame.Frame{Type: frame.TypeHello, ID: []byte("e0")})
+			stuck, reader := &stream{}, &stream{reading: true}
+			o := StreamOptions{Queue: 1000, QueueBytes: 10 << 10}
+			h.Attach(h.NextID(), stuck, all, nil, "", time.Time{}, o)
+			h.Attach(h.NextID(), reader, all, nil, "", time.Time{}, o)
+			data := strings.Repeat("x", 4<<10)
+			var maxQueued, chunk int
+			for i := 1; i <= 20; i++ {
+				id := fmt.Sprint("e", i)
+				e := &Event{ID: id, Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: " + id + "\ndata: " + data + "\n\n")}}
+				chunk = len(e.Chunk.Bytes)
+				h.Deliver([]*Event{e})
+				st := h.Stats()
+				maxQueued = max(maxQueued, st.QueuedBytesMax)
+				// Written while at most 10 KiB waited: 3 events of 4 KiB
+				// (plus the retry advice and the connect comment) wait
+				// when the 4th is refused.
+				if i <= 3 && stuck.isClosed() {
+					t.Fatalf("dropped at event %d with %d bytes waiting", i, st.QueuedBytesMax)
+				}
+			}
+			if !stuck.isClosed() {
+				t.Fatal("a client with more than QueueBytes waiting was not dropped")
+			}
+			if maxQueued > o.QueueBytes+chunk {
+				t.Fatalf("%d bytes waited for one client, bound %d plus a chunk of %d", maxQueued, o.QueueBytes, chunk)
+			}
+			// The peak counts the dropped client too: what waited for it
+			// when its last write was refused (3 events, 12 KiB and more).
+			if peak := h.Stats().QueuedBytesPeak; peak != maxQueued || peak < 3*chunk {
+				t.Fatalf("peak %d, want the %d seen (more than 3 chunks of %d)", peak, maxQueued, chunk)
+			}
+			if reader.isClosed() || strings.Count(reader.String(), data) != 20 {
+				t.Fatalf("the reading client got %d of 20 events (closed %v)", strings.Count(reader.String(), data), reader.isClosed())
+			}
+			// The reader's last write is all that waits: the chunk just written.
+			if st := h.Stats(); st.Subscribers != 1 || st.Dropped != 1 || st.QueuedBytes != chunk {
+				t.Fatalf("stats: %+v", st)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,14 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 6
+const Version = 7
+
+// ByteUnit is the weight of one byte in what streams.enqueue returns:
+// client streams count each chunk as 1 + ByteUnit × its bytes (queue.mjs),
+// so a count c encodes c % ByteUnit chunks and c / ByteUnit bytes.
+// Chunk limits must stay below it, byte limits below 2^31 (an Int32Array
+// carries them).
+const ByteUnit = 1 << 21
 
 // The object entry.mjs hands to a Go instance as globalThis.context.
 const (
@@ -131,16 +138,16 @@ var Calls = []Call{
 		Params: []string{"headers", "originHeaders", "api"},
 		Result: "the headers (JSON pairs) of the answer to a forwarded request: answer's headers plus those of the origin's answer a proxy relays (api: answer.relayAPI)"},
 	{Object: "streams", Name: StreamsEnqueue, DefinedBy: JS,
-		Params: []string{"controller", "chunk", "limit"},
-		Result: "the number of chunks waiting for the client after the write, or -1 when the chunk was not written (stream gone, or more than limit waiting); never throws"},
+		Params: []string{"controller", "chunk", "limit", "limitBytes"},
+		Result: "what waits for the client after the write, chunks + ByteUnit × bytes, or -1 when the chunk was not written (stream gone, or more than limit chunks or limitBytes bytes waiting); never throws"},
 	{Object: "streams", Name: StreamsClose, DefinedBy: JS,
 		Params: []string{"controller"},
 		Result: "nothing; never throws"},
 	{Object: "streams", Name: StreamsPause, DefinedBy: JS,
 		Result: "a Promise that resolves on a later turn of the event loop (a 0 ms timer)"},
 	{Object: "streams", Name: StreamsEnqueueMany, DefinedBy: JS,
-		Params: []string{"bound", "pairs", "chunk", "n"},
-		Result: "nothing; for each of the first n [slot, limit] pairs of the Int32Array pairs, writes chunk to the controller bound[slot] (an array Go keeps) as enqueue would, and replaces limit with enqueue's result (-1 for an empty slot); never throws"},
+		Params: []string{"bound", "triples", "chunk", "n"},
+		Result: "nothing; for each of the first n [slot, limit, limitBytes] triples of the Int32Array triples, writes chunk to the controller bound[slot] (an array Go keeps) as enqueue would, and replaces the limits with what waits afterwards, [chunks, bytes], or limit with -1 when the chunk was not written or the slot is empty; never throws"},
 	{Object: "feeds", Name: FeedsOpen, DefinedBy: JS,
 		Params: []string{"body", "maxBytes"},
 		Result: "a pump reading body ahead, at most maxBytes"},

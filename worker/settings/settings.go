@@ -78,9 +78,9 @@ type Config struct {
 	FeedBuffer int
 	// RingSize is the number of events each hub keeps for resume.
 	RingSize int
-	// ClientQueue is how many chunks may wait for a client before it is
-	// dropped as too slow.
-	ClientQueue int
+	// ClientQueue is how many chunks, and ClientQueueBytes how many bytes,
+	// may wait for a client before it is dropped as too slow.
+	ClientQueue, ClientQueueBytes int
 	// ClientStall is how long a client may read nothing while chunks wait
 	// for it before it is dropped (0 turns it off). Heartbeats make sure
 	// something waits.
@@ -99,13 +99,15 @@ type Config struct {
 	// CPUBudget is the CPU the platform allows a hub object per invocation
 	// (wrangler.toml's [limits] cpu_ms; each incoming request starts a new
 	// one); 0 turns the hub's account off. WriteCost is the CPU one stream
-	// write costs, the unit of that account (measured; see the README's
-	// sizing section). From ShedAt percent of the budget spent without an
+	// write of events costs besides its bytes, WriteKBCost the CPU per KiB
+	// it carries, CommentCost the CPU of one heartbeat comment written:
+	// the account's terms (measured; see the README's "CPU per
+	// invocation"). From ShedAt percent of the budget spent without an
 	// incoming request, the hub closes ShedPct percent of its streams at
 	// each further tenth of the rest, and the last of them before the
 	// limit; their clients resume elsewhere or here with Last-Event-ID.
-	CPUBudget, WriteCost time.Duration
-	ShedAt, ShedPct      int
+	CPUBudget, WriteCost, WriteKBCost, CommentCost time.Duration
+	ShedAt, ShedPct                                int
 	// MaxCatchup is the most client streams one hub object catches up from
 	// the origin's history at once: a subscribe request whose Last-Event-ID
 	// is older than the ring, when that many wait, gets 503 with
@@ -211,6 +213,8 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.RingSize = n })},
 	{Name: "CLIENT_QUEUE", Kind: Var, Default: "1024", Limit: true, Doc: "chunks waiting for a client before it is dropped as slow",
 		apply: integer(1, func(c *Config, n int) { c.ClientQueue = n })},
+	{Name: "CLIENT_QUEUE_KB", Kind: Var, Default: "64", Limit: true, Doc: "KiB waiting for a client before it is dropped as slow (it may hold one chunk more); the bound on the memory one client holds: half of an isolate's 128 MB over `MAX_CLIENTS` (1000) is 64",
+		apply: integer(1, func(c *Config, n int) { c.ClientQueueBytes = min(n, 1<<21-1) * 1024 })},
 	{Name: "MAX_PUBLISH_BYTES", Kind: Var, Default: "1048576", Limit: true, Doc: "largest publish body the front door forwards (413 past it)",
 		apply: integer(1, func(c *Config, n int) { c.MaxPublishBytes = int64(n) })},
 	{Name: "CLIENT_STALL_MS", Kind: Var, Default: "60000", Limit: true, Doc: "a client that reads nothing for this long while chunks wait for it is dropped (0: off)",
@@ -221,8 +225,12 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.MaxClients = n })},
 	{Name: "CPU_BUDGET_MS", Kind: Var, Default: "300000", Limit: true, Doc: "CPU one hub object may spend between incoming requests: keep it at wrangler.toml's `[limits] cpu_ms` (30000 without that block); the hub's own estimate of its spending, in stream writes, sheds streams before it (0: off)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.CPUBudget })},
-	{Name: "WRITE_COST_US", Kind: Var, Default: "50", Limit: true, Doc: "CPU of one stream write in µs, the unit of that estimate (measured: see \"Sizing\"); each event read counts as one write",
+	{Name: "WRITE_COST_US", Kind: Var, Default: "50", Limit: true, Doc: "CPU of one stream write of events in µs besides its bytes, the base of that estimate (measured: see \"CPU per invocation\"); each event read counts as one write",
 		apply: integer(1, func(c *Config, n int) { c.WriteCost = time.Duration(n) * time.Microsecond })},
+	{Name: "WRITE_KB_COST_NS", Kind: Var, Default: "2000", Limit: true, Doc: "CPU per KiB a stream write of events carries, in ns, added to `WRITE_COST_US` in that estimate (measured: see \"CPU per invocation\")",
+		apply: integer(0, func(c *Config, n int) { c.WriteKBCost = time.Duration(n) })},
+	{Name: "COMMENT_COST_US", Kind: Var, Default: "40", Limit: true, Doc: "CPU of one heartbeat comment written to a client in µs, in that estimate (measured: see \"CPU per invocation\")",
+		apply: integer(0, func(c *Config, n int) { c.CommentCost = time.Duration(n) * time.Microsecond })},
 	{Name: "SHED_AT_PCT", Kind: Var, Default: "50", Limit: true, Doc: "share of `CPU_BUDGET_MS` spent without an incoming request at which the hub closes `SHED_PCT` of its streams, and again at each further tenth of the rest, every stream at the last; clients resume with `Last-Event-ID` after their `retry:`",
 		apply: percent(func(c *Config, n int) { c.ShedAt = n })},
 	{Name: "SHED_PCT", Kind: Var, Default: "10", Limit: true, Doc: "share of its streams a hub closes at each such step (at least one)",
