@@ -172,7 +172,16 @@ type results struct {
 	latN, latEvents    int
 	latDirect, latEdge []time.Duration // p50, p99
 	latGotD, latGotE   int             // samples received per path
-	latFloor           []time.Duration // p50, p99 of the pure-JS floor object's fan-out
+	latFloor           []time.Duration // p50, p99 of the pure-JS floor object's fan-out (through the dev proxy)
+	// The legs of the edge's delay, per event (latency_test.go): when the
+	// first of its clients had it (latFirst; the origin's first direct
+	// client: latDirectFirst) and how much later the last one did
+	// (latSpread), p50 and p99; the same for the floor object, and its
+	// delay straight from its own workerd (no dev proxy: latFloorDirect).
+	latFirst, latSpread, latDirectFirst []time.Duration
+	latFloorFirst, latFloorSpread       []time.Duration
+	latFloorDirect                      []time.Duration
+	latFloorN, latFloorHeld             int // the floor's streams through the proxy; other streams it held
 
 	burstClients, burstEvents int
 	burstPublish              time.Duration // time to publish the burst
@@ -202,7 +211,7 @@ type results struct {
 	hubPolls, hubAnswers    int64   // stats requests sent to the hub during the burst, answered
 	burstDone               bool
 
-	steadies []steadyResult
+	steadies []steadyResult // the hub's; kind "floor" for the floor object's, "sized" for the hub at the sizing formula's clients
 
 	edgeGz, edgeRaw, edgeBundleGz int64
 	naiveGz, naiveRaw             int64
@@ -450,6 +459,9 @@ func (bn *bench) cleanup() {
 	closeAll(bn.heldA)
 	if bn.before != nil {
 		closeAll(bn.before.heldA)
+		if bn.before.warm != nil {
+			bn.before.warm.close()
+		}
 	}
 	var wg sync.WaitGroup
 	for _, p := range append(bn.workers(), bn.origin) {
@@ -592,139 +604,6 @@ func (bn *bench) settle(want int) {
 	})
 	bn.tb.Logf("settle: hub holds %d subscribers (want ≤ %d) after %s (settled: %v)", st.Subscribers, want, time.Since(t0).Round(time.Millisecond), ok)
 	time.Sleep(2 * time.Second)
-}
-
-// latency subscribes p.latSubs clients through the edge and as many
-// straight to the origin, publishes p.latEvents events at a steady rate
-// with the send time in data, and compares the delays at receipt.
-func (bn *bench) latency() error {
-	n, events := bn.p.latSubs, bn.p.latEvents
-	bn.res.latN, bn.res.latEvents = n, events
-	topic := benchTopic("latency")
-	edgeLat := make([][]time.Duration, n)
-	directLat := make([][]time.Duration, n)
-	record := func(dst [][]time.Duration) func(int) func([]byte, time.Time) {
-		return func(i int) func([]byte, time.Time) {
-			return func(data []byte, at time.Time) {
-				if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
-					dst[i] = append(dst[i], at.Sub(time.Unix(0, ns)))
-				}
-			}
-		}
-	}
-	edgeSubs, err := dialMany(n, 32, bn.mercure(bn.edgeURL, topic), nil, record(edgeLat))
-	if err != nil {
-		return err
-	}
-	directSubs, err := dialMany(n, 32, bn.mercure(bn.originURL, topic), bn.subHeader, record(directLat))
-	if err != nil {
-		closeAll(edgeSubs)
-		return err
-	}
-	all := append(slices.Clone(edgeSubs), directSubs...)
-	// The main worker's subscribers, when it runs, get the same events at
-	// the same moments: a paired comparison, whatever else loads the
-	// machine meanwhile.
-	var beforeLat [][]time.Duration
-	if bn.before != nil {
-		beforeLat = make([][]time.Duration, n)
-		beforeSubs, err := dialMany(n, 32, bn.mercure(bn.before.edgeURL, topic), nil, record(beforeLat))
-		if err != nil {
-			closeAll(all)
-			return err
-		}
-		all = append(all, beforeSubs...)
-	}
-	time.Sleep(time.Second)
-	tick := time.NewTicker(bn.p.latInterval)
-	for range events {
-		<-tick.C
-		if err := publish(bn.originURL, bn.pubToken, topic, strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
-			tick.Stop()
-			closeAll(all)
-			return err
-		}
-	}
-	tick.Stop()
-	complete := waitEvents(all, int64(events), 30*time.Second)
-	closeAll(all) // the readers are done: the slices are ours
-	bn.settle(len(bn.heldA) + 1)
-	if bn.before != nil {
-		bn.before.settle(len(bn.before.heldA))
-	}
-	flat := func(per [][]time.Duration) []time.Duration {
-		var out []time.Duration
-		for _, d := range per {
-			out = append(out, d...)
-		}
-		slices.Sort(out)
-		return out
-	}
-	d, e := flat(directLat), flat(edgeLat)
-	bn.res.latGotD, bn.res.latGotE = len(d), len(e)
-	if len(d) == 0 || len(e) == 0 {
-		return fmt.Errorf("no latency samples (direct %d, edge %d)", len(d), len(e))
-	}
-	bn.res.latDirect = []time.Duration{pct(d, 50), pct(d, 99)}
-	bn.res.latEdge = []time.Duration{pct(e, 50), pct(e, 99)}
-	if b := flat(beforeLat); len(b) > 0 {
-		r := &bn.before.res
-		r.latN, r.latEvents, r.latGotD, r.latGotE = n, events, len(d), len(b)
-		r.latDirect = bn.res.latDirect
-		r.latEdge = []time.Duration{pct(b, 50), pct(b, 99)}
-	}
-	if !complete {
-		return fmt.Errorf("not every subscriber got all %d events: direct %d, edge %d of %d samples", events, len(d), len(e), n*events)
-	}
-	if bn.floor != nil {
-		return bn.latencyFloor()
-	}
-	return nil
-}
-
-// latencyFloor measures, after the hubs', the latency of the same fan-out
-// from the pure-JS floor object holding as many other streams: each event
-// is a POST to it with the send time, written at once to n streams. It
-// is what workerd and wrangler's dev proxy cost with no Go and no origin.
-func (bn *bench) latencyFloor() error {
-	n, events := bn.p.latSubs, bn.p.latEvents
-	if err := bn.floor.hold(len(bn.heldA), bn.p.dialParallel); err != nil {
-		return err
-	}
-	lat := make([][]time.Duration, n)
-	subs, err := dialMany(n, 32, bn.floor.url+"/subscribe?group=latency", nil, func(i int) func([]byte, time.Time) {
-		return func(data []byte, at time.Time) {
-			if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
-				lat[i] = append(lat[i], at.Sub(time.Unix(0, ns)))
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	time.Sleep(time.Second)
-	tick := time.NewTicker(bn.p.latInterval)
-	for range events {
-		<-tick.C
-		if err := bn.floor.publish("latency", strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
-			tick.Stop()
-			closeAll(subs)
-			return err
-		}
-	}
-	tick.Stop()
-	waitEvents(subs, int64(events), 30*time.Second)
-	closeAll(subs)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	if len(all) == 0 {
-		return fmt.Errorf("the floor's latency subscribers got nothing")
-	}
-	slices.Sort(all)
-	bn.res.latFloor = []time.Duration{pct(all, 50), pct(all, 99)}
-	return nil
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
@@ -1037,127 +916,6 @@ func (bn *bench) checkBurst(o *burstObs) error {
 		return fmt.Errorf("the hub counted %.0f deliveries, want at least %d", r.burstDeliveries, o.want)
 	}
 	return nil
-}
-
-// steady publishes rate events per second for p.steadySecs seconds to the
-// streams held since edgeMemory (one hub object; with the main worker, to
-// its streams on the same topic at the same time), each event carrying its
-// send time, and measures the deliveries per second the clients received
-// over the run and the publish→receive latency of every delivery: a rate
-// the hub sustains, with the latency it costs, rather than how fast it
-// drains a burst.
-func (bn *bench) steady(rate int) error {
-	if len(bn.heldA) == 0 {
-		return fmt.Errorf("no held streams (run the edge memory or burst phase too)")
-	}
-	targets := bn.targets()
-	secs := bn.p.steadySecs
-	events := rate * secs
-	type follow struct {
-		t      *bench
-		lat    [][]time.Duration
-		last   []time.Time
-		before []int64
-		st0    stats
-	}
-	fs := make([]*follow, len(targets))
-	for k, t := range targets {
-		f := &follow{t: t, lat: make([][]time.Duration, len(t.heldA)), last: make([]time.Time, len(t.heldA)), before: make([]int64, len(t.heldA))}
-		fs[k] = f
-		for i, s := range t.heldA {
-			f.before[i] = s.events.Load()
-			f.lat[i] = make([]time.Duration, 0, events)
-			s.onData(func(data []byte, at time.Time) {
-				if ns, err := strconv.ParseInt(string(data), 10, 64); err == nil {
-					f.lat[i] = append(f.lat[i], at.Sub(time.Unix(0, ns)))
-					f.last[i] = at
-				}
-			})
-		}
-		var err error
-		if f.st0, err = getStats(t.edgeURL + "/_edge/stats"); err != nil {
-			return err
-		}
-	}
-	unhook := func() {
-		for _, t := range targets {
-			for _, s := range t.heldA {
-				s.onData(nil)
-			}
-		}
-	}
-	defer unhook()
-
-	// Publish on a fixed schedule; publishes run concurrently so that a
-	// slow answer does not delay the next one.
-	t0 := time.Now()
-	sem := make(chan struct{}, bn.p.publishers)
-	var pubErr atomic.Value
-	var wg sync.WaitGroup
-	interval := time.Second / time.Duration(rate)
-	for i := range events {
-		if d := time.Until(t0.Add(time.Duration(i) * interval)); d > 0 {
-			time.Sleep(d)
-		}
-		if pubErr.Load() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := publish(bn.originURL, bn.pubToken, bn.topicA, strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
-				pubErr.CompareAndSwap(nil, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := pubErr.Load().(error); err != nil {
-		return err
-	}
-	complete := waitFor(60*time.Second, 50*time.Millisecond, func() bool {
-		for _, f := range fs {
-			for i, s := range f.t.heldA {
-				if s.events.Load()-f.before[i] < int64(events) {
-					return false
-				}
-			}
-		}
-		return true
-	})
-	unhook()                           // the slices are ours from here on
-	time.Sleep(100 * time.Millisecond) // a handler call in progress ends
-	var errs []error
-	for _, f := range fs {
-		t := f.t
-		t.res.steadies = append(t.res.steadies, steadyResult{rate: rate, clients: len(t.heldA), events: events, offered: float64(rate * len(t.heldA))})
-		res := &t.res.steadies[len(t.res.steadies)-1]
-		var all []time.Duration
-		end := t0
-		for i := range t.heldA {
-			all = append(all, f.lat[i]...)
-			if f.last[i].After(end) {
-				end = f.last[i]
-			}
-		}
-		if len(all) == 0 {
-			errs = append(errs, fmt.Errorf("%sno event received", t.labelPrefix()))
-			continue
-		}
-		slices.Sort(all)
-		res.received = len(all)
-		res.delivered = float64(len(all)) / end.Sub(t0).Seconds()
-		res.lat = []time.Duration{pct(all, 50), pct(all, 99), all[len(all)-1]}
-		if st1, err := getStats(t.edgeURL + "/_edge/stats"); err == nil {
-			res.fanouts = st1.Batches - f.st0.Batches
-			res.writes = st1.Writes - f.st0.Writes
-		}
-		res.done = complete
-		if !complete {
-			errs = append(errs, fmt.Errorf("%sclients received %d of %d deliveries within 60 s of the last publish", t.labelPrefix(), len(all), events*len(t.heldA)))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // naiveMemory holds p.naive streams through the naive relay worker and

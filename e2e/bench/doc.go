@@ -101,11 +101,21 @@
 // direct" is the difference of the percentiles: what the extra hops cost
 // (origin → feed → Durable Object → dev proxy → client). Sender and
 // receivers share one clock. The 1,000 streams of step 1 stay held on the
-// hub (on another topic). Right after, the same is measured for the pure-JS
-// floor object: each event a POST to it carrying the send time, written at
-// once to 200 of its streams while it holds 1,000 others: the latency of
-// the platform alone (workerd and wrangler's dev proxy). Each event is one write per client: this step
-// asks the hub for 10,000 stream writes per second.
+// hub (on another topic). Every path is measured at once, from the same
+// ticks (latency_test.go): with EDGE_BENCH_BEFORE, 200 clients of the main
+// worker's hub, which holds the same streams and went through the same
+// history (holdBefore repeats step 1's: a warm stream, the 5,000 opened
+// and closed); and 200 clients of the pure-JS floor object, holding as
+// many other streams, to which each tick also POSTs its send time, written
+// at once to the 200 (the latency of the platform alone: workerd and
+// wrangler's dev proxy). Half of the floor's 200 read straight from the
+// workerd that runs it (its own loopback port, found from /proc), half
+// through the dev proxy: the proxy's share. The paths' clients are
+// dialled together and the two publishes of a tick alternate in order.
+// Per event, the first client to get it and the spread to the last give
+// the feed leg (origin → hub → one write) and the fan-out leg. Each event
+// is one write per client: this step asks the hub for 10,000 stream
+// writes per second.
 //
 // 4. Deliveries per second of one hub object. The 1,000 streams of step 1
 // (one hub object: HUB_SHARDS is 1) receive a burst of 1,000 events that 16
@@ -146,7 +156,15 @@
 //
 // 4b. Sustained deliveries/s at 200 and 1,000 events/s to the 1,000 held
 // streams for 10 s each, with publish→receive latency; the 1,000 events/s
-// row has the targets ≥ 99% received and p99 ≤ 100 ms.
+// row has the targets ≥ 99% received and p99 ≤ 100 ms. After it
+// (steady_test.go), at 1,000 events/s: the pure-JS floor object with the
+// same pattern (the object makes the events itself, each stamped with its
+// scheduled send time, POST /steady, and fans them out to its 1,000
+// streams as the hub does: what is queued goes out as one chunk, one
+// write per stream, a 0 ms timer every 256 writes),
+// and the hub with EDGE_BENCH_STEADY_SIZED (200) clients on a topic of
+// their own, the 1,000 held streams idle beside them: the sizing formula's
+// count for that rate (README, "Sizing"). "0" skips both.
 //
 // 6. Answering during the burst. Every 50 ms, alternately, a stats
 // request and a new subscriber (timed to its 200) go to the hub while the

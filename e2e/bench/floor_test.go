@@ -45,6 +45,8 @@ func (f floorResult) perWrite() float64 {
 
 // steadyResult is one sustained-rate measurement.
 type steadyResult struct {
+	kind                  string // "" the hub's held streams, "sized" the hub at the sizing formula's clients, "floor" the pure-JS floor object
+	load                  string // the load average at its end
 	rate, clients, events int
 	offered, delivered    float64 // deliveries/s offered, delivered
 	received              int
@@ -222,17 +224,6 @@ func (a *answerLog) sorted() (stats, subs []time.Duration, fail int) {
 	return stats, subs, a.fail
 }
 
-// steadyAll runs the sustained measurement at each rate of p.steadyRates.
-func (bn *bench) steadyAll() error {
-	for _, rate := range bn.p.steadyRates {
-		if err := bn.steady(rate); err != nil {
-			return fmt.Errorf("%d events/s: %w", rate, err)
-		}
-		time.Sleep(2 * time.Second)
-	}
-	return nil
-}
-
 // holdBefore opens the streams the main worker holds during the latency,
 // burst and steady phases, as edgeMemory does for this worker's.
 func (bn *bench) holdBefore() error {
@@ -251,15 +242,48 @@ func (bn *bench) holdBefore() error {
 		b.topicA = bn.topicA
 	}
 	b.res.burstClients = n
+	// The same history as this worker's hub: a warm stream held, the
+	// larger steps of edgeMemory opened and closed again (a hub that held
+	// 5,000 streams carries what that left behind in its isolate; without
+	// it, the two hubs' latency differed by ×2 at p99 with the same build
+	// on both sides).
 	var err error
+	warmTopic := benchTopic("warm-before")
+	if b.warm, err = dialSubscriber(b.mercure(b.edgeURL, warmTopic), nil, nil); err != nil {
+		return err
+	}
+	if err := publish(b.originURL, b.pubToken, warmTopic, "warm"); err != nil {
+		return err
+	}
+	if !waitEvents([]*subscriber{b.warm}, 1, 20*time.Second) {
+		return fmt.Errorf("the main hub's warm-up stream got no event within 20 s")
+	}
+	if most := slices.Max(bn.p.streams); most > n && bn.p.runs("edge memory") {
+		topic := benchTopic("hold-before-more")
+		more, err := dialMany(most-n, bn.p.dialParallel, b.mercure(b.edgeURL, topic), nil, nil)
+		if err != nil {
+			closeAll(more)
+			return err
+		}
+		err = publish(b.originURL, b.pubToken, topic, "hello")
+		if err == nil && !waitEvents(more, 1, 30*time.Second) {
+			err = fmt.Errorf("the main hub's %d extra streams did not get the check event", len(more))
+		}
+		time.Sleep(3 * time.Second)
+		closeAll(more)
+		if err != nil {
+			return err
+		}
+		b.settle(1)
+	}
 	if b.heldA, err = dialMany(n, bn.p.dialParallel, b.mercure(b.edgeURL, b.topicA), nil, nil); err != nil {
 		return err
 	}
 	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
 		st, err := getStats(b.edgeURL + "/_edge/stats")
-		return err == nil && st.Subscribers >= n
+		return err == nil && st.Subscribers >= n+1
 	}) {
-		return fmt.Errorf("the main hub does not count %d subscribers", n)
+		return fmt.Errorf("the main hub does not count %d subscribers", n+1)
 	}
 	before := make([]int64, len(b.heldA))
 	for i, s := range b.heldA {

@@ -230,10 +230,28 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				fmt.Sprintf("%s / %s  (%s)", ms(r.latDirect[0]), ms(r.latDirect[1]), load), "", "")
 			add("", tag+"publish→receive, through the edge, p50 / p99",
 				fmt.Sprintf("%s / %s", ms(r.latEdge[0]), ms(r.latEdge[1])), "", "")
+			pp := func(d []time.Duration) string {
+				if len(d) != 2 {
+					return "?"
+				}
+				return ms(d[0]) + " / " + ms(d[1])
+			}
+			if len(r.latFirst) == 2 {
+				add("", tag+"  per event: first edge client; last − first",
+					fmt.Sprintf("%s (feed leg: origin → hub → one write → proxy; first direct client %s); %s (fan-out leg)",
+						pp(r.latFirst), pp(r.latDirectFirst), pp(r.latSpread)), "", "")
+			}
 			if len(r.latFloor) == 2 {
 				add("", tag+"publish→receive, pure-JS floor object, p50 / p99",
-					fmt.Sprintf("%s / %s  (a POST to the floor object, written at once to its %d streams of the group; %d other streams held)",
-						ms(r.latFloor[0]), ms(r.latFloor[1]), r.latN, r.burstClients), "", "")
+					fmt.Sprintf("%s  (at the same ticks: a POST to the floor object, written at once to %d streams, %d of them read here through the dev proxy; %d other streams held)",
+						pp(r.latFloor), r.latN, r.latFloorN, r.latFloorHeld), "", "")
+				if len(r.latFloorDirect) == 2 {
+					add("", tag+"  floor streams straight from its workerd (no dev proxy)", pp(r.latFloorDirect), "", "")
+				}
+				if len(r.latFloorFirst) == 2 {
+					add("", tag+"  floor per event: first client; last − first", pp(r.latFloorFirst)+"; "+pp(r.latFloorSpread), "", "")
+				}
+				add("", tag+"edge minus floor, p50 / p99", fmt.Sprintf("%s / %s", ms(r.latEdge[0]-r.latFloor[0]), ms(r.latEdge[1]-r.latFloor[1])), "", "")
 			}
 			p50, p99 := r.latEdge[0]-r.latDirect[0], r.latEdge[1]-r.latDirect[1]
 			add("", tag+"edge minus direct, p50 / p99", fmt.Sprintf("%s / %s", ms(p50), ms(p99)),
@@ -307,10 +325,15 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				target = fmt.Sprintf("≥ %.0f%%, p99 ≤ %s", targetSteadyShare*100, ms(targetSteadyP99))
 				v = verdict(share >= targetSteadyShare && st.lat[1] <= targetSteadyP99)
 			}
-			add(num, tag+"sustained deliveries/s, one hub object",
-				fmt.Sprintf("%s/s delivered of %s/s offered, %.1f%% received  (%d events/s × %d clients for %d s; publish→receive p50 %s, p99 %s, max %s)",
+			what := map[string]string{
+				"":      "sustained deliveries/s, one hub object",
+				"sized": "  the hub at the sizing formula's clients",
+				"floor": "  the pure-JS floor object, same pattern",
+			}[st.kind]
+			add(num, tag+what,
+				fmt.Sprintf("%s/s delivered of %s/s offered, %.1f%% received  (%d events/s × %d clients for %d s; publish→receive p50 %s, p99 %s, max %s; load %s)",
 					count(st.delivered), count(st.offered), share*100, st.rate, st.clients, bn.p.steadySecs,
-					ms(st.lat[0]), ms(st.lat[1]), ms(st.lat[2])), target, v)
+					ms(st.lat[0]), ms(st.lat[1]), ms(st.lat[2]), st.load), target, v)
 			if st.fanouts > 0 {
 				add("", tag+"  hub fan-outs over the run",
 					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out), %s stream writes",

@@ -12,6 +12,15 @@
 //   GET  /stats                        {"streams": n}
 //   POST /publish?group=G&data=D       writes "data: D" at once to the
 //        streams of group G (the latency floor: the bench sends its clock)
+//   POST /steady?rate=R&secs=S         the sustained floor: R events a
+//        second for S seconds made here, event k stamped with its
+//        scheduled time (start + k/R, in UnixNano) and queued at the first
+//        timer tick at or after it (an event the object is too busy to take
+//        in waits, as a publish would in the feed); the queue is fanned out
+//        as the hub does under a sustained rate: everything queued goes out
+//        as one chunk, one write per stream of the default group, in slices
+//        of 256 writes with a 0 ms timer between them (the hub's yield);
+//        events arriving meanwhile wait for the next fan-out. Answers at once
 //   POST /fanout?fanouts=F&writes=W&events=E&bytes=B&intervalMs=I
 //        F fan-outs, I ms apart, each writing W chunks one after the
 //        other (each to every held stream, as the hub writes the 64-event
@@ -54,6 +63,34 @@ export class FloorHub extends DurableObject {
     this.clients = new Set(); // the default group, for /fanout
     this.groups = new Map(); // other groups, for /publish
     this.seq = 0;
+    this.queue = []; // /steady's events not yet fanned out
+    this.draining = false;
+  }
+
+  // drain fans the queue out until it is empty, as the hub fans out a
+  // batch: one chunk per fan-out, one write per stream, yielding every
+  // SLICE writes.
+  async drain() {
+    const SLICE = 256;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const events = this.queue.splice(0);
+        const u = encoder.encode(events.map((d) => `data: ${d}\n\n`).join(""));
+        let n = 0;
+        for (const c of [...this.clients]) {
+          try {
+            c.enqueue(u);
+          } catch (e) {
+            this.clients.delete(c);
+          }
+          if (++n % SLICE === 0) await new Promise((r) => setTimeout(r, 0));
+        }
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   async fetch(request) {
@@ -92,6 +129,24 @@ export class FloorHub extends DurableObject {
           group.delete(c);
         }
       }
+      return new Response(null, { status: 204 });
+    }
+    if (url.pathname === "/steady" && request.method === "POST") {
+      const rate = Number(url.searchParams.get("rate") || 1000);
+      const total = rate * Number(url.searchParams.get("secs") || 10);
+      const t0 = BigInt(Date.now()) * 1000000n;
+      const step = 1000000000n / BigInt(rate);
+      let k = 0;
+      const tick = () => {
+        const now = BigInt(Date.now()) * 1000000n;
+        while (k < total && t0 + BigInt(k) * step <= now) {
+          this.queue.push(String(t0 + BigInt(k) * step));
+          k++;
+        }
+        if (this.queue.length > 0 && !this.draining) this.drain();
+        if (k < total) setTimeout(tick, 1);
+      };
+      tick();
       return new Response(null, { status: 204 });
     }
     if (url.pathname === "/fanout" && request.method === "POST") {
