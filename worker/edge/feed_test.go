@@ -471,7 +471,10 @@ func TestFeedWatchdogResetByFrames(t *testing.T) {
 		r, w := io.Pipe()
 		go func() {
 			w.Write(frame.AppendHello(nil, "e0"))
-			for range 30 { // 300ms, three times the timeout
+			// 1.2s, four times the timeout; the timeout is 30 frame gaps
+			// so that a goroutine stalled by a loaded machine (a 100ms
+			// timeout failed at load average ≈15) does not read as silence.
+			for range 120 {
 				time.Sleep(10 * time.Millisecond)
 				w.Write(frame.AppendHeartbeat(nil, 1))
 			}
@@ -486,10 +489,10 @@ func TestFeedWatchdogResetByFrames(t *testing.T) {
 		return r, nil
 	})
 	f := sc.feed(h)
-	f.Timeout = 100 * time.Millisecond
+	f.Timeout = 300 * time.Millisecond
 	f.Idle = time.Millisecond
 	runFeed(t, f)
 	if len(sc.dials) != 1 || strings.Contains(strings.Join(sc.logs, "\n"), "no frame") {
-		t.Errorf("a feed with frames every 10ms was closed by a 100ms watchdog: dials %q, logs %q", sc.dials, sc.logs)
+		t.Errorf("a feed with frames every 10ms was closed by a 300ms watchdog: dials %q, logs %q", sc.dials, sc.logs)
 	}
 }
