@@ -33,22 +33,22 @@ type floorResult struct {
 	dur                       time.Duration
 	cpuSecs                   float64 // of the floor worker's workerd
 	done                      bool
-	// slice, sliceBytes: the hub's slice rule the floor yielded by (the
-	// bench's copy of worker/edge's, floorSlice); answers: stats and new
+	// slice, sliceBytes: the slice rule the floor yielded by (floorSlice);
+	// answers: stats and new
 	// subscribers timed during its fan-outs, over rounds runs.
 	slice, sliceBytes       int
 	answerStats, answerSubs []time.Duration
 	answerFail, rounds      int
 }
 
-// floorSlice and floorSliceBytes are the hub's slice rule (worker/edge,
-// registry.go: sliceWrites, sliceBytes), which the floor's fan-outs
-// follow so that its answers during a burst are comparable to the hub's.
-// EDGE_BENCH_FLOOR_SLICE and EDGE_BENCH_FLOOR_SLICE_BYTES override them
-// (0 bytes: no byte bound).
+// floorSlice is the hub's slice rule (worker/edge, registry.go:
+// sliceWrites), which the floor's fan-outs follow so that its answers
+// during a burst are comparable to the hub's. EDGE_BENCH_FLOOR_SLICE
+// overrides it; EDGE_BENCH_FLOOR_SLICE_BYTES adds a bound on the bytes a
+// slice writes (0: none, as the hub), to try other rules on the floor.
 var (
 	floorSlice      = envInt("EDGE_BENCH_FLOOR_SLICE", 256)
-	floorSliceBytes = envIntZero("EDGE_BENCH_FLOOR_SLICE_BYTES", 1<<20)
+	floorSliceBytes = envIntZero("EDGE_BENCH_FLOOR_SLICE_BYTES", 0)
 )
 
 func envIntZero(name string, def int) int {

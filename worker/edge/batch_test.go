@@ -154,37 +154,3 @@ func TestMatchKeySharesMatching(t *testing.T) {
 		}
 	}
 }
-
-// A fan-out of a big chunk is cut into slices by the bytes written as well
-// as by the writes: with chunks of a quarter of sliceBytes and one byte
-// more, a slice ends after 4 writes, however few that is against
-// sliceWrites.
-func TestSliceBytesBound(t *testing.T) {
-	h := testHub(t)
-	b := &countingBatch{}
-	h.SetBatchWriter(b)
-	var yields int
-	h.Yield = func() { yields++ }
-	const n = 10
-	streams := make([]*stream, n)
-	for i := range streams {
-		streams[i] = &stream{reading: true}
-		if !h.Attach(h.NextID(), streams[i], all, nil, "", time.Time{}, StreamOptions{Queue: 3}) {
-			t.Fatal("Attach refused")
-		}
-	}
-	big := make([]byte, sliceBytes/4+1)
-	ev := &Event{ID: "e1", Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: big}}
-	calls := b.calls
-	if w := h.Deliver([]*Event{ev}); w != n {
-		t.Fatalf("Deliver made %d writes, want %d", w, n)
-	}
-	if got := b.calls - calls; got != 3 || yields != 2 {
-		t.Fatalf("a fan-out of %d chunks of %d B made %d batch calls with %d yields, want 3 slices (4, 4, 2 writes) and 2 yields", n, len(big), got, yields)
-	}
-	for i, s := range streams {
-		if !strings.HasSuffix(s.String(), string(big)) {
-			t.Fatalf("stream %d did not get the chunk", i)
-		}
-	}
-}

@@ -37,24 +37,19 @@ type pendingWrites struct {
 }
 
 // The slices a fan-out or a heartbeat is cut into: after this many stream
-// writes, or this many bytes written (the sum of the chunks' sizes), or
-// this many clients looked at, the hub releases its lock and yields to the
-// event loop (Hub.Yield), so that a request, an event or the platform's
-// own stream work never waits for more than one slice. A write costs the
-// object's thread ≈ 30–50 µs for a small chunk (docs/PLATFORM.md, fact
-// 16) but ≈ 165 µs for one carrying a burst's 500 events (≈ 40 KB; e2e
-// bench, row 4a), and workerd moves what a slice enqueued out to the
-// clients right after it, before any timer or request: the time a slice
-// holds the thread grows with its bytes, not only its writes. So a slice
-// is bounded by both: 256 small writes are ≈ 10 ms, and sliceBytes lets
-// through ≈ 25 writes of a 40 KB chunk, ≈ 5 ms of writes plus their
-// pump work. A yield is not free either (a timer turn of the event loop),
-// so a fan-out of small chunks to up to 256 streams, the common case,
-// goes out whole. The measured reasoning is in README, "Evidence"
-// (during a burst, stats and a new subscriber's 200).
+// writes, or this many clients looked at, the hub releases its lock and
+// yields to the event loop (Hub.Yield), so that a request, an event or the
+// platform's own stream work never waits for more than one slice. A write
+// costs ≈ 30–50 µs of the object's thread in workerd (docs/PLATFORM.md,
+// fact 16), so a slice is ≈ 10 ms of writes, and as much again of
+// workerd's work moving them out, at most. A yield is not free either (a
+// timer turn of the event loop), so a fan-out to up to 256 streams, the
+// common case, goes out whole. (A paired bench run seemed to show slices
+// of 128 costing ≈ 9 ms at p50, but the paired latency row favours its
+// second worker even with one build on both sides: the cost of a yield is
+// not measured yet.)
 const (
 	sliceWrites  = 256
-	sliceBytes   = 1 << 20
 	sliceClients = 4096
 )
 
@@ -149,12 +144,11 @@ func (f *fanout) match(cl *Client) (set string, n int, ok bool) {
 
 // fanoutSlice writes the events of f to the clients of cs still held,
 // each client getting the events it matches as ONE chunk. It stops after
-// sliceWrites writes, sliceBytes bytes written or sliceClients clients and
-// returns how many of cs it went through and the clients whose write
-// failed.
+// sliceWrites writes or sliceClients clients and returns how many of cs it
+// went through and the clients whose write failed.
 func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Client) {
-	writes, bytes := 0, 0
-	for done < len(cs) && writes < sliceWrites && bytes < sliceBytes && done < sliceClients {
+	writes := 0
+	for done < len(cs) && writes < sliceWrites && done < sliceClients {
 		cl := cs[done]
 		done++
 		if !r.holds(cl) {
@@ -170,7 +164,6 @@ func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Cli
 			f.chunks[set] = c
 		}
 		writes++
-		bytes += len(c.Bytes)
 		r.writes++
 		if r.gather(cl, c, n) {
 			continue
