@@ -34,8 +34,9 @@ type floorResult struct {
 	cpuSecs                   float64 // of the floor worker's workerd
 	done                      bool
 	// slice, sliceBytes: the slice rule the floor yielded by (floorSlice);
-	// answers: stats and new
-	// subscribers timed during its fan-outs, over rounds runs.
+	// answers: stats and new subscribers timed during its fan-outs, over
+	// rounds runs. (Row 4a's CPU of the floor is from the first run, its
+	// probes included, as the hub's CPU includes the hub's.)
 	slice, sliceBytes       int
 	answerStats, answerSubs []time.Duration
 	answerFail, rounds      int
