@@ -166,9 +166,12 @@
 // their own, the 1,000 held streams idle beside them: the sizing formula's
 // count for that rate (README, "Sizing"). "0" skips both.
 //
-// 6. Answering during the burst. Every 50 ms, alternately, a stats
-// request and a new subscriber (timed to its 200) go to the hub while the
-// burst runs (target p99 ≤ 50 ms, none failing).
+// 6. Answering during the burst. Stats requests and new subscribers
+// (timed to their 200) go to the hub while the burst runs, one of each at
+// a time, 20 ms (EDGE_BENCH_ANSWER_MS) after the previous answer; the burst is repeated (up to 8 in
+// all) until there are 20 of each (EDGE_BENCH_ANSWER_MIN) (target p99 ≤
+// 50 ms, none failing). The floor object is probed the same way during
+// row 4a's run of the same writes, cut into the hub's slices.
 //
 // 5. Bundle size. gzip -9 of the app.wasm under test (and with the two JS
 // files of the bundle) against Cloudflare's 3 MB compressed limit of the

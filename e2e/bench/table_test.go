@@ -302,8 +302,18 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				st, st99 := p(r.answerStats)
 				sb, sb99 := p(r.answerSubs)
 				add("6", tag+"during the burst: stats answer; new subscriber's 200",
-					fmt.Sprintf("%s; %s; %d failed", st, sb, r.answerFail),
+					fmt.Sprintf("%s; %s; %d failed  (n in brackets; one of each at a time, %s apart, over %d bursts)", st, sb, r.answerFail, ms(answerEvery), r.answerRounds),
 					"p99 ≤ "+ms(targetAnswerP99), verdict(st99 <= targetAnswerP99 && sb99 <= targetAnswerP99 && r.answerFail == 0))
+				if f := r.floor; len(f.answerStats) > 0 || len(f.answerSubs) > 0 {
+					fst, _ := p(f.answerStats)
+					fsb, _ := p(f.answerSubs)
+					bound := "no byte bound"
+					if f.sliceBytes > 0 {
+						bound = fmt.Sprintf("or %d KiB", f.sliceBytes>>10)
+					}
+					add("", tag+"  the same for the pure-JS floor object (row 4a's writes)",
+						fmt.Sprintf("%s; %s; %d failed  (slices of %d writes %s, a 0 ms timer between; over %d runs)", fst, fsb, f.answerFail, f.slice, bound, f.rounds), "", "")
+				}
 			}
 		}
 	}

@@ -496,3 +496,40 @@ func TestFeedWatchdogResetByFrames(t *testing.T) {
 		t.Errorf("a feed with frames every 10ms was closed by a 300ms watchdog: dials %q, logs %q", sc.dials, sc.logs)
 	}
 }
+
+// A batch of many events read at once is decoded in slices of
+// DecodeSlice events with Hub.Yield between them, and still goes out as
+// one fan-out: one write per client.
+func TestFeedDecodeYields(t *testing.T) {
+	h := edge.NewHub(testCompiler, 1000)
+	var mu sync.Mutex
+	yields := 0
+	h.Yield = func() { mu.Lock(); yields++; mu.Unlock() }
+	id, s := addSafe(t, h, "a", "")
+	before := s.Writes()
+	n := 3*edge.DecodeSlice + 1
+	fs := [][]byte{frame.AppendHello(nil, "e0")}
+	for i := range n {
+		fs = append(fs, eventFrame(fmt.Sprintf("e%d", i+1), "a"))
+	}
+	sc := &script{t: t}
+	sc.steps = append(sc.steps, body(frames(fs...)), func(string) (io.ReadCloser, error) {
+		h.Remove(id)
+		return idleBody()("")
+	})
+	f := sc.feed(h)
+	f.Idle = time.Millisecond
+	runFeed(t, f)
+	if got := strings.Count(s.String(), "id: "); got != n {
+		t.Fatalf("client got %d events, want %d", got, n)
+	}
+	if got := s.Writes() - before; got != 1 {
+		t.Errorf("client got %d writes for one read of %d events, want 1", got, n)
+	}
+	mu.Lock()
+	got := yields
+	mu.Unlock()
+	if got != 3 {
+		t.Errorf("%d yields while decoding %d events, want 3 (one per %d)", got, n, edge.DecodeSlice)
+	}
+}

@@ -21,11 +21,14 @@
 //        as one chunk, one write per stream of the default group, in slices
 //        of 256 writes with a 0 ms timer between them (the hub's yield);
 //        events arriving meanwhile wait for the next fan-out. Answers at once
-//   POST /fanout?fanouts=F&writes=W&events=E&bytes=B&intervalMs=I
+//   POST /fanout?fanouts=F&writes=W&events=E&bytes=B&intervalMs=I[&slice=S&sliceBytes=SB]
 //        F fan-outs, I ms apart, each writing W chunks one after the
 //        other (each to every held stream, as the hub writes the 64-event
 //        slices of a large batch), each chunk E events of about B bytes;
-//        answers when done.
+//        answers when done. With S (and SB), a fan-out yields to the
+//        event loop (a 0 ms timer, as the hub's streams.pause) after S
+//        writes or SB bytes written, whichever comes first: the hub's
+//        slices, for the answers-during-a-burst measurement.
 import { DurableObject } from "cloudflare:workers";
 
 function stub(env) {
@@ -156,15 +159,28 @@ export class FloorHub extends DurableObject {
       const events = q("events", 1);
       const bytes = q("bytes", 100);
       const interval = q("intervalMs", 0);
+      const slice = q("slice", 0);
+      const sliceBytes = q("sliceBytes", 0);
       let writes = 0;
       for (let f = 0; f < fanouts; f++) {
         if (f > 0) await new Promise((r) => setTimeout(r, interval));
         for (let w = 0; w < perFanout; w++) {
           const u = chunk(this.seq++, events, bytes);
-          for (const c of clients) {
+          let n = 0;
+          let b = 0;
+          // Sliced, the set may change during a yield: go through a copy.
+          for (const c of slice > 0 || sliceBytes > 0 ? [...clients] : clients) {
+            if ((slice > 0 && n >= slice) || (sliceBytes > 0 && b >= sliceBytes)) {
+              await new Promise((r) => setTimeout(r, 0));
+              n = 0;
+              b = 0;
+            }
+            if (!clients.has(c)) continue;
             try {
               c.enqueue(u);
               writes++;
+              n++;
+              b += u.length;
             } catch (e) {
               clients.delete(c);
             }
