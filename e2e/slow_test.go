@@ -17,17 +17,7 @@ func TestEdgeSlowClientDropped(t *testing.T) {
 	topic := uniqueTopic(t, "slow")
 	u, _ := url.Parse(sys.edgeURL + "/.well-known/mercure?topic=" + url.QueryEscape(topic))
 
-	// The stalled client: a raw connection with a tiny receive buffer that
-	// sends the request and never reads.
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.(*net.TCPConn).SetReadBuffer(4096)
-	if _, err := conn.Write([]byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: text/event-stream\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
+	dialStalled(t, u)
 	healthy := subscribeSSE(t, u.String(), nil)
 	before := hubStats(t)["dropped"].(float64)
 
@@ -63,5 +53,21 @@ func TestEdgeSlowClientDropped(t *testing.T) {
 	}
 	if !waitFor(20*time.Second, func() bool { return hubStats(t)["dropped"].(float64) > before }) {
 		t.Fatalf("stalled client not dropped: %v", hubStats(t))
+	}
+}
+
+// dialStalled opens the stalled client of the slow-client tests: a raw
+// connection with a tiny receive buffer that sends the subscribe request
+// to u and never reads. It is closed when the test ends.
+func dialStalled(t *testing.T, u *url.URL) {
+	t.Helper()
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := conn.Write([]byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: text/event-stream\r\n\r\n")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -27,15 +26,7 @@ func TestEdgeSlowClientByteBound(t *testing.T) {
 	const boundKB = 64
 	topic := uniqueTopic(t, "slowbytes")
 	u, _ := url.Parse(edge + "/.well-known/mercure?topic=" + url.QueryEscape(topic))
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.(*net.TCPConn).SetReadBuffer(4096)
-	if _, err := conn.Write([]byte("GET " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: text/event-stream\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
+	dialStalled(t, u)
 	healthy := subscribeSSE(t, u.String(), nil)
 	stats := func() map[string]any {
 		var m map[string]any

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,35 +264,4 @@ func workerdURL(p interface{ Pid() int }, base string) string {
 		}
 	}
 	return ""
-}
-
-// listenPorts returns the TCP ports pids listen on.
-func listenPorts(pids []int) []int {
-	socks := map[string]bool{}
-	for _, pid := range pids {
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		for _, fd := range fds {
-			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.HasPrefix(l, "socket:[") {
-				socks[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
-			}
-		}
-	}
-	var out []int
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(b), "\n")[1:] {
-			fs := strings.Fields(l)
-			if len(fs) < 10 || fs[3] != "0A" || !socks[fs[9]] {
-				continue
-			}
-			_, hexPort, _ := strings.Cut(fs[1], ":")
-			if p, err := strconv.ParseUint(hexPort, 16, 16); err == nil && !slices.Contains(out, int(p)) {
-				out = append(out, int(p))
-			}
-		}
-	}
-	return out
 }

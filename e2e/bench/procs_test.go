@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,7 +122,37 @@ func cpuUse(before, after map[string]uint64, d time.Duration) (total, hottest fl
 // listenerPIDs returns those of pids that listen on TCP port (the workerd
 // that accepts the clients' connections: wrangler's dev proxy).
 func listenerPIDs(pids []int, port int) map[int]bool {
-	inodes := map[string]bool{}
+	listening := listenSockets()
+	out := map[int]bool{}
+	for _, pid := range pids {
+		for _, inode := range socketInodes(pid) {
+			if listening[inode] == port {
+				out[pid] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// listenPorts returns the TCP ports pids listen on.
+func listenPorts(pids []int) []int {
+	listening := listenSockets()
+	var out []int
+	for _, pid := range pids {
+		for _, inode := range socketInodes(pid) {
+			if p, ok := listening[inode]; ok && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// listenSockets maps the inode of every listening TCP socket of the
+// machine (/proc/net/tcp and tcp6, state 0A) to its port.
+func listenSockets() map[string]int {
+	out := map[string]int{}
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -133,19 +164,21 @@ func listenerPIDs(pids []int, port int) map[int]bool {
 				continue
 			}
 			_, hexPort, _ := strings.Cut(fs[1], ":")
-			if p, err := strconv.ParseUint(hexPort, 16, 16); err == nil && int(p) == port {
-				inodes["socket:["+fs[9]+"]"] = true
+			if p, err := strconv.ParseUint(hexPort, 16, 16); err == nil {
+				out[fs[9]] = int(p)
 			}
 		}
 	}
-	out := map[int]bool{}
-	for _, pid := range pids {
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		for _, fd := range fds {
-			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && inodes[l] {
-				out[pid] = true
-				break
-			}
+	return out
+}
+
+// socketInodes returns the inodes of the sockets pid has open.
+func socketInodes(pid int) []string {
+	var out []string
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.HasPrefix(l, "socket:[") {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]"))
 		}
 	}
 	return out
