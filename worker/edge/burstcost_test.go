@@ -20,14 +20,14 @@ import (
 
 type nopWriter struct{}
 
-func (nopWriter) Enqueue(*Chunk, int) int { return 1 }
-func (nopWriter) Close()                  {}
+func (nopWriter) Enqueue(*Chunk, QueueLimit) Queued { return Queued{Chunks: 1} }
+func (nopWriter) Close()                            {}
 
 type nopBatch struct{}
 
-func (nopBatch) EnqueueBatch(c *Chunk, ws []Writer, limits, waiting []int) {
+func (nopBatch) EnqueueBatch(c *Chunk, ws []Writer, limits []QueueLimit, waiting []Queued) {
 	for i := range waiting {
-		waiting[i] = 1
+		waiting[i] = Queued{Chunks: 1}
 	}
 }
 
