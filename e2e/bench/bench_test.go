@@ -326,9 +326,12 @@ func (bn *bench) setup() error {
 
 	// Origin, with the flags that E2E_ORIGIN_BIN (maybe an older origin)
 	// offers.
-	help, _ := exec.Command(originBin, "serve", "-h").CombinedOutput()
+	have, err := proc.OriginFlags(originBin)
+	if err != nil {
+		return err
+	}
 	var flags []string
-	if bytes.Contains(help, []byte("-jwt-key")) {
+	if have["jwt-key"] {
 		flags = append(flags, "--jwt-key", jwtKey)
 	}
 	// The feed secret is generated for this run (newer origins have no
@@ -339,7 +342,7 @@ func (bn *bench) setup() error {
 	flags = append(flags, "--feed-secret", secret)
 	// The history store is not what this measures: keep it in memory
 	// (no fsync per publish) when the origin offers the choice.
-	if bytes.Contains(help, []byte("-history string")) {
+	if have["history"] {
 		flags = append(flags, "--history", "memory")
 	}
 	// The origin runs in the temporary directory: whatever it writes

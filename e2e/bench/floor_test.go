@@ -208,7 +208,7 @@ func (bn *bench) labelSuffix() string {
 
 // workerPIDs returns the workerd processes of a launcher except wrangler's
 // dev proxy (the one listening on the worker's port).
-func workerPIDs(p *proc.Process, base string) []int {
+func workerPIDs(p interface{ Pid() int }, base string) []int {
 	u, _ := url.Parse(base)
 	port, _ := strconv.Atoi(u.Port())
 	all := workerdPIDs(p.Pid())

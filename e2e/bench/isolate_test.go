@@ -405,19 +405,6 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 		// any request here.
 		{floorKind, func() (*http.Request, error) { return http.NewRequest(http.MethodGet, base+"/_edge/stats", nil) }, 401},
 	}
-	u, _ := url.Parse(base)
-	port, _ := strconv.Atoi(u.Port())
-	workerPIDs := func() []int {
-		all := workerdPIDs(w.srv.Pid())
-		listens := listenerPIDs(all, port)
-		var worker []int
-		for _, pid := range all {
-			if !listens[pid] {
-				worker = append(worker, pid)
-			}
-		}
-		return worker
-	}
 	sumTicks := func(before, after map[string]uint64) uint64 {
 		var ticks uint64
 		for key, v := range after {
@@ -428,7 +415,7 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 		return ticks
 	}
 	time.Sleep(500 * time.Millisecond)
-	pids := workerPIDs()
+	pids := workerPIDs(w.srv, base)
 	i0, it0 := cpuTicks(pids), time.Now()
 	time.Sleep(2 * time.Second)
 	idle := float64(sumTicks(i0, cpuTicks(pids))) / clockTicks / time.Since(it0).Seconds() // CPU seconds per second
@@ -441,7 +428,7 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 			}
 		}
 		time.Sleep(500 * time.Millisecond)
-		worker := workerPIDs()
+		worker := workerPIDs(w.srv, base)
 		c0 := cpuTicks(worker)
 		t0 := time.Now()
 		var next atomic.Int64
