@@ -379,6 +379,9 @@ func (bn *bench) setup() error {
 		{Name: "naive", Config: filepath.Join(bn.dir, "naive", "wrangler.toml"), Vars: []string{"ORIGIN_URL:" + bn.originURL}},
 		{Name: "floor", Config: filepath.Join(root, "e2e", "bench", "floor", "wrangler.toml")},
 	}
+	if port, err := strconv.Atoi(os.Getenv("EDGE_BENCH_INSPECTOR")); err == nil && port > 0 {
+		workers[0].Inspector = port // for a profile from outside (doc.go)
+	}
 	// EDGE_BENCH_BEFORE=<another checkout, built> runs its worker beside
 	// this one, for the "main" rows.
 	beforeRoot := os.Getenv("EDGE_BENCH_BEFORE")

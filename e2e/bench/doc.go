@@ -56,7 +56,10 @@
 // (the main worker's held streams), "latency", "burst", "steady", "naive
 // memory" and "presence" (comma-separated; presence is described in
 // presence_test.go and sized with EDGE_BENCH_PRESENCE_RATE, _SECONDS and
-// _HOLD_MS).
+// _HOLD_MS). EDGE_BENCH_INSPECTOR=<port> runs the edge worker with its
+// DevTools inspector on that port, to take a CPU profile of a phase from
+// outside (e2e/bench/profile/cpuprofile.mjs); the inspector slows the
+// isolate, so the numbers of such a run are not the table's.
 // Logs stay in a temporary directory when the run fails.
 //
 // # What each number means

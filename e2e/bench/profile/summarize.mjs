@@ -5,6 +5,10 @@
 //
 // Usage: node e2e/bench/profile/summarize.mjs PROFILE.json [NAMES.txt]
 //
+// With STRETCHES=K in the environment it also prints, for each of the K
+// longest busy stretches, when it began (ms into the profile) and the
+// functions that took its time (self).
+//
 // Go's functions show as wasm-function[N] (the build strips the name
 // section); NAMES.txt, from `go run ./e2e/bench/profile/wasmnames
 // app.wasm` on a build of the same code without -s, gives their names.
@@ -35,7 +39,10 @@ const total = new Map();
 let idle = 0;
 let all = 0;
 let stretch = 0;
+let stretchStart = 0; // sample index where the current stretch began
 const stretches = [];
+const spans = []; // [duration, first sample, end sample, start time]
+let at = 0;
 for (let i = 0; i < p.samples.length; i++) {
   const n = byId.get(p.samples[i]);
   const d = p.timeDeltas[i + 1] ?? 0;
@@ -43,9 +50,16 @@ for (let i = 0; i < p.samples.length; i++) {
   const name = label(n.callFrame);
   if (name === "(idle)") {
     idle += d;
-    if (stretch) stretches.push(stretch);
+    if (stretch) {
+      stretches.push(stretch);
+      spans.push([stretch, stretchStart, i, at - stretch]);
+    }
     stretch = 0;
-  } else stretch += d;
+  } else {
+    if (!stretch) stretchStart = i;
+    stretch += d;
+  }
+  at += d;
   self.set(name, (self.get(name) || 0) + d);
   const seen = new Set();
   for (let id = n.id; id !== undefined; id = parent.get(id)) {
@@ -56,7 +70,10 @@ for (let i = 0; i < p.samples.length; i++) {
     }
   }
 }
-if (stretch) stretches.push(stretch);
+if (stretch) {
+  stretches.push(stretch);
+  spans.push([stretch, stretchStart, p.samples.length, at - stretch]);
+}
 stretches.sort((a, b) => b - a);
 const ms = (us) => (us / 1e3).toFixed(1);
 const pc = (us) => ((100 * us) / all).toFixed(1) + " %";
@@ -70,3 +87,14 @@ const top = (m, k) =>
     .join("\n");
 console.log("--- self\n" + top(self, 25));
 console.log("--- inclusive\n" + top(total, 25));
+const k = parseInt(process.env.STRETCHES || "0", 10);
+for (const [dur, from, to, start] of spans.sort((a, b) => b[0] - a[0]).slice(0, k)) {
+  const m = new Map();
+  for (let i = from; i < to; i++) {
+    const name = label(byId.get(p.samples[i]).callFrame);
+    m.set(name, (m.get(name) || 0) + (p.timeDeltas[i + 1] ?? 0));
+  }
+  const share = (us) => ((100 * us) / dur).toFixed(1) + " %";
+  console.log(`--- stretch of ${ms(dur)} ms at ${ms(start)} ms`);
+  for (const [n, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`${ms(v).padStart(9)} ms ${share(v).padStart(7)}  ${n}`);
+}
