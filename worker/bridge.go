@@ -253,6 +253,7 @@ func (h *hubInstance) setup() error {
 		// wait would be a 1 ms timer per slice.
 		h.hub.Yield = func() { await(jsPause.Invoke()) }
 		h.hub.SetBatchWriter(&jsBatch{slots: &h.slots})
+		h.hub.SetSlices(h.cfg.SliceWrites, h.cfg.DecodeSlice)
 		for _, a := range h.cfg.Advice() {
 			log.Printf("edge: advice: %s", a)
 		}

@@ -29,7 +29,7 @@ func TestBatchWriterFanout(t *testing.T) {
 	h.SetBatchWriter(b)
 	var yields int
 	h.Yield = func() { yields++ }
-	n := 2*sliceWrites + 10
+	n := 2*DefaultSliceWrites + 10
 	streams := make([]*stream, n)
 	for i := range streams {
 		streams[i] = &stream{reading: true}
@@ -47,7 +47,7 @@ func TestBatchWriterFanout(t *testing.T) {
 		t.Fatalf("Deliver made %d writes, want %d", w, n)
 	}
 	if b.calls != 3 || b.writes != n || yields != 2 {
-		t.Fatalf("%d batch calls for %d writes with %d yields, want 3 calls (one per slice of %d), %d writes, 2 yields", b.calls, b.writes, yields, sliceWrites, n)
+		t.Fatalf("%d batch calls for %d writes with %d yields, want 3 calls (one per slice of %d), %d writes, 2 yields", b.calls, b.writes, yields, DefaultSliceWrites, n)
 	}
 	// Two events more: the client that never reads has the retry advice,
 	// the connect comment and e1..e3 waiting, past Queue 3 at e3.
@@ -81,7 +81,7 @@ func TestBatchWriterFanout(t *testing.T) {
 func TestSlicedFanoutYield(t *testing.T) {
 	h := testHub(t)
 	h.OnFrame(&frame.Frame{Type: frame.TypeHello, ID: []byte("e0")})
-	n := 2 * sliceWrites
+	n := 2 * DefaultSliceWrites
 	ids := make([]uint64, n)
 	streams := make([]*stream, n)
 	for i := range streams {
@@ -110,8 +110,8 @@ func TestSlicedFanoutYield(t *testing.T) {
 	}
 	ev := &Event{ID: "e1", Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: e1\ndata: x\n\n")}}
 	h.Deliver([]*Event{ev})
-	if len(removed) != sliceWrites {
-		t.Fatalf("%d clients unwritten at the yield, want %d", len(removed), sliceWrites)
+	if len(removed) != DefaultSliceWrites {
+		t.Fatalf("%d clients unwritten at the yield, want %d", len(removed), DefaultSliceWrites)
 	}
 	for _, s := range removed {
 		if strings.Contains(s.String(), "e1") {
@@ -132,7 +132,7 @@ func TestMatchKeySharesMatching(t *testing.T) {
 	matcher := func(key string) func(*Event) bool {
 		return func(e *Event) bool { calls[key]++; return e.ID != "e2" }
 	}
-	n := sliceWrites + 44
+	n := DefaultSliceWrites + 44
 	streams := make([]*stream, n)
 	for i := range streams {
 		streams[i] = &stream{reading: true}
@@ -152,5 +152,38 @@ func TestMatchKeySharesMatching(t *testing.T) {
 		if got := s.String(); !strings.Contains(got, "id: e1\n") || strings.Contains(got, "id: e2\n") || !strings.Contains(got, "id: e3\n") {
 			t.Fatalf("stream %d got %q, want e1 and e3", i, got)
 		}
+	}
+}
+
+// SetSlices changes the writes per slice of a fan-out and of a probe
+// round: 35 clients in slices of 10 are 4 slices, 3 yields each.
+func TestSetSlices(t *testing.T) {
+	h := testHub(t)
+	b := &countingBatch{}
+	h.SetBatchWriter(b)
+	h.SetSlices(10, 0)
+	var yields int
+	h.Yield = func() { yields++ }
+	for range 35 {
+		if !h.Attach(h.NextID(), &stream{reading: true}, all, nil, "", time.Time{}, StreamOptions{}) {
+			t.Fatal("Attach refused")
+		}
+	}
+	e := &Event{ID: "e1", Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: e1\ndata: x\n\n")}}
+	if w := h.Deliver([]*Event{e}); w != 35 || b.calls != 4 || yields != 3 {
+		t.Fatalf("Deliver: %d writes in %d batch calls with %d yields, want 35 in 4 with 3", w, b.calls, yields)
+	}
+	yields = 0
+	h.Probe() // nothing written since the last round: every client is probed
+	h.Probe()
+	if yields != 3 {
+		t.Fatalf("a probe round of 35 clients yielded %d times, want 3", yields)
+	}
+	if h.decodeSlice() != DefaultDecodeSlice {
+		t.Fatalf("decode slice %d, want the default %d", h.decodeSlice(), DefaultDecodeSlice)
+	}
+	h.SetSlices(0, 7)
+	if h.decodeSlice() != 7 || h.reg.perSlice() != DefaultSliceWrites {
+		t.Fatalf("SetSlices(0, 7): %d writes, %d events per slice", h.reg.perSlice(), h.decodeSlice())
 	}
 }

@@ -63,6 +63,3 @@ func (h *Hub) CheckCatchup() error {
 
 // NewEvent lets the external tests build events as the feed does.
 var NewEvent = newEvent
-
-// DecodeSlice is decodeSlice, for the feed's tests.
-const DecodeSlice = decodeSlice

@@ -63,13 +63,13 @@ const (
 // and collecting would only add latency.
 const collectAfter = 64
 
-// decodeSlice is how many events of one batch the feed decodes between
+// DefaultDecodeSlice is how many events of one batch the feed decodes between
 // yields to the event loop (Hub.Yield), like the slices of a fan-out: a
 // burst hands the feed hundreds of events in one read, and decoding them
 // (frame, topics, the event's chunk) all in one go held the object's
 // thread for tens of milliseconds in wasm (README, "Evidence"). The batch
 // still goes out in one fan-out, one write per client.
-const decodeSlice = 64
+const DefaultDecodeSlice = 64
 
 // errIdle ends the feed of a hub that has had no client for Idle.
 var errIdle = errors.New("no clients")
@@ -154,7 +154,7 @@ func (f *Feed) once() (connected bool, err error) {
 		if fr := r.Frame(); fr.Type == frame.TypeEvent {
 			if e := newEvent(f.Hub.compiler, fr); e != nil {
 				batch = append(batch, e)
-				if len(batch)%decodeSlice == 0 && f.Hub.Yield != nil {
+				if len(batch)%f.Hub.decodeSlice() == 0 && f.Hub.Yield != nil {
 					f.Hub.Yield()
 				}
 			}

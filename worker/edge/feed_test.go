@@ -498,7 +498,7 @@ func TestFeedWatchdogResetByFrames(t *testing.T) {
 }
 
 // A batch of many events read at once is decoded in slices of
-// DecodeSlice events with Hub.Yield between them, and still goes out as
+// DefaultDecodeSlice events with Hub.Yield between them, and still goes out as
 // one fan-out: one write per client.
 func TestFeedDecodeYields(t *testing.T) {
 	h := edge.NewHub(testCompiler, 1000)
@@ -507,7 +507,7 @@ func TestFeedDecodeYields(t *testing.T) {
 	h.Yield = func() { mu.Lock(); yields++; mu.Unlock() }
 	id, s := addSafe(t, h, "a", "")
 	before := s.Writes()
-	n := 3*edge.DecodeSlice + 1
+	n := 3*edge.DefaultDecodeSlice + 1
 	fs := [][]byte{frame.AppendHello(nil, "e0")}
 	for i := range n {
 		fs = append(fs, eventFrame(fmt.Sprintf("e%d", i+1), "a"))
@@ -530,6 +530,6 @@ func TestFeedDecodeYields(t *testing.T) {
 	got := yields
 	mu.Unlock()
 	if got != 3 {
-		t.Errorf("%d yields while decoding %d events, want 3 (one per %d)", got, n, edge.DecodeSlice)
+		t.Errorf("%d yields while decoding %d events, want 3 (one per %d)", got, n, edge.DefaultDecodeSlice)
 	}
 }

@@ -113,6 +113,8 @@ type Hub struct {
 	// platform's work on the streams already written) so that a big
 	// fan-out never stands between the object and everything else.
 	Yield func()
+	// decodeEvents is the feed's events per decode slice (SetSlices).
+	decodeEvents int
 	// snap is the client list of a sliced fan-out, reused.
 	snap []*Client
 	// Budget, when set before the hub is used, is the CPU the platform
@@ -329,7 +331,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 // batch bigger and so slower again). It returns the number of stream
 // writes it made.
 //
-// The work is cut into slices (sliceWrites) with Yield between them. A
+// The work is cut into slices (SetSlices) with Yield between them. A
 // client that arrives during a yield is not written the events in
 // progress: they are in the ring already, so a resume replays them, and a
 // new client had not subscribed when they were published. A client that
@@ -375,6 +377,25 @@ func (h *Hub) deliverLocked(events []*Event, yield bool) {
 	clear(cs)
 	h.snap = cs[:0]
 	h.checkBudgetLocked()
+}
+
+// SetSlices sets, before the hub is used, the stream writes per slice of a
+// fan-out, a heartbeat or a probe round, and the events the feed decodes
+// per slice; 0 keeps DefaultSliceWrites or DefaultDecodeSlice. Smaller
+// slices let a request or the platform's stream work in sooner, at the
+// cost of one event-loop turn per slice.
+func (h *Hub) SetSlices(writes, decode int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reg.sliceWrites, h.decodeEvents = writes, decode
+}
+
+// decodeSlice is the feed's events per decode slice.
+func (h *Hub) decodeSlice() int {
+	if h.decodeEvents > 0 {
+		return h.decodeEvents
+	}
+	return DefaultDecodeSlice
 }
 
 // yieldLocked calls Yield with the lock released.

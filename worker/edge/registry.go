@@ -26,6 +26,9 @@ type registry struct {
 	batch   BatchWriter
 	pending map[*Chunk]*pendingWrites
 	spare   []*pendingWrites // emptied ones, for reuse
+	// sliceWrites is the writes per slice (Hub.SetSlices); 0 is
+	// DefaultSliceWrites.
+	sliceWrites int
 }
 
 // pendingWrites are the writes of one chunk gathered for a BatchWriter.
@@ -51,9 +54,17 @@ type pendingWrites struct {
 // second worker even with one build on both sides: the cost of a yield is
 // not measured yet.)
 const (
-	sliceWrites  = 256
-	sliceClients = 4096
+	DefaultSliceWrites = 256
+	sliceClients       = 4096
 )
+
+// perSlice is the writes a slice may make.
+func (r *registry) perSlice() int {
+	if r.sliceWrites > 0 {
+		return r.sliceWrites
+	}
+	return DefaultSliceWrites
+}
 
 func newRegistry() registry {
 	return registry{clients: make(map[uint64]*Client), heartbeat: &Chunk{Bytes: []byte(":\n\n")}}
@@ -146,11 +157,11 @@ func (f *fanout) match(cl *Client) (set string, n int, ok bool) {
 
 // fanoutSlice writes the events of f to the clients of cs still held,
 // each client getting the events it matches as ONE chunk. It stops after
-// sliceWrites writes or sliceClients clients and returns how many of cs it
+// perSlice writes or sliceClients clients and returns how many of cs it
 // went through and the clients whose write failed.
 func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Client) {
-	writes := 0
-	for done < len(cs) && writes < sliceWrites && done < sliceClients {
+	writes, limit := 0, r.perSlice()
+	for done < len(cs) && writes < limit && done < sliceClients {
 		cl := cs[done]
 		done++
 		if !r.holds(cl) {
@@ -239,8 +250,8 @@ func (r *registry) flush(failed []*Client) []*Client {
 // heartbeatSlice writes the heartbeat to the clients of cs still held,
 // like fanoutSlice.
 func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
-	writes := 0
-	for done < len(cs) && writes < sliceWrites && done < sliceClients {
+	writes, limit := 0, r.perSlice()
+	for done < len(cs) && writes < limit && done < sliceClients {
 		cl := cs[done]
 		done++
 		if !r.holds(cl) {

@@ -73,6 +73,9 @@ type Config struct {
 	// meanwhile then go out together, one write per client, instead of
 	// one fan-out each.
 	FeedCollect time.Duration
+	// SliceWrites and DecodeSlice are the stream writes per slice of a
+	// fan-out and the feed's events per decode slice (edge.Hub.SetSlices).
+	SliceWrites, DecodeSlice int
 	// FeedBuffer is how many bytes of the feed the hub reads ahead of its
 	// fan-out; past it, it stops reading and TCP pushes back to the origin.
 	FeedBuffer int
@@ -253,6 +256,10 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.FeedBuffer = n * 1024 })},
 	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out, how long the hub keeps reading the feed before the next one (0: off)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.FeedCollect })},
+	{Name: "SLICE_WRITES", Kind: Var, Default: "256", Limit: true, Doc: "stream writes per slice of a fan-out, a heartbeat or a probe round; between slices the hub yields to the event loop (other requests, the platform's stream work): smaller answers sooner during a big fan-out, at one event-loop turn per slice",
+		apply: integer(1, func(c *Config, n int) { c.SliceWrites = n })},
+	{Name: "DECODE_SLICE", Kind: Var, Default: "64", Limit: true, Doc: "feed events the hub decodes between yields to the event loop when a burst arrives in one read (the batch still goes out as one fan-out)",
+		apply: integer(1, func(c *Config, n int) { c.DecodeSlice = n })},
 	{Name: "RETRY_MS", Kind: Var, Default: "2000", Limit: true, Doc: "reconnection advice: base delay",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.Retry })},
 	{Name: "RETRY_JITTER_MS", Kind: Var, Default: "8000", Limit: true, Doc: "reconnection advice: random jitter added to `RETRY_MS`",

@@ -5,6 +5,9 @@
 // summarize.mjs).
 //
 // Usage: node e2e/bench/profile/cpuprofile.mjs PORT SECONDS OUT.json
+//    or: node e2e/bench/profile/cpuprofile.mjs ws://HOST:PORT/PATH SECONDS OUT.json
+//
+// INTERVAL_US sets the sampling interval (default 200 µs).
 //
 // It turns off the Network domain first: wrangler's inspector proxy
 // enables it on every connection, and an isolate recording every request
@@ -14,7 +17,7 @@
 import { writeFileSync } from "node:fs";
 
 const [port, secs, out] = [parseInt(process.argv[2], 10), parseFloat(process.argv[3]), process.argv[4]];
-if (!port || !secs || !out) {
+if (!(port || process.argv[2]?.startsWith("ws:")) || !secs || !out) {
   console.error("usage: node cpuprofile.mjs PORT SECONDS OUT.json");
   process.exit(2);
 }
@@ -24,12 +27,16 @@ try {
 } catch {
   WS = globalThis.WebSocket;
 }
-const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-if (!targets.length) {
-  console.error(`no inspector target at 127.0.0.1:${port}`);
-  process.exit(1);
+let url = process.argv[2];
+if (!url.startsWith("ws:")) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  if (!targets.length) {
+    console.error(`no inspector target at 127.0.0.1:${port}`);
+    process.exit(1);
+  }
+  url = targets[0].webSocketDebuggerUrl;
 }
-const ws = new WS(targets[0].webSocketDebuggerUrl);
+const ws = new WS(url);
 let nextId = 900_000_001; // far above the ids wrangler's proxy uses
 const waiting = new Map();
 ws.onmessage = (ev) => {
@@ -52,7 +59,7 @@ await new Promise((resolve, reject) => {
 });
 await call("Network.disable");
 await call("Profiler.enable");
-await call("Profiler.setSamplingInterval", { interval: 200 });
+await call("Profiler.setSamplingInterval", { interval: parseInt(process.env.INTERVAL_US || "200", 10) });
 await call("Profiler.start");
 await new Promise((r) => setTimeout(r, secs * 1000));
 const { profile } = await call("Profiler.stop");

@@ -5,6 +5,16 @@
 //
 // Usage: node e2e/bench/profile/summarize.mjs PROFILE.json [NAMES.txt]
 //
+// Sampling gaps: V8 records a sample only when its sampler thread gets
+// to run and the isolate's thread is in V8; on a loaded 2-core machine
+// the deltas between samples reach seconds (a 22 s profile of a burst
+// had 8,215 samples instead of 110,000, and 283 deltas over 5 ms held
+// 17.6 s of it). Credited whole to the sample before them, a gap makes
+// whatever function happened to be sampled there look like it ran for
+// seconds. So each sample is credited at most GAP_US (default 5 × the
+// median delta) and the rest is reported as "(unsampled)": what the
+// thread did then is not known from the profile.
+//
 // With STRETCHES=K in the environment it also prints, for each of the K
 // longest busy stretches, when it began (ms into the profile) and the
 // functions that took its time (self).
@@ -34,6 +44,16 @@ const label = (f) => {
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of p.nodes) for (const c of n.children || []) parent.set(c, n.id);
+const deltas = p.timeDeltas.slice(1).filter((d) => d > 0).sort((a, b) => a - b);
+const median = deltas[deltas.length >> 1] || 0;
+const gapUs = parseInt(process.env.GAP_US || "0", 10) || 5 * median;
+let unsampled = 0;
+let gaps = 0;
+// credit is the part of sample i's delta the profile can vouch for.
+const credit = (i) => {
+  const d = p.timeDeltas[i + 1] ?? 0;
+  return Math.min(d, gapUs);
+};
 const self = new Map();
 const total = new Map();
 let idle = 0;
@@ -45,8 +65,13 @@ const spans = []; // [duration, first sample, end sample, start time]
 let at = 0;
 for (let i = 0; i < p.samples.length; i++) {
   const n = byId.get(p.samples[i]);
-  const d = p.timeDeltas[i + 1] ?? 0;
-  all += d;
+  const raw = p.timeDeltas[i + 1] ?? 0;
+  const d = credit(i);
+  if (raw > d) {
+    unsampled += raw - d;
+    gaps++;
+  }
+  all += raw;
   const name = label(n.callFrame);
   if (name === "(idle)") {
     idle += d;
@@ -59,7 +84,7 @@ for (let i = 0; i < p.samples.length; i++) {
     if (!stretch) stretchStart = i;
     stretch += d;
   }
-  at += d;
+  at += raw;
   self.set(name, (self.get(name) || 0) + d);
   const seen = new Set();
   for (let id = n.id; id !== undefined; id = parent.get(id)) {
@@ -77,7 +102,8 @@ if (stretch) {
 stretches.sort((a, b) => b - a);
 const ms = (us) => (us / 1e3).toFixed(1);
 const pc = (us) => ((100 * us) / all).toFixed(1) + " %";
-console.log(`profile ${ms(all)} ms; idle ${ms(idle)} ms (${pc(idle)})`);
+console.log(`profile ${ms(all)} ms, ${p.samples.length} samples (median delta ${median} µs); unsampled ${ms(unsampled)} ms (${pc(unsampled)}) in ${gaps} gaps over ${gapUs} µs; idle ${ms(idle)} ms (${pc(idle)})`);
+console.log("(shares below are of the whole profile; the unsampled time is in none of them)");
 console.log(`longest busy stretches (ms): ${stretches.slice(0, 10).map(ms).join(" ")}`);
 const top = (m, k) =>
   [...m]
@@ -92,7 +118,7 @@ for (const [dur, from, to, start] of spans.sort((a, b) => b[0] - a[0]).slice(0, 
   const m = new Map();
   for (let i = from; i < to; i++) {
     const name = label(byId.get(p.samples[i]).callFrame);
-    m.set(name, (m.get(name) || 0) + (p.timeDeltas[i + 1] ?? 0));
+    m.set(name, (m.get(name) || 0) + credit(i));
   }
   const share = (us) => ((100 * us) / dur).toFixed(1) + " %";
   console.log(`--- stretch of ${ms(dur)} ms at ${ms(start)} ms`);
