@@ -37,10 +37,12 @@ func envInt(name string, def int) int {
 }
 
 // probeAnswers sends the probes of row 6 until stop closes: GETs of
-// statsURL and new subscriptions to subURL, one of each at a time.
+// statsURL and new subscriptions to subURL, one of each at a time, and,
+// if healthURL is set, GETs of it (a request the isolate answers without
+// the hub object: does the wait come from the isolate or from the hub?).
 // onStats, if set, is called with each stats outcome. It closes done when
 // both loops have ended.
-func probeAnswers(a *answerLog, statsURL, subURL string, onStats func(ok bool), stop <-chan struct{}, done chan<- struct{}) {
+func probeAnswers(a *answerLog, statsURL, subURL, healthURL string, onStats func(ok bool), stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -63,6 +65,10 @@ func probeAnswers(a *answerLog, statsURL, subURL string, onStats func(ok bool), 
 		}
 	})
 	go loop(func() { a.subscribe(subURL) })
+	if healthURL != "" {
+		wg.Add(1)
+		go loop(func() { a.health(healthURL) })
+	}
 }
 
 // enough reports whether a holds answerMin of each kind (failures count:

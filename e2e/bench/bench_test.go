@@ -200,6 +200,9 @@ type results struct {
 	// subscription (to its 200) took while the burst ran, sorted;
 	// answerFail counts those that failed or timed out.
 	answerStats, answerSubs []time.Duration
+	// answerHealth: /healthz, answered by the isolate's front door
+	// without the hub object, probed beside them (the control).
+	answerHealth []time.Duration
 	answerFail              int
 	answerRounds            int     // bursts the answers were measured over
 	cpuProxy                float64 // by wrangler's dev proxy (workerd)
@@ -702,6 +705,7 @@ func (bn *bench) burst() error {
 	for i, t := range targets {
 		r := &t.res
 		r.answerStats, r.answerSubs, r.answerFail = obs[i].answers.sorted()
+		r.answerHealth = obs[i].answers.healthSorted()
 		r.answerRounds = rounds
 	}
 	// The floor: the same write pattern from the pure-JS object, for each.
@@ -838,7 +842,7 @@ func (bn *bench) startBurst(events int, answers *answerLog, measured bool) (*bur
 	o.points = []burstPoint{{time.Now(), 0}}
 	// The hub's counter, polled on the side, and new subscribers: how
 	// long each waits for the hub while the burst runs.
-	go probeAnswers(o.answers, bn.edgeURL+"/_edge/stats", bn.mercure(bn.edgeURL, benchTopic("answer")), func(ok bool) {
+	go probeAnswers(o.answers, bn.edgeURL+"/_edge/stats", bn.mercure(bn.edgeURL, benchTopic("answer")), bn.edgeURL+"/healthz", func(ok bool) {
 		o.hubPolls.Add(1)
 		if ok {
 			o.hubAnswers.Add(1)

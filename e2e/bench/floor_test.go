@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -123,7 +124,7 @@ func (bn *bench) floorRun() error {
 		pids := workerPIDs(fw.proc, fw.url)
 		cpu0 := cpuTicks(pids)
 		stop, probed := make(chan struct{}), make(chan struct{})
-		go probeAnswers(answers, fw.url+"/stats", fw.url+"/subscribe?group=answer", nil, stop, probed)
+		go probeAnswers(answers, fw.url+"/stats", fw.url+"/subscribe?group=answer", "", nil, stop, probed)
 		t0 := time.Now()
 		resp, err := (&http.Client{Timeout: 2 * time.Minute}).Post(u, "text/plain", nil)
 		if err != nil {
@@ -227,7 +228,10 @@ func workerPIDs(p interface{ Pid() int }, base string) []int {
 type answerLog struct {
 	mu            sync.Mutex
 	statsD, subsD []time.Duration
-	fail          int
+	// healthD: requests the isolate answers without the hub object
+	// (/healthz, the front door), the control of row 6.
+	healthD []time.Duration
+	fail    int
 }
 
 // answerTimeout bounds one request of the answerLog: past it the request
@@ -252,6 +256,21 @@ func (a *answerLog) stats(u string) bool {
 	return err == nil
 }
 
+// health times one request the isolate answers without the hub object; a
+// failure is not counted with the hub's.
+func (a *answerLog) health(u string) {
+	t0 := time.Now()
+	resp, err := apiClient.Get(u)
+	if err != nil {
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		a.add(&a.healthD, time.Since(t0), true)
+	}
+}
+
 // subscribe times a new subscription up to its 200 and closes it.
 func (a *answerLog) subscribe(u string) {
 	t0 := time.Now()
@@ -260,6 +279,14 @@ func (a *answerLog) subscribe(u string) {
 	if err == nil {
 		s.close()
 	}
+}
+
+func (a *answerLog) healthSorted() []time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := slices.Clone(a.healthD)
+	slices.Sort(h)
+	return h
 }
 
 func (a *answerLog) sorted() (stats, subs []time.Duration, fail int) {

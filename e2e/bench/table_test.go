@@ -304,6 +304,10 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				add("6", tag+"during the burst: stats answer; new subscriber's 200",
 					fmt.Sprintf("%s; %s; %d failed  (n in brackets; one of each at a time, %s apart, over %d bursts)", st, sb, r.answerFail, ms(answerEvery), r.answerRounds),
 					"p99 ≤ "+ms(targetAnswerP99), verdict(st99 <= targetAnswerP99 && sb99 <= targetAnswerP99 && r.answerFail == 0))
+				if len(r.answerHealth) > 0 {
+					h, _ := p(r.answerHealth)
+					add("", tag+"  /healthz beside them (the isolate, not the hub object)", h, "", "")
+				}
 				if f := r.floor; len(f.answerStats) > 0 || len(f.answerSubs) > 0 {
 					fst, _ := p(f.answerStats)
 					fsb, _ := p(f.answerSubs)
