@@ -125,6 +125,10 @@ type bench struct {
 	root, dir string
 	originURL string
 	edgeURL   string
+	// proxyURL is where wrangler's dev proxy listens for the edge: the
+	// edgeURL too unless EDGE_BENCH_DIRECT sends clients to the workerd
+	// running the worker.
+	proxyURL  string
 	naiveURL  string
 	origin    *proc.Process
 	edge      *proc.Process
@@ -202,18 +206,18 @@ type results struct {
 	answerStats, answerSubs []time.Duration
 	// answerHealth: /healthz, answered by the isolate's front door
 	// without the hub object, probed beside them (the control).
-	answerHealth []time.Duration
-	answerFail              int
-	answerRounds            int     // bursts the answers were measured over
-	cpuProxy                float64 // by wrangler's dev proxy (workerd)
-	cpuLauncher             float64 // by the launcher's node process
-	cpuOther                float64 // by processes this run did not start
-	cpuOtherTop             string
-	cpuOtherTopCores        float64
-	cpuOrigin, cpuBench     float64
-	cpuMachine              float64 // busy cores of the whole machine
-	hubPolls, hubAnswers    int64   // stats requests sent to the hub during the burst, answered
-	burstDone               bool
+	answerHealth         []time.Duration
+	answerFail           int
+	answerRounds         int     // bursts the answers were measured over
+	cpuProxy             float64 // by wrangler's dev proxy (workerd)
+	cpuLauncher          float64 // by the launcher's node process
+	cpuOther             float64 // by processes this run did not start
+	cpuOtherTop          string
+	cpuOtherTopCores     float64
+	cpuOrigin, cpuBench  float64
+	cpuMachine           float64 // busy cores of the whole machine
+	hubPolls, hubAnswers int64   // stats requests sent to the hub during the burst, answered
+	burstDone            bool
 
 	steadies []steadyResult // the hub's; kind "floor" for the floor object's, "sized" for the hub at the sizing formula's clients
 
@@ -414,13 +418,13 @@ func (bn *bench) setup() error {
 	}
 	wg.Wait()
 	if started[0] != nil {
-		bn.edge, bn.edgeURL = started[0].Process, started[0].URL
+		bn.edge, bn.edgeURL, bn.proxyURL = started[0].Process, started[0].URL, started[0].URL
 	}
 	if started[1] != nil {
 		bn.naive, bn.naiveURL = started[1].Process, started[1].URL
 	}
 	if started[2] != nil {
-		bn.floor = &floorWorker{proc: started[2].Process, url: started[2].URL}
+		bn.floor = &floorWorker{proc: started[2].Process, url: started[2].URL, proxy: started[2].URL}
 	}
 	for _, st := range started {
 		if st != nil {
@@ -429,9 +433,30 @@ func (bn *bench) setup() error {
 	}
 	if beforeRoot != "" && started[3] != nil {
 		bn.before = &bench{tb: bn.tb, p: bn.p, root: bn.root, dir: bn.dir, originURL: bn.originURL,
-			edge: started[3].Process, edgeURL: started[3].URL, naive: bn.naive, origin: bn.origin,
+			edge: started[3].Process, edgeURL: started[3].URL, proxyURL: started[3].URL, naive: bn.naive, origin: bn.origin,
 			pubToken: bn.pubToken, subHeader: bn.subHeader, floor: bn.floor, label: "main", procs: bn.procs}
 		bn.before.res.errs = map[string]error{}
+	}
+	// EDGE_BENCH_DIRECT=1: every client and probe goes to the workerd
+	// running each worker, not through wrangler's dev proxy, which
+	// production does not have (doc.go).
+	if os.Getenv("EDGE_BENCH_DIRECT") != "" {
+		direct := func(name string, p *proc.Process, u *string) {
+			if d := workerdURL(p, *u); d != "" {
+				*u = d
+			} else {
+				errs = append(errs, fmt.Errorf("EDGE_BENCH_DIRECT: the %s worker's own workerd port not found", name))
+			}
+		}
+		if bn.edge != nil {
+			direct("edge", bn.edge, &bn.edgeURL)
+		}
+		if bn.floor != nil {
+			direct("floor", bn.floor.proc, &bn.floor.url)
+		}
+		if bn.before != nil {
+			direct("edge-before", bn.before.edge, &bn.before.edgeURL)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -502,7 +527,7 @@ type sample struct {
 
 func (bn *bench) edgeSample() (sample, error) {
 	st, err := getStats(bn.edgeURL + "/_edge/stats")
-	s := rssSample(bn.edge, bn.edgeURL)
+	s := rssSample(bn.edge, bn.proxyURL)
 	s.st = st
 	return s, err
 }
@@ -827,7 +852,7 @@ func (bn *bench) startBurst(events int, answers *answerLog, measured bool) (*bur
 		return nil, err
 	}
 	// The worker's workerd and wrangler's dev proxy, apart.
-	u, _ := url.Parse(bn.edgeURL)
+	u, _ := url.Parse(bn.proxyURL)
 	port, _ := strconv.Atoi(u.Port())
 	all := workerdPIDs(bn.edge.Pid())
 	listens := listenerPIDs(all, port)

@@ -3,8 +3,8 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,9 +19,10 @@ import (
 // floorWorker is the pure-JS baseline object (e2e/bench/floor) and the
 // streams held on it, dialled on its first run.
 type floorWorker struct {
-	proc *proc.Process
-	url  string
-	subs []*subscriber
+	proc  *proc.Process
+	url   string // where its clients go
+	proxy string // where wrangler's dev proxy listens (url unless EDGE_BENCH_DIRECT)
+	subs  []*subscriber
 }
 
 // floorResult is one run of the floor with an edge hub's write pattern.
@@ -121,7 +122,7 @@ func (bn *bench) floorRun() error {
 		for _, s := range fw.subs {
 			before += s.events.Load()
 		}
-		pids := workerPIDs(fw.proc, fw.url)
+		pids := workerPIDs(fw.proc, fw.proxy)
 		cpu0 := cpuTicks(pids)
 		stop, probed := make(chan struct{}), make(chan struct{})
 		go probeAnswers(answers, fw.url+"/stats", fw.url+"/subscribe?group=answer", "", nil, stop, probed)

@@ -125,7 +125,7 @@ func (bn *bench) latency() error {
 			return fmt.Errorf("floor: %w", err)
 		}
 		u := fw.url + "/subscribe?group=latency"
-		if d := workerdURL(fw.proc, fw.url); d != "" {
+		if d := workerdURL(fw.proc, fw.proxy); d != "" && d != fw.url {
 			floorProxy, floorDirect = newLatPath("floor", n-n/2), newLatPath("floor direct", n/2)
 			paths = append(paths, floorProxy, floorDirect)
 			urls = append(urls, u, d+"/subscribe?group=latency")
