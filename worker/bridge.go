@@ -8,6 +8,8 @@ import (
 	"log"
 	"math"
 	"net/http"
+	"runtime/metrics"
+	"slices"
 	"sync"
 	"syscall/js"
 	"time"
@@ -421,7 +423,9 @@ func (h *hubInstance) stats(js.Value, []js.Value) any {
 		edge.Stats
 		Limits   map[string]int64 `json:"limits"`
 		Presence *roster.Stats    `json:"presence,omitempty"`
+		Go       goStats          `json:"go"`
 	}
+	st.Go = readGoStats()
 	if h.hub != nil {
 		st.Stats = h.hub.Stats()
 		h.hub.Touch() // an incoming request, after the account is shown
@@ -433,6 +437,34 @@ func (h *hubInstance) stats(js.Value, []js.Value) any {
 	st.Limits = h.cfg.Limits()
 	b, _ := json.Marshal(st)
 	return string(b)
+}
+
+// goStats is what the stats show of this Go instance's runtime: its
+// collections and heap, which the Wasm memory holds.
+type goStats struct {
+	GCCycles    uint64 `json:"gcCycles"`
+	HeapLive    uint64 `json:"heapLiveBytes"`
+	HeapGoal    uint64 `json:"heapGoalBytes"`
+	MemoryTotal uint64 `json:"memoryBytes"`
+}
+
+var goMetrics = []metrics.Sample{
+	{Name: "/gc/cycles/total:gc-cycles"},
+	{Name: "/gc/heap/live:bytes"},
+	{Name: "/gc/heap/goal:bytes"},
+	{Name: "/memory/classes/total:bytes"},
+}
+
+func readGoStats() goStats {
+	s := slices.Clone(goMetrics)
+	metrics.Read(s)
+	u := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return goStats{GCCycles: u(0), HeapLive: u(1), HeapGoal: u(2), MemoryTotal: u(3)}
 }
 
 func headerJSON(h http.Header) string {

@@ -36,6 +36,9 @@ const CONTRACT_VERSION = 7;
 // decide whether it is the front door ("front") or a hub ("hub").
 async function startGo(context) {
   const go = new Go();
+  // GOGC (a worker var, validated with the others by Go) reaches Go's
+  // runtime the way a native program gets it: in its environment.
+  if (context.env?.GOGC) go.env = { GOGC: String(context.env.GOGC) };
   let ready;
   const readyPromise = new Promise((resolve) => {
     ready = resolve;

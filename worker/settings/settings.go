@@ -76,6 +76,9 @@ type Config struct {
 	// SliceWrites and DecodeSlice are the stream writes per slice of a
 	// fan-out and the feed's events per decode slice (edge.Hub.SetSlices).
 	SliceWrites, DecodeSlice int
+	// GOGC is Go's GC percentage; entry.mjs hands the var to Go's
+	// runtime, this only validates it.
+	GOGC int
 	// FeedBuffer is how many bytes of the feed the hub reads ahead of its
 	// fan-out; past it, it stops reading and TCP pushes back to the origin.
 	FeedBuffer int
@@ -260,6 +263,8 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.SliceWrites = n })},
 	{Name: "DECODE_SLICE", Kind: Var, Default: "64", Limit: true, Doc: "feed events the hub decodes between yields to the event loop when a burst arrives in one read (the batch still goes out as one fan-out)",
 		apply: integer(1, func(c *Config, n int) { c.DecodeSlice = n })},
+	{Name: "GOGC", Kind: Var, Default: "100", Limit: true, Doc: "Go's garbage-collection target percentage in each Go instance of the worker, as for a native Go program: higher collects less often at the cost of Wasm memory, which Cloudflare's 128 MB isolate limit counts; `/_edge/stats` shows the hub's collections and heap under `go`",
+		apply: integer(10, func(c *Config, n int) { c.GOGC = n })},
 	{Name: "RETRY_MS", Kind: Var, Default: "2000", Limit: true, Doc: "reconnection advice: base delay",
 		apply: millis(1, func(c *Config) *time.Duration { return &c.Retry })},
 	{Name: "RETRY_JITTER_MS", Kind: Var, Default: "8000", Limit: true, Doc: "reconnection advice: random jitter added to `RETRY_MS`",
