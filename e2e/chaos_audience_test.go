@@ -70,7 +70,7 @@ func TestChaosTokenAudienceIssuer(t *testing.T) {
 		{name: "aud in upper case", aud: []string{strings.ToUpper(aud)}, iss: iss, reason: audReason},
 		{name: "aud holding the issuer", aud: []string{iss}, iss: iss, reason: audReason},
 		{name: "aud as a number", raw: `{"mercure":{"publish":["*"],"subscribe":["*"]},"aud":1,"iss":"` + iss + `","exp":` + strconv.FormatInt(exp, 10) + `}`,
-			known: "a token whose aud is a number is refused (401) as \"not a JWT in JWS compact serialization: send base64url header.payload.signature … invalid type for claim\": the reason names neither aud nor the claim's type"},
+			reason: `claim "aud" must be a string or an array of strings`},
 		{name: "wrong iss", aud: []string{aud}, iss: "https://evil.example", reason: issReason},
 		{name: "missing iss", aud: []string{aud}, reason: issReason},
 		{name: "iss with a trailing slash", aud: []string{aud}, iss: iss + "/", reason: issReason},

@@ -36,7 +36,7 @@ func TestContractOriginVsEdge(t *testing.T) {
 		return tok
 	}
 	n := 0
-	for _, c := range mercuretest.Cases(sign, ids[0]) {
+	for _, c := range mercuretest.Cases(sign, mercuretest.RawHS256([]byte(jwtKey)), ids[0]) {
 		if !c.E2E {
 			continue
 		}

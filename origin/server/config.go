@@ -3,12 +3,13 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
+	"strings"
 	"time"
 
 	"github.com/edge-sse/edge-sse/origin/hub"
 	"github.com/edge-sse/edge-sse/origin/presence"
 	"github.com/edge-sse/edge-sse/shared/auth"
+	"github.com/edge-sse/edge-sse/shared/mercure"
 	sharedpresence "github.com/edge-sse/edge-sse/shared/presence"
 	"github.com/edge-sse/edge-sse/shared/topic"
 )
@@ -69,11 +70,14 @@ type Config struct {
 	// updates (default false).
 	AllowAnonymous bool
 
-	// CORSOrigins are the origins browsers may call the hub endpoint from:
-	// "*" for any origin without credentials, or explicit origins
-	// ("https://app.example.com"), which are answered with
-	// Access-Control-Allow-Credentials so that the authorization cookie
-	// works (Mercure §"Subscription"). Empty: no CORS headers.
+	// CORSOrigins are the origins browsers may call the hub endpoint and
+	// the subscription API from: "*" for any origin without credentials,
+	// or explicit http(s) origins ("https://app.example.com"), which are
+	// echoed with Access-Control-Allow-Credentials so that the
+	// authorization cookie works (Mercure §"Subscription"); a listed origin
+	// wins over "*". The answers are those of mercure.CORS, as at the edge:
+	// with "*", a request without Origin gets "*" too, and Vary: Origin is
+	// sent only when origins are listed. Empty: no CORS headers.
 	CORSOrigins []string
 	// PublishOrigins are the origins, besides the hub's own, from which a
 	// publish authorized by the cookie instead of the Authorization header
@@ -184,16 +188,16 @@ func (c *Config) Validate() error {
 	if _, err := topic.NewCompiler(topic.Config{HubURL: c.matchURL()}); err != nil {
 		return fmt.Errorf("server: hub URL: %w", err)
 	}
-	for _, o := range c.CORSOrigins {
-		if o == "*" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return fmt.Errorf("server: CORS origin %q is not \"*\" or scheme://host[:port]", o)
-		}
+	if _, err := c.parseCORS(); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// parseCORS returns CORSOrigins as the CORS policy the edge uses too
+// (mercure.ParseCORS): "*" and http(s) origins, a trailing "/" dropped.
+func (c *Config) parseCORS() (mercure.CORS, error) {
+	return mercure.ParseCORS(strings.Join(c.CORSOrigins, ","))
 }
 
 // topicConfig returns the selector compiler's configuration: selectors are

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
 )
@@ -18,41 +17,26 @@ const (
 	corsMaxAge = "600"
 )
 
-// allowedOrigin returns the Access-Control-Allow-Origin value for a
-// request's Origin, and whether credentials may be sent with it. With "*"
-// in CORSOrigins any origin is allowed without credentials; explicit
-// origins are echoed with credentials, as Mercure §"Subscription" requires
-// for the authorization cookie (never "*" and never an arbitrary reflected
-// origin on a credentialed endpoint). An explicit list wins over "*" for
-// the origins it names.
-func (s *Server) allowedOrigin(origin string) (allow string, credentials bool) {
-	switch {
-	case origin == "":
-		return "", false
-	case slices.Contains(s.cfg.CORSOrigins, origin):
-		return origin, true
-	case s.corsAll:
-		return "*", false
+// anyOrigin is the CORS policy of the public protected resource metadata:
+// any origin, without credentials.
+var anyOrigin = func() mercure.CORS {
+	c, err := mercure.ParseCORS("*")
+	if err != nil {
+		panic(err)
 	}
-	return "", false
-}
+	return c
+}()
 
-// setCORS adds the CORS response headers for an allowed Origin.
+// setCORS sets the CORS headers of an answer of the hub endpoint or the
+// subscription API: those mercure.CORS sets for the request's Origin (the
+// edge's answers too), and for an allowed origin the response headers it
+// may read.
 func (s *Server) setCORS(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
-	allow, credentials := s.allowedOrigin(origin)
-	h := w.Header()
-	if len(s.cfg.CORSOrigins) > 0 {
-		h.Add("Vary", "Origin")
+	s.cors.Set(w.Header(), origin)
+	if allow, _ := s.cors.Allow(origin); allow != "" {
+		w.Header().Set("Access-Control-Expose-Headers", corsExpose)
 	}
-	if allow == "" {
-		return
-	}
-	h.Set("Access-Control-Allow-Origin", allow)
-	if credentials {
-		h.Set("Access-Control-Allow-Credentials", "true")
-	}
-	h.Set("Access-Control-Expose-Headers", corsExpose)
 }
 
 // preflight answers a CORS preflight request (Fetch Standard §"CORS
@@ -60,7 +44,7 @@ func (s *Server) setCORS(w http.ResponseWriter, r *http.Request) {
 // for an allowed Origin, 403 otherwise. ServeHTTP has already set the
 // origin headers.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
-	if allow, _ := s.allowedOrigin(r.Header.Get("Origin")); allow == "" {
+	if allow, _ := s.cors.Allow(r.Header.Get("Origin")); allow == "" {
 		httpError(w, http.StatusForbidden, fmt.Sprintf("origin %.200q is not allowed: the hub's CORS origins (--cors-origins) do not list it", r.Header.Get("Origin")))
 		return
 	}

@@ -17,7 +17,7 @@ const MetadataPath = mercure.MetadataPath
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Access-Control-Allow-Origin", "*")
+	anyOrigin.Set(h, r.Header.Get("Origin"))
 	md := mercure.NewMetadata(s.resource(r))
 	md.Subscriptions = s.tracker != nil
 	w.Write(md.JSON())

@@ -55,7 +55,7 @@ type Server struct {
 	grants    *topic.Compiler         // token grants, bounded by auth.MaxMatchers
 	policy    mercure.SubscribePolicy // subscribe admission, shared with the edge
 	tracker   *opresence.Tracker      // Active Subscriptions, nil when off
-	corsAll   bool                    // CORSOrigins holds "*"
+	cors      mercure.CORS            // CORSOrigins, the edge's CORS policy type
 	registry  *prometheus.Registry
 	metrics   http.Handler // serves registry
 
@@ -105,8 +105,8 @@ func New(h *hub.Hub, cfg Config) *Server {
 		MaxLastEventID: cfg.MaxFieldBytes,
 		Names:          mercure.CostNames{Selector: "the hub's --max-selector-cost", Subscription: "the hub's --max-subscription-cost", Hub: "the hub's --max-hub-cost"},
 	}
-	for _, o := range cfg.CORSOrigins {
-		s.corsAll = s.corsAll || o == "*"
+	if s.cors, err = cfg.parseCORS(); err != nil {
+		panic(err) // Validate parsed the same list
 	}
 	s.tracker = s.newTracker()
 	s.registry = newRegistry(s)

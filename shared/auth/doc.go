@@ -51,4 +51,10 @@
 // algorithm, so a public key can never be used as an HMAC secret. A hub
 // that keeps publisher and subscriber keys apart, as the spec recommends,
 // or trusts several issuers, builds one Verifier per role or issuer.
+//
+// Claims are read only after the signature verifies. A signed token whose
+// registered claim has the wrong JSON type (an aud that is a number, an exp
+// that is a word) is refused with [ErrClaimType], whose message names the
+// claim and the type it must have; a mercure or authorization_details claim
+// of the wrong shape is refused with [ErrInvalidClaim], named likewise.
 package auth

@@ -13,6 +13,7 @@ var (
 	ErrAuthorizationHeader = errors.New(`auth: Authorization header is not "Bearer <token>": send one Bearer scheme, one space and a base64url JWS`)
 	ErrTooLarge            = errors.New("auth: access token exceeds the hub's size limit: send a token with fewer grants")
 	ErrMalformed           = errors.New("auth: access token is not a JWT in JWS compact serialization: send base64url header.payload.signature")
+	ErrClaimType           = errors.New("auth: access token has a claim of the wrong JSON type: send each registered claim with the type RFC 7519 gives it")
 	ErrCritical            = errors.New(`auth: access token header lists "crit" extensions this hub does not understand: send a token without "crit"`)
 	ErrTokenType           = errors.New(`auth: access token typ is not a JWT access token: send a token with typ "at+jwt" (RFC 9068)`)
 	ErrAlgorithm           = errors.New(`auth: access token alg is not accepted by this hub: sign with the algorithm of a configured key ("none" is never accepted)`)

@@ -10,22 +10,23 @@ import (
 )
 
 // readGrants fills c.Form, c.Publish, c.Subscribe and c.Payload from the raw
-// authorization_details and legacy mercure claims. The legacy claim is read
-// only when legacyOK is set and the token has no authorization_details
+// authorization_details and legacy mercure claims; legacyName is the name
+// of the claim legacy came from, for error messages. The legacy claim is
+// read only when legacyOK is set and the token has no authorization_details
 // entries, as the reference hub does. Any malformed Mercure grant refuses
 // the whole token (Mercure "Authorization Details": no partial acceptance).
-func (c *Claims) readGrants(details, legacy json.RawMessage, legacyOK bool) error {
+func (c *Claims) readGrants(details, legacy json.RawMessage, legacyName string, legacyOK bool) error {
 	if !isNull(details) {
 		var entries []json.RawMessage
 		if err := json.Unmarshal(details, &entries); err != nil {
-			return fmt.Errorf("%w: authorization_details is not an array", ErrInvalidClaim)
+			return fmt.Errorf(`%w: claim "authorization_details" must be an array of objects, not %s`, ErrInvalidClaim, jsonKind(details))
 		}
 		if len(entries) > 0 {
 			return c.readDetails(entries)
 		}
 	}
 	if legacyOK && !isNull(legacy) {
-		return c.readLegacy(legacy)
+		return c.readLegacy(legacy, legacyName)
 	}
 	return nil
 }
@@ -50,7 +51,7 @@ func (c *Claims) readDetails(entries []json.RawMessage) error {
 			continue
 		}
 		if err := json.Unmarshal(e, &d); err != nil {
-			return fmt.Errorf("%w: authorization_details[%d]: %v", ErrInvalidClaim, i, err)
+			return fmt.Errorf(`%w: authorization_details[%d]: "actions" must be an array of strings and "topics" an array of objects`, ErrInvalidClaim, i)
 		}
 		if len(d.Actions) == 0 || len(d.Topics) == 0 {
 			return fmt.Errorf("%w: authorization_details[%d] needs non-empty actions and topics", ErrInvalidClaim, i)
@@ -82,27 +83,33 @@ func (c *Claims) readDetails(entries []json.RawMessage) error {
 	return nil
 }
 
-// readLegacy reads the pre-standardization mercure claim, whose entries are
-// bare topic selectors or {match, match_type, payload} objects.
-func (c *Claims) readLegacy(raw json.RawMessage) error {
+// readLegacy reads the pre-standardization mercure claim (called name in
+// the token), whose entries are bare topic selectors or {match, match_type,
+// payload} objects.
+func (c *Claims) readLegacy(raw json.RawMessage, name string) error {
 	var l struct {
-		Publish   []json.RawMessage `json:"publish"`
-		Subscribe []json.RawMessage `json:"subscribe"`
-		Payload   json.RawMessage   `json:"payload"`
+		Publish   json.RawMessage `json:"publish"`
+		Subscribe json.RawMessage `json:"subscribe"`
+		Payload   json.RawMessage `json:"payload"`
 	}
-	if err := json.Unmarshal(raw, &l); err != nil {
-		return fmt.Errorf("%w: mercure claim: %v", ErrInvalidClaim, err)
+	if !isObject(raw) || json.Unmarshal(raw, &l) != nil {
+		return fmt.Errorf(`%w: claim %q must be an object {"publish": [...], "subscribe": [...]}, not %s`, ErrInvalidClaim, name, jsonKind(raw))
 	}
 	c.Form, c.Payload = FormLegacy, nonNull(l.Payload)
 	for _, list := range []struct {
-		raw     []json.RawMessage
+		member  string
+		raw     json.RawMessage
 		dst     *[]Matcher
 		publish bool
-	}{{l.Publish, &c.Publish, true}, {l.Subscribe, &c.Subscribe, false}} {
-		for _, e := range list.raw {
+	}{{"publish", l.Publish, &c.Publish, true}, {"subscribe", l.Subscribe, &c.Subscribe, false}} {
+		var entries []json.RawMessage
+		if !isNull(list.raw) && json.Unmarshal(list.raw, &entries) != nil {
+			return fmt.Errorf(`%w: claim %q: %q must be an array of topic selectors, not %s`, ErrInvalidClaim, name, list.member, jsonKind(list.raw))
+		}
+		for _, e := range entries {
 			m, err := readMatcher(e, true)
 			if err != nil {
-				return fmt.Errorf("%w: mercure claim: %v", ErrInvalidClaim, err)
+				return fmt.Errorf("%w: claim %q: %v", ErrInvalidClaim, name, err)
 			}
 			if list.publish {
 				m.Payload = nil // payloads describe subscriptions only
@@ -133,6 +140,9 @@ func readMatcher(raw json.RawMessage, legacy bool) (Matcher, error) {
 		Payload   json.RawMessage `json:"payload"`
 	}
 	if isNull(raw) || json.Unmarshal(raw, &o) != nil || o.Match == nil {
+		if legacy {
+			return m, fmt.Errorf(`topic matcher %s is neither a selector string nor an object with a "match" string`, clip(raw))
+		}
 		return m, fmt.Errorf(`topic matcher %s is not an object with a "match" string`, clip(raw))
 	}
 	m.Match, m.Type = *o.Match, MatchExact

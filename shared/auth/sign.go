@@ -25,6 +25,14 @@ type Signer struct {
 	KeyID string
 }
 
+// wireClaims is the JSON claims set of an access token as Sign writes it.
+type wireClaims struct {
+	jwt.RegisteredClaims
+	ClientID string          `json:"client_id,omitempty"`
+	Details  json.RawMessage `json:"authorization_details,omitempty"`
+	Mercure  json.RawMessage `json:"mercure,omitempty"`
+}
+
 // Sign signs c with key and alg, as [Signer.Sign] does, after setting
 // c.ExpiresAt to now plus ttl when ttl is not zero.
 func Sign(c Claims, key any, alg string, ttl time.Duration) (string, error) {

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -81,15 +80,6 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}, nil
 }
 
-// wireClaims is the JSON claims set of an access token.
-type wireClaims struct {
-	jwt.RegisteredClaims
-	ClientID   string          `json:"client_id,omitempty"`
-	Details    json.RawMessage `json:"authorization_details,omitempty"`
-	Mercure    json.RawMessage `json:"mercure,omitempty"`
-	Namespaced json.RawMessage `json:"https://mercure.rocks/,omitempty"`
-}
-
 // Verify checks the signature and claims of a token, as the Mercure section
 // "Token Validation" requires, and returns what it grants. The signature is
 // checked before any claim is trusted. Every failure wraps exactly one of
@@ -101,29 +91,26 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if len(token) > v.cfg.MaxTokenSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(token), v.cfg.MaxTokenSize)
 	}
-	var w wireClaims
-	tok, err := v.parser.ParseWithClaims(token, &w, v.key)
+	var r receivedClaims
+	tok, err := v.parser.ParseWithClaims(token, &r, v.key)
 	if err != nil {
 		return nil, v.parseError(tok, err)
 	}
 	if err := v.checkHeader(tok.Header); err != nil {
 		return nil, err
 	}
-	c := &Claims{Issuer: w.Issuer, Subject: w.Subject, Audience: w.Audience}
-	if w.ExpiresAt != nil {
-		c.ExpiresAt = w.ExpiresAt.Time
-	}
-	if w.NotBefore != nil {
-		c.NotBefore = w.NotBefore.Time
+	c, err := r.registered()
+	if err != nil {
+		return nil, err
 	}
 	if err := v.checkClaims(c); err != nil {
 		return nil, err
 	}
-	legacy := w.Mercure
+	legacy, name := r.Mercure, legacyClaim
 	if isNull(legacy) {
-		legacy = w.Namespaced
+		legacy, name = r.Namespaced, namespacedClaim
 	}
-	if err := c.readGrants(w.Details, legacy, !v.cfg.RequireAccessToken); err != nil {
+	if err := c.readGrants(r.Details, legacy, name, !v.cfg.RequireAccessToken); err != nil {
 		return nil, err
 	}
 	return c, nil

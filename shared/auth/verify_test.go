@@ -114,7 +114,9 @@ func TestVerify(t *testing.T) {
 		{"header not base64url", v.hs, "e30+." + parts[1] + "." + parts[2], ErrMalformed},
 		{"header not JSON", v.hs, enc([]byte("nope")) + "." + parts[1] + "." + parts[2], ErrMalformed},
 		{"claims not JSON", v.hs, parts[0] + "." + enc([]byte("[1]")) + "." + parts[2], ErrMalformed},
-		{"exp not a number", v.hs, raw(map[string]string{"alg": "HS256"}, `{"exp":"tomorrow"}`, hs(secret)), ErrMalformed},
+		{"exp not a number", v.hs, raw(map[string]string{"alg": "HS256"}, `{"exp":"tomorrow"}`, hs(secret)), ErrClaimType},
+		{"aud a number", v.hs, hsClaims(`{"aud":42}`), ErrClaimType},
+		{"aud a number, bad signature", v.hs, raw(map[string]string{"alg": "HS256"}, `{"aud":42}`, hs([]byte(strings.Repeat("x", 32)))), ErrSignature},
 		{"padded signature", v.hs, valid + "=", ErrMalformed},
 		{"too large", v.hs, strings.Repeat("a", DefaultMaxTokenSize+1), ErrTooLarge},
 		{"malformed grant", v.hs, hsClaims(`{"mercure":{"publish":[1]}}`), ErrInvalidClaim},
@@ -140,7 +142,7 @@ func TestVerify(t *testing.T) {
 func TestVerifyErrorsAreDistinct(t *testing.T) {
 	all := []error{ErrNoToken, ErrAuthorizationHeader, ErrTooLarge, ErrMalformed, ErrCritical, ErrTokenType,
 		ErrAlgorithm, ErrUnknownKey, ErrSignature, ErrExpired, ErrNoExpiry, ErrNotYetValid, ErrAudience,
-		ErrIssuer, ErrInvalidClaim, ErrNoMercureClaim, ErrPublishForbidden, ErrKey, ErrConfig}
+		ErrIssuer, ErrClaimType, ErrInvalidClaim, ErrNoMercureClaim, ErrPublishForbidden, ErrKey, ErrConfig}
 	v := newVerifiers(t)
 	expired := mustSign(t, Signer{Alg: HS256, Key: secret}, Claims{ExpiresAt: time.Now().Add(-time.Hour), Audience: []string{"x"}})
 	_, err := v.audIss.Verify(expired)
@@ -155,6 +157,73 @@ func TestVerifyErrorsAreDistinct(t *testing.T) {
 	}
 	if n != 1 || !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired token with wrong aud: err = %v matches %d sentinels, want only ErrExpired", err, n)
+	}
+}
+
+// TestVerifyClaimTypes checks that a signed token with a claim of the
+// wrong JSON type is refused with an error that names the claim and what it
+// must be, not as a malformed token.
+func TestVerifyClaimTypes(t *testing.T) {
+	v := newVerifiers(t)
+	const (
+		str  = "must be a string, not "
+		aud  = `claim "aud" must be a string or an array of strings, not `
+		date = "must be a number (NumericDate: seconds since 1970-01-01T00:00:00Z), not "
+	)
+	tests := []struct {
+		name    string
+		v       *Verifier
+		claims  string
+		wantErr error
+		want    string // in the error's message
+	}{
+		{"aud a number", v.hs, `{"aud":42}`, ErrClaimType, aud + "a number"},
+		{"aud a number, aud required", v.audIss, `{"aud":42,"iss":"https://example.com"}`, ErrClaimType, aud + "a number"},
+		{"aud an object", v.hs, `{"aud":{"a":1}}`, ErrClaimType, aud + "an object"},
+		{"aud a boolean", v.hs, `{"aud":true}`, ErrClaimType, aud + "a boolean"},
+		{"aud an array holding a number", v.audIss, `{"aud":["` + hubURL + `",1],"iss":"https://example.com"}`, ErrClaimType, aud + "an array holding a number"},
+		{"iss a number", v.hs, `{"iss":1}`, ErrClaimType, `claim "iss" ` + str + "a number"},
+		{"iss an array", v.audIss, `{"aud":"` + hubURL + `","iss":["https://example.com"]}`, ErrClaimType, `claim "iss" ` + str + "an array"},
+		{"sub a number", v.hs, `{"sub":7}`, ErrClaimType, `claim "sub" ` + str + "a number"},
+		{"sub an object", v.hs, `{"sub":{}}`, ErrClaimType, `claim "sub" ` + str + "an object"},
+		{"jti a number", v.hs, `{"jti":7}`, ErrClaimType, `claim "jti" ` + str + "a number"},
+		{"client_id a boolean", v.hs, `{"client_id":false}`, ErrClaimType, `claim "client_id" ` + str + "a boolean"},
+		{"exp a word", v.hs, `{"exp":"tomorrow"}`, ErrClaimType, `claim "exp" ` + date + "a string"},
+		{"exp an array", v.hs, `{"exp":[1]}`, ErrClaimType, `claim "exp" ` + date + "an array"},
+		{"nbf a boolean", v.hs, `{"nbf":true}`, ErrClaimType, `claim "nbf" ` + date + "a boolean"},
+		{"iat an object", v.hs, `{"iat":{}}`, ErrClaimType, `claim "iat" ` + date + "an object"},
+		{"mercure a number", v.hs, `{"mercure":42}`, ErrInvalidClaim, `claim "mercure" must be an object`},
+		{"mercure a string", v.hs, `{"mercure":"publish"}`, ErrInvalidClaim, `claim "mercure" must be an object {"publish": [...], "subscribe": [...]}, not a string`},
+		{"mercure publish a string", v.hs, `{"mercure":{"publish":"*"}}`, ErrInvalidClaim, `claim "mercure": "publish" must be an array of topic selectors, not a string`},
+		{"mercure subscribe an object", v.hs, `{"mercure":{"subscribe":{}}}`, ErrInvalidClaim, `claim "mercure": "subscribe" must be an array of topic selectors, not an object`},
+		{"mercure entry a number", v.hs, `{"mercure":{"subscribe":[1]}}`, ErrInvalidClaim, `claim "mercure": topic matcher 1 is neither a selector string nor an object`},
+		{"namespaced claim a number", v.hs, `{"https://mercure.rocks/":1}`, ErrInvalidClaim, `claim "https://mercure.rocks/" must be an object`},
+		{"authorization_details an object", v.hs, `{"authorization_details":{}}`, ErrInvalidClaim, `claim "authorization_details" must be an array of objects, not an object`},
+		{"actions a string", v.hs, `{"authorization_details":[{"type":"` + DetailType + `","actions":"publish","topics":[{"match":"a"}]}]}`, ErrInvalidClaim, `authorization_details[0]: "actions" must be an array of strings`},
+
+		{"null claims are absent", v.hs, `{"aud":null,"iss":null,"sub":null,"nbf":null,"iat":null,"jti":null,"client_id":null,"mercure":null}`, nil, ""},
+		{"aud one string", v.audIss, `{"aud":"` + hubURL + `","iss":"https://example.com"}`, nil, ""},
+		{"fractional dates", v.hs, `{"iat":1.5,"nbf":1.5}`, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.v.Verify(hsClaims(tt.claims))
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Verify: err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil {
+				return
+			}
+			if errors.Is(err, ErrMalformed) || strings.Contains(err.Error(), "compact serialization") {
+				t.Errorf("err = %v: a well-formed token is called malformed", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to hold %q", err, tt.want)
+			}
+			if status, challenge := Challenge(err, ""); status != 401 || challenge != `Bearer error="invalid_token"` {
+				t.Errorf("Challenge = %d %q, want 401 invalid_token", status, challenge)
+			}
+		})
 	}
 }
 
@@ -212,7 +281,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(raw(map[string]string{"alg": "none"}, `{}`, func(string) []byte { return nil }))
 	f.Add("a.b.c")
 	sentinels := []error{ErrNoToken, ErrTooLarge, ErrMalformed, ErrCritical, ErrTokenType, ErrAlgorithm,
-		ErrUnknownKey, ErrSignature, ErrExpired, ErrNotYetValid, ErrInvalidClaim}
+		ErrUnknownKey, ErrSignature, ErrExpired, ErrNotYetValid, ErrClaimType, ErrInvalidClaim}
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := v.Verify(token)
 		if err == nil {

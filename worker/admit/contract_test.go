@@ -97,7 +97,7 @@ func TestContractOriginAndEdge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range mercuretest.Cases(signer(t), known) {
+	for _, c := range mercuretest.Cases(signer(t), mercuretest.RawHS256([]byte(secret)), known) {
 		t.Run(c.Name, func(t *testing.T) {
 			o := askOrigin(t, origin.URL, c)
 			a := gate.Open(admit.Request{

@@ -45,7 +45,7 @@ func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.BoolVar(&f.production, "production", false, "refuse to start with a generated or published key, or a weak feed secret or metrics token")
 	fs.BoolVar(&f.allowAnonymous, "allow-anonymous", false, "let subscribers without a token receive public updates (default: on in dev mode, off with --production)")
 	fs.StringVar(&f.feedSecret, "feed-secret", "", fmt.Sprintf("secret edge hubs present on %s, at least %d bytes and not a published value unless in development mode on loopback (default: generated and printed in development mode on loopback, else none; empty: feed disabled)", server.FeedPath, mercure.MinFeedSecretBytes))
-	fs.Var(&f.cors, "cors-origins", `origins allowed by CORS: "*" (no credentials) or comma-separated origins (with credentials)`)
+	fs.Var(&f.cors, "cors-origins", `origins allowed by CORS, comma-separated: "*" (any origin, no credentials) and/or http(s)://host[:port] origins (echoed, with credentials)`)
 	fs.Var(&f.pubOrigin, "publish-origins", "comma-separated origins, besides the hub's own, allowed to publish with the authorization cookie")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for publishes in flight")

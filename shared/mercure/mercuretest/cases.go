@@ -6,6 +6,9 @@
 package mercuretest
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -50,6 +53,22 @@ type Case struct {
 // long ago).
 type Signer func(c auth.Claims, kid string, ttl time.Duration) string
 
+// RawSigner returns a token, signed with the key both hubs trust, whose
+// claims set is the JSON text claims exactly as given: it can carry claims
+// of types [auth.Signer] never writes.
+type RawSigner func(claims string) string
+
+// RawHS256 returns a RawSigner of HS256 tokens (typ "JWT") with key.
+func RawHS256(key []byte) RawSigner {
+	return func(claims string) string {
+		enc := base64.RawURLEncoding
+		input := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(claims))
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(input))
+		return input + "." + enc.EncodeToString(m.Sum(nil))
+	}
+}
+
 // The hub settings the cases assume, besides these limits: anonymous
 // subscribers allowed, no public hub URL configured, and one verification
 // key without a key id.
@@ -60,7 +79,7 @@ const (
 
 // Cases returns the cases; known is the newest event id both hubs hold,
 // and "never-published" is an id neither holds.
-func Cases(sign Signer, known string) []Case {
+func Cases(sign Signer, signRaw RawSigner, known string) []Case {
 	all := []auth.Matcher{{Match: "*", Type: auth.MatchExact}}
 	token := sign(auth.Claims{Subscribe: all}, "", time.Hour)
 	many := make([]auth.Matcher, 150)
@@ -95,6 +114,10 @@ func Cases(sign Signer, known string) []Case {
 		{Name: "token in the cookie", Query: "topic=*", Header: []Header{{"Cookie", auth.CookieName + "=" + token}}, Status: 200},
 		{Name: "second Cookie header with a bad token", Query: "topic=*", Header: []Header{{"Cookie", "a=b"}, {"Cookie", auth.LegacyCookieName + "=not.a.jwt"}}, Status: 401, Body: "not a JWT", Challenge: bad, E2E: true},
 		{Name: "Authorization wins over a bad cookie", Query: "topic=*", Header: []Header{{"Authorization", "Bearer " + token}, {"Cookie", auth.CookieName + "=not.a.jwt"}}, Status: 200},
+		{Name: "aud a number", Query: "topic=*", Header: []Header{{"Authorization", "Bearer " + signRaw(`{"aud":42,"mercure":{"subscribe":["*"]}}`)}}, Status: 401, Body: `claim "aud" must be a string or an array of strings`, Challenge: bad},
+		{Name: "iss an array", Query: "topic=*", Header: []Header{{"Authorization", "Bearer " + signRaw(`{"iss":["x"],"mercure":{"subscribe":["*"]}}`)}}, Status: 401, Body: `claim "iss" must be a string`, Challenge: bad},
+		{Name: "exp a string", Query: "topic=*", Header: []Header{{"Cookie", auth.CookieName + "=" + signRaw(`{"exp":"tomorrow","mercure":{"subscribe":["*"]}}`)}}, Status: 401, Body: `claim "exp" must be a number`, Challenge: bad},
+		{Name: "mercure claim a number", Query: "topic=*", Header: []Header{{"Authorization", "Bearer " + signRaw(`{"mercure":42}`)}}, Status: 401, Body: `claim "mercure" must be an object`, Challenge: bad},
 		{Name: "150 subscribe grants", Query: "topic=*", Header: []Header{{"Authorization", "Bearer " + sign(auth.Claims{Subscribe: many}, "", time.Hour)}}, Status: 200, E2E: true},
 		{Name: "relative URL pattern grant without a hub URL", Query: "topic=*", Header: []Header{{"Authorization", "Bearer " + sign(auth.Claims{Subscribe: []auth.Matcher{{Match: "/books/:id", Type: auth.MatchURLPattern}}}, "", time.Hour)}}, Status: 401, Body: "PUBLIC_URL", Challenge: bad},
 	}
