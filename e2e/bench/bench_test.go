@@ -437,15 +437,18 @@ func (bn *bench) setup() error {
 			pubToken: bn.pubToken, subHeader: bn.subHeader, floor: bn.floor, label: "main", procs: bn.procs}
 		bn.before.res.errs = map[string]error{}
 	}
-	// EDGE_BENCH_DIRECT=1: every client and probe goes to the workerd
-	// running each worker, not through wrangler's dev proxy, which
-	// production does not have (doc.go).
-	if os.Getenv("EDGE_BENCH_DIRECT") != "" {
+	// Every client and probe goes to the workerd running each worker, not
+	// through wrangler's dev proxy, which production does not have, unless
+	// EDGE_BENCH_PROXY=1 (doc.go).
+	if viaProxy() {
+		return errors.Join(errs...)
+	}
+	{
 		direct := func(name string, p *proc.Process, u *string) {
 			if d := workerdURL(p, *u); d != "" {
 				*u = d
 			} else {
-				errs = append(errs, fmt.Errorf("EDGE_BENCH_DIRECT: the %s worker's own workerd port not found", name))
+				errs = append(errs, fmt.Errorf("the %s worker's own workerd port not found (EDGE_BENCH_PROXY=1 goes through wrangler's dev proxy)", name))
 			}
 		}
 		if bn.edge != nil {
@@ -460,6 +463,10 @@ func (bn *bench) setup() error {
 	}
 	return errors.Join(errs...)
 }
+
+// viaProxy reports whether the clients go through wrangler's dev proxy
+// (EDGE_BENCH_PROXY=1) rather than straight to each worker's workerd.
+func viaProxy() bool { return os.Getenv("EDGE_BENCH_PROXY") != "" }
 
 // buildNaive builds e2e/bench/naive the stock way into <dir>/naive/build and
 // puts a copy of its wrangler.toml (main = "build/worker.mjs") beside it.

@@ -43,6 +43,18 @@
 //     vars of that worker only: with EDGE_BENCH_BEFORE naming this
 //     checkout, two settings of one build side by side.
 //
+// Every client and probe of the edge, of the floor and of the main worker
+// goes straight to the workerd that runs the worker (its own loopback
+// port, found from /proc), not through the dev proxy that wrangler puts
+// in front of it: production has no such proxy, and on 2 cores the proxy
+// competes for the same CPU (0.3-0.5 of a core during a burst) and
+// doubled every latency figure (2026-12-03, burst phase: answers during a
+// burst p50 143 ms through the proxy, 60 ms straight; the 50 events/s
+// latency row 123 / 749 ms through it, 22 / 109 ms straight).
+// EDGE_BENCH_PROXY=1 goes through the proxy as `wrangler dev` users do
+// (the way this bench measured before 2026-12-03); the table's header
+// says which.
+//
 // The load generator is this Go process: raw net/http clients, one TCP
 // connection per held stream, each reading its body with a minimal SSE
 // reader. It raises RLIMIT_NOFILE to the hard limit (workerd inherits it).
@@ -102,7 +114,8 @@
 // Each client computes receive time − send time for every event; p50 and
 // p99 are over all deliveries of a path (60,000 each), and "edge minus
 // direct" is the difference of the percentiles: what the extra hops cost
-// (origin → feed → Durable Object → dev proxy → client). Sender and
+// (origin → feed → Durable Object → client; → dev proxy → with
+// EDGE_BENCH_PROXY). Sender and
 // receivers share one clock. The 1,000 streams of step 1 stay held on the
 // hub (on another topic). Every path is measured at once, from the same
 // ticks (latency_test.go): with EDGE_BENCH_BEFORE, 200 clients of the main

@@ -116,9 +116,10 @@ func (bn *bench) latency() error {
 		headers = append(headers, nil)
 	}
 	// The floor: as many other streams held as the hub holds, its n
-	// latency streams half through wrangler's dev proxy and half straight
-	// to the workerd running it (when that can be found): the same
-	// fan-out of n writes, the proxy's share told apart.
+	// latency streams straight to the workerd running it like the hub's,
+	// or, with EDGE_BENCH_PROXY, half through wrangler's dev proxy and half
+	// straight (when that can be found): the same fan-out of n writes, the
+	// proxy's share told apart.
 	var floorProxy, floorDirect *latPath
 	if fw := bn.floor; fw != nil {
 		if err := fw.hold(len(bn.heldA), bn.p.dialParallel); err != nil {
@@ -130,7 +131,9 @@ func (bn *bench) latency() error {
 			paths = append(paths, floorProxy, floorDirect)
 			urls = append(urls, u, d+"/subscribe?group=latency")
 		} else {
-			bn.tb.Logf("latency: the floor worker's own workerd port not found: all its streams go through the dev proxy")
+			if viaProxy() {
+				bn.tb.Logf("latency: the floor worker's own workerd port not found: all its streams go through the dev proxy")
+			}
 			floorProxy = newLatPath("floor", n)
 			paths = append(paths, floorProxy)
 			urls = append(urls, u)

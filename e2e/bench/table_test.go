@@ -123,6 +123,9 @@ func renderTable(title, loadStart, root string, rows []row) string {
 	fmt.Fprintf(&b, "\n%s: %s, %s, %d CPUs (load average %s at start, %s at end), wrangler %s, workerd %s\n",
 		title, time.Now().Format("2006-01-02 15:04"), runtime.Version(), runtime.NumCPU(), loadStart, loadAverage(),
 		npmVersion(root, "wrangler"), npmVersion(root, "workerd"))
+	if title == "edge-sse bench" {
+		fmt.Fprintf(&b, "clients and probes reach the workers %s\n", clientsVia())
+	}
 	line := strings.Repeat("─", w[0]+w[1]+w[2]+w[3]+16)
 	b.WriteString(line + "\n")
 	fmt.Fprintf(&b, "%s  %s  %s  %s  %s\n", pad("#", w[0]), pad("measurement", w[1]), pad("value", w[2]), pad("target", w[3]), "")
@@ -237,14 +240,18 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				return ms(d[0]) + " / " + ms(d[1])
 			}
 			if len(r.latFirst) == 2 {
+				leg := "origin → hub → one write"
+				if viaProxy() {
+					leg += " → proxy"
+				}
 				add("", tag+"  per event: first edge client; last − first",
-					fmt.Sprintf("%s (feed leg: origin → hub → one write → proxy; first direct client %s); %s (fan-out leg)",
-						pp(r.latFirst), pp(r.latDirectFirst), pp(r.latSpread)), "", "")
+					fmt.Sprintf("%s (feed leg: %s; first direct client %s); %s (fan-out leg)",
+						pp(r.latFirst), leg, pp(r.latDirectFirst), pp(r.latSpread)), "", "")
 			}
 			if len(r.latFloor) == 2 {
 				add("", tag+"publish→receive, pure-JS floor object, p50 / p99",
-					fmt.Sprintf("%s  (at the same ticks: a POST to the floor object, written at once to %d streams, %d of them read here through the dev proxy; %d other streams held)",
-						pp(r.latFloor), r.latN, r.latFloorN, r.latFloorHeld), "", "")
+					fmt.Sprintf("%s  (at the same ticks: a POST to the floor object, written at once to %d streams, %d of them read here %s; %d other streams held)",
+						pp(r.latFloor), r.latN, r.latFloorN, clientsVia(), r.latFloorHeld), "", "")
 				if len(r.latFloorDirect) == 2 {
 					add("", tag+"  floor streams straight from its workerd (no dev proxy)", pp(r.latFloorDirect), "", "")
 				}
@@ -358,3 +365,11 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 }
 
 func us(sec float64) string { return fmt.Sprintf("%.1f µs", sec*1e6) }
+
+// clientsVia says how the bench's clients reach the workers.
+func clientsVia() string {
+	if viaProxy() {
+		return "through wrangler's dev proxy"
+	}
+	return "straight from the worker's workerd"
+}
