@@ -272,6 +272,7 @@ export class EdgeHub extends DurableObject {
       // The Go hub's counters plus the size of its Wasm linear memory.
       const stats = JSON.parse(hub.stats());
       stats.wasmMemoryBytes = hub.memory.buffer.byteLength;
+      stats.feedWaits = feeds.waits;
       return new Response(JSON.stringify(stats), { headers: { "content-type": "application/json" } });
     }
     if (url.pathname !== MERCURE_PATH || request.method !== "GET") {

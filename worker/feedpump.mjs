@@ -9,11 +9,31 @@
 // At most maxBytes wait here: past that the pump stops reading until Go
 // takes them, and TCP pushes back to the origin (which drops a feed that
 // falls a whole queue behind; the hub then resumes after its newest id).
+//
+// feeds.waits counts, for every take() that found data, how long the
+// oldest chunk of it had waited in the pump (collecting included): the
+// time the object's thread was busy with something else when the event
+// arrived. The edge's /_edge/stats shows it (feedWaits) for this isolate's
+// pumps. Date.now() in workerd is the time the current event began, so a
+// wait is measured from the read that brought the chunk to the turn that
+// takes it.
+const WAIT_BOUNDS_MS = [1, 5, 10, 20, 50, 100, 200];
+
+function newWaits() {
+  return { takes: 0, maxMs: 0, totalMs: 0, boundsMs: WAIT_BOUNDS_MS, counts: new Array(WAIT_BOUNDS_MS.length + 1).fill(0) };
+}
+
 export const feeds = {
+  waits: newWaits(),
+  resetWaits() {
+    this.waits = newWaits();
+  },
   open(body, maxBytes) {
+    const stats = this;
     const reader = body.getReader();
     const chunks = [];
     let size = 0;
+    let firstAt = 0; // Date.now() when the oldest waiting chunk arrived
     let ended = false;
     let error = "";
     let wake = null; // set while a take() waits for data
@@ -31,6 +51,7 @@ export const feeds = {
           if (size >= maxBytes) await new Promise((r) => (resume = r));
           const { value, done } = await reader.read();
           if (done) break;
+          if (chunks.length === 0) firstAt = Date.now();
           chunks.push(value);
           size += value.byteLength;
           notify();
@@ -52,6 +73,14 @@ export const feeds = {
               resolve({ ended: true, error });
               return;
             }
+            const w = stats.waits;
+            const waited = Math.max(0, Date.now() - firstAt);
+            w.takes++;
+            w.totalMs += waited;
+            w.maxMs = Math.max(w.maxMs, waited);
+            let b = 0;
+            while (b < w.boundsMs.length && waited > w.boundsMs[b]) b++;
+            w.counts[b]++;
             const bytes = new Uint8Array(size);
             let off = 0;
             for (const c of chunks) {

@@ -125,3 +125,26 @@ test("cancel while the pump is paused at maxBytes ends it too", async () => {
   const got = await pump.take(0);
   assert.equal(got.ended, true);
 });
+
+test("waits counts how long the oldest chunk of a take waited in the pump", async () => {
+  feeds.resetWaits();
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  src.push("a");
+  await new Promise((r) => setTimeout(r, 60));
+  src.push("b");
+  await tick();
+  const got = await pump.take(0);
+  assert.equal(dec.decode(got.bytes), "ab");
+  src.push("c");
+  await pump.take(0);
+  const w = feeds.waits;
+  assert.equal(w.takes, 2);
+  assert.ok(w.maxMs >= 55, `max wait ${w.maxMs} ms, want ≥ 55 (the first chunk waited 60 ms)`);
+  assert.equal(w.counts.reduce((a, b) => a + b, 0), 2);
+  // 60 ms lies in the (50, 100] bucket; the second take's chunk waited
+  // about nothing.
+  assert.equal(w.counts[w.boundsMs.indexOf(100)], 1);
+  assert.ok(w.counts[0] + w.counts[1] === 1, `counts ${w.counts}`);
+  pump.cancel();
+});

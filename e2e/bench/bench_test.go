@@ -206,7 +206,9 @@ type results struct {
 	answerStats, answerSubs []time.Duration
 	// answerHealth: /healthz, answered by the isolate's front door
 	// without the hub object, probed beside them (the control).
-	answerHealth         []time.Duration
+	answerHealth []time.Duration
+	// latFeedWaits: the hub's feed pump during the latency run.
+	latFeedWaits         *feedWaits
 	answerFail           int
 	answerRounds         int     // bursts the answers were measured over
 	cpuProxy             float64 // by wrangler's dev proxy (workerd)

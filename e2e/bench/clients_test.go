@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -237,6 +238,9 @@ type stats struct {
 	Writes          float64 `json:"writes"`
 	Dropped         float64 `json:"dropped"`
 	WasmMemoryBytes float64 `json:"wasmMemoryBytes"`
+	// FeedWaits: how long the feed's chunks waited in the hub's JS pump
+	// before Go took them (worker/feedpump.mjs).
+	FeedWaits *feedWaits `json:"feedWaits"`
 	// naive worker
 	Streams         int     `json:"streams"`
 	SelfMemoryBytes float64 `json:"selfWasmMemoryBytes"`
@@ -259,4 +263,48 @@ func getStats(u string) (stats, error) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	return st, err
+}
+
+// feedWaits is worker/feedpump.mjs's count of the pump's waits.
+type feedWaits struct {
+	Takes    int       `json:"takes"`
+	MaxMs    float64   `json:"maxMs"`
+	TotalMs  float64   `json:"totalMs"`
+	BoundsMs []float64 `json:"boundsMs"`
+	Counts   []int     `json:"counts"`
+}
+
+// since returns the waits counted after before (nil: all of w), with
+// MaxMs still the largest since the pump's isolate started.
+func (w *feedWaits) since(before *feedWaits) *feedWaits {
+	if w == nil {
+		return nil
+	}
+	d := *w
+	d.Counts = slices.Clone(w.Counts)
+	if before != nil && len(before.Counts) == len(w.Counts) {
+		d.Takes -= before.Takes
+		d.TotalMs -= before.TotalMs
+		for i := range d.Counts {
+			d.Counts[i] -= before.Counts[i]
+		}
+	}
+	return &d
+}
+
+// String is the distribution as "n ≤ 1 ms, n ≤ 5 ms, …, n > 200 ms".
+func (w *feedWaits) String() string {
+	var parts []string
+	for i, n := range w.Counts {
+		if i < len(w.BoundsMs) {
+			parts = append(parts, fmt.Sprintf("%d ≤ %g ms", n, w.BoundsMs[i]))
+		} else if len(w.BoundsMs) > 0 {
+			parts = append(parts, fmt.Sprintf("%d > %g ms", n, w.BoundsMs[len(w.BoundsMs)-1]))
+		}
+	}
+	mean := 0.0
+	if w.Takes > 0 {
+		mean = w.TotalMs / float64(w.Takes)
+	}
+	return fmt.Sprintf("%d takes, mean %.1f ms: %s (largest since start %g ms)", w.Takes, mean, strings.Join(parts, ", "), w.MaxMs)
 }

@@ -158,6 +158,7 @@ func (bn *bench) latency() error {
 		return err
 	}
 	time.Sleep(time.Second)
+	st0, _ := getStats(bn.edgeURL + "/_edge/stats")
 	tick := time.NewTicker(bn.p.latInterval)
 	var pubErr error
 	for i := range events {
@@ -190,6 +191,9 @@ func (bn *bench) latency() error {
 	}
 	tick.Stop()
 	complete := pubErr == nil && waitEvents(all, int64(events), 30*time.Second)
+	if st1, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
+		bn.res.latFeedWaits = st1.FeedWaits.since(st0.FeedWaits)
+	}
 	closeAll(all) // the readers are done: the slices are ours
 	if pubErr != nil {
 		return pubErr

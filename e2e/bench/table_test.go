@@ -248,6 +248,9 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 					fmt.Sprintf("%s (feed leg: %s; first direct client %s); %s (fan-out leg)",
 						pp(r.latFirst), leg, pp(r.latDirectFirst), pp(r.latSpread)), "", "")
 			}
+			if w := r.latFeedWaits; w != nil {
+				add("", tag+"  feed pump: event's wait for the hub's thread", w.String(), "", "")
+			}
 			if len(r.latFloor) == 2 {
 				add("", tag+"publish→receive, pure-JS floor object, p50 / p99",
 					fmt.Sprintf("%s  (at the same ticks: a POST to the floor object, written at once to %d streams, %d of them read here %s; %d other streams held)",
