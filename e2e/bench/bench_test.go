@@ -208,7 +208,13 @@ type results struct {
 	// without the hub object, probed beside them (the control).
 	answerHealth []time.Duration
 	// latFeedWaits: the hub's feed pump during the latency run.
-	latFeedWaits         *feedWaits
+	latFeedWaits *feedWaits
+	// latSlowest: the edge's slowest events, when in the run.
+	latSlowest string
+	// latGC: the hub\'s Go collections during the latency run, and its
+	// live heap after it.
+	latGC                int
+	latHeapLive          float64
 	answerFail           int
 	answerRounds         int     // bursts the answers were measured over
 	cpuProxy             float64 // by wrangler's dev proxy (workerd)

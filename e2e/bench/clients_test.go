@@ -241,6 +241,11 @@ type stats struct {
 	// FeedWaits: how long the feed's chunks waited in the hub's JS pump
 	// before Go took them (worker/feedpump.mjs).
 	FeedWaits *feedWaits `json:"feedWaits"`
+	// Go is the hub's Go runtime (worker/bridge.go goStats).
+	Go struct {
+		GCCycles float64 `json:"gcCycles"`
+		HeapLive float64 `json:"heapLiveBytes"`
+	} `json:"go"`
 	// naive worker
 	Streams         int     `json:"streams"`
 	SelfMemoryBytes float64 `json:"selfWasmMemoryBytes"`

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -82,6 +84,34 @@ func (p *latPath) legs() (first, spread []time.Duration) {
 	slices.Sort(first)
 	slices.Sort(spread)
 	return first, spread
+}
+
+// slowest describes the k events whose first client waited longest, in
+// the order they were sent: "at <seconds into the run>: <delay>". When
+// they fall at a period (probe rounds, heartbeats) or at the start, that
+// says what delayed them.
+func (p *latPath) slowest(k int) string {
+	lo := map[int64]time.Duration{}
+	var start int64
+	for _, s := range p.per {
+		for _, x := range s {
+			if d, ok := lo[x.sent]; !ok || x.lat < d {
+				lo[x.sent] = x.lat
+			}
+			if start == 0 || x.sent < start {
+				start = x.sent
+			}
+		}
+	}
+	sent := slices.Collect(maps.Keys(lo))
+	slices.SortFunc(sent, func(a, b int64) int { return cmp.Compare(lo[b], lo[a]) })
+	sent = sent[:min(k, len(sent))]
+	slices.Sort(sent)
+	var parts []string
+	for _, t := range sent {
+		parts = append(parts, fmt.Sprintf("%.2f s: %s", float64(t-start)/1e9, ms(lo[t])))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // p5099 returns the median and 99th percentile of sorted (nil if empty).
@@ -193,6 +223,8 @@ func (bn *bench) latency() error {
 	complete := pubErr == nil && waitEvents(all, int64(events), 30*time.Second)
 	if st1, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
 		bn.res.latFeedWaits = st1.FeedWaits.since(st0.FeedWaits)
+		bn.res.latGC = int(st1.Go.GCCycles - st0.Go.GCCycles)
+		bn.res.latHeapLive = st1.Go.HeapLive
 	}
 	closeAll(all) // the readers are done: the slices are ours
 	if pubErr != nil {
@@ -211,6 +243,7 @@ func (bn *bench) latency() error {
 	r.latDirect, r.latEdge = p5099(d), p5099(e)
 	first, spread := edge.legs()
 	r.latFirst, r.latSpread = p5099(first), p5099(spread)
+	r.latSlowest = edge.slowest(6)
 	first, _ = direct.legs()
 	r.latDirectFirst = p5099(first)
 	if before != nil {

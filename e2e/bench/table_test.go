@@ -248,6 +248,9 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 					fmt.Sprintf("%s (feed leg: %s; first direct client %s); %s (fan-out leg)",
 						pp(r.latFirst), leg, pp(r.latDirectFirst), pp(r.latSpread)), "", "")
 			}
+			if r.latSlowest != "" {
+				add("", tag+"  slowest events at the first edge client", fmt.Sprintf("%s  (the hub's Go collected %d times during the run; live heap %.1f MiB)", r.latSlowest, r.latGC, r.latHeapLive/(1<<20)), "", "")
+			}
 			if w := r.latFeedWaits; w != nil {
 				add("", tag+"  feed pump: event's wait for the hub's thread", w.String(), "", "")
 			}
