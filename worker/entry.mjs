@@ -55,6 +55,9 @@ async function startGo(context) {
     );
   }
   context.binding.memory = instance.exports.mem;
+  // JS values Go holds references to (wasm_exec.js frees one only when
+  // Go's collector finalizes its js.Value): they keep JS objects alive.
+  context.binding.jsValuesHeld = () => go._values.length - go._idPool.length;
   return context.binding;
 }
 
@@ -273,6 +276,7 @@ export class EdgeHub extends DurableObject {
       const stats = JSON.parse(hub.stats());
       stats.wasmMemoryBytes = hub.memory.buffer.byteLength;
       stats.feedWaits = feeds.waits;
+      stats.go.jsValuesHeld = hub.jsValuesHeld();
       return new Response(JSON.stringify(stats), { headers: { "content-type": "application/json" } });
     }
     if (url.pathname !== MERCURE_PATH || request.method !== "GET") {

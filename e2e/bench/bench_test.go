@@ -215,6 +215,7 @@ type results struct {
 	// live heap after it.
 	latGC                int
 	latHeapLive          float64
+	latJSValues          [2]float64 // JS values Go held before and after the run
 	answerFail           int
 	answerRounds         int     // bursts the answers were measured over
 	cpuProxy             float64 // by wrangler's dev proxy (workerd)

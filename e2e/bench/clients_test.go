@@ -245,6 +245,8 @@ type stats struct {
 	Go struct {
 		GCCycles float64 `json:"gcCycles"`
 		HeapLive float64 `json:"heapLiveBytes"`
+		// JSValues: JS values Go holds references to (entry.mjs).
+		JSValues float64 `json:"jsValuesHeld"`
 	} `json:"go"`
 	// naive worker
 	Streams         int     `json:"streams"`

@@ -225,6 +225,7 @@ func (bn *bench) latency() error {
 		bn.res.latFeedWaits = st1.FeedWaits.since(st0.FeedWaits)
 		bn.res.latGC = int(st1.Go.GCCycles - st0.Go.GCCycles)
 		bn.res.latHeapLive = st1.Go.HeapLive
+		bn.res.latJSValues = [2]float64{st0.Go.JSValues, st1.Go.JSValues}
 	}
 	closeAll(all) // the readers are done: the slices are ours
 	if pubErr != nil {

@@ -249,7 +249,7 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 						pp(r.latFirst), leg, pp(r.latDirectFirst), pp(r.latSpread)), "", "")
 			}
 			if r.latSlowest != "" {
-				add("", tag+"  slowest events at the first edge client", fmt.Sprintf("%s  (the hub's Go collected %d times during the run; live heap %.1f MiB)", r.latSlowest, r.latGC, r.latHeapLive/(1<<20)), "", "")
+				add("", tag+"  slowest events at the first edge client", fmt.Sprintf("%s  (the hub's Go collected %d times during the run; live heap %.1f MiB; JS values held by Go %.0f → %.0f)", r.latSlowest, r.latGC, r.latHeapLive/(1<<20), r.latJSValues[0], r.latJSValues[1]), "", "")
 			}
 			if w := r.latFeedWaits; w != nil {
 				add("", tag+"  feed pump: event's wait for the hub's thread", w.String(), "", "")
