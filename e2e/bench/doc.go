@@ -47,10 +47,11 @@
 // goes straight to the workerd that runs the worker (its own loopback
 // port, found from /proc), not through the dev proxy that wrangler puts
 // in front of it: production has no such proxy, and on 2 cores the proxy
-// competes for the same CPU (0.3-0.5 of a core during a burst) and
-// doubled every latency figure (2026-12-03, burst phase: answers during a
-// burst p50 143 ms through the proxy, 60 ms straight; the 50 events/s
-// latency row 123 / 749 ms through it, 22 / 109 ms straight).
+// competes for the same CPU (0.4-0.6 of a core during a burst) and about
+// doubled every latency figure (2026-12-03, two full runs four minutes
+// apart: edge-added latency 34.9 / 308 ms p50 / p99 through the proxy,
+// 18.2 / 154 ms straight; answers during a burst p50 97 ms through it,
+// 30 ms straight; docs/PLATFORM.md fact 21).
 // EDGE_BENCH_PROXY=1 goes through the proxy as `wrangler dev` users do
 // (the way this bench measured before 2026-12-03); the table's header
 // says which.
