@@ -13,7 +13,7 @@
 import "./wasm_exec.js";
 import mod from "./app.wasm";
 import { DurableObject } from "cloudflare:workers";
-import { feeds } from "./feedpump.mjs";
+import { feeds, feedWaits } from "./feedpump.mjs";
 import { hubName, statsTarget } from "./routing.mjs";
 import { BYTE_UNIT, clientQueuing, write } from "./queue.mjs";
 
@@ -34,6 +34,17 @@ const CONTRACT_VERSION = 7;
 
 // startGo runs app.wasm with a runtime context; Go reads context.mode to
 // decide whether it is the front door ("front") or a hub ("hub").
+// goOf maps a started instance's binding to its Go runtime object.
+const goOf = new WeakMap();
+
+// jsValuesHeld is how many JS values binding's Go instance holds
+// references to: wasm_exec.js frees one only when Go's collector
+// finalizes its js.Value, so they keep JS objects alive until then.
+function jsValuesHeld(binding) {
+  const go = goOf.get(binding);
+  return go ? go._values.length - go._idPool.length : 0;
+}
+
 async function startGo(context) {
   const go = new Go();
   // GOGC (a worker var, validated with the others by Go) reaches Go's
@@ -55,9 +66,7 @@ async function startGo(context) {
     );
   }
   context.binding.memory = instance.exports.mem;
-  // JS values Go holds references to (wasm_exec.js frees one only when
-  // Go's collector finalizes its js.Value): they keep JS objects alive.
-  context.binding.jsValuesHeld = () => go._values.length - go._idPool.length;
+  goOf.set(context.binding, go);
   return context.binding;
 }
 
@@ -275,8 +284,8 @@ export class EdgeHub extends DurableObject {
       // The Go hub's counters plus the size of its Wasm linear memory.
       const stats = JSON.parse(hub.stats());
       stats.wasmMemoryBytes = hub.memory.buffer.byteLength;
-      stats.feedWaits = feeds.waits;
-      stats.go.jsValuesHeld = hub.jsValuesHeld();
+      stats.feedWaits = feedWaits;
+      stats.go.jsValuesHeld = jsValuesHeld(hub);
       return new Response(JSON.stringify(stats), { headers: { "content-type": "application/json" } });
     }
     if (url.pathname !== MERCURE_PATH || request.method !== "GET") {

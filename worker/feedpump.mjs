@@ -10,7 +10,7 @@
 // takes them, and TCP pushes back to the origin (which drops a feed that
 // falls a whole queue behind; the hub then resumes after its newest id).
 //
-// feeds.waits counts, for every take() that found data, how long the
+// feedWaits counts, for every take() that found data, how long the
 // oldest chunk of it had waited in the pump (collecting included): the
 // time the object's thread was busy with something else when the event
 // arrived. The edge's /_edge/stats shows it (feedWaits) for this isolate's
@@ -23,13 +23,15 @@ function newWaits() {
   return { takes: 0, maxMs: 0, totalMs: 0, boundsMs: WAIT_BOUNDS_MS, counts: new Array(WAIT_BOUNDS_MS.length + 1).fill(0) };
 }
 
+export const feedWaits = newWaits();
+
+// resetFeedWaits sets the counts back to zero (for tests).
+export function resetFeedWaits() {
+  Object.assign(feedWaits, newWaits());
+}
+
 export const feeds = {
-  waits: newWaits(),
-  resetWaits() {
-    this.waits = newWaits();
-  },
   open(body, maxBytes) {
-    const stats = this;
     const reader = body.getReader();
     const chunks = [];
     let size = 0;
@@ -73,7 +75,7 @@ export const feeds = {
               resolve({ ended: true, error });
               return;
             }
-            const w = stats.waits;
+            const w = feedWaits;
             const waited = Math.max(0, Date.now() - firstAt);
             w.takes++;
             w.totalMs += waited;

@@ -1,7 +1,7 @@
 // Unit tests of the feed pump (node --test worker/; make test-js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { feeds } from "./feedpump.mjs";
+import { feeds, feedWaits, resetFeedWaits } from "./feedpump.mjs";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -127,7 +127,7 @@ test("cancel while the pump is paused at maxBytes ends it too", async () => {
 });
 
 test("waits counts how long the oldest chunk of a take waited in the pump", async () => {
-  feeds.resetWaits();
+  resetFeedWaits();
   const src = source();
   const pump = feeds.open(src.stream, 1 << 20);
   src.push("a");
@@ -138,7 +138,7 @@ test("waits counts how long the oldest chunk of a take waited in the pump", asyn
   assert.equal(dec.decode(got.bytes), "ab");
   src.push("c");
   await pump.take(0);
-  const w = feeds.waits;
+  const w = feedWaits;
   assert.equal(w.takes, 2);
   assert.ok(w.maxMs >= 55, `max wait ${w.maxMs} ms, want ≥ 55 (the first chunk waited 60 ms)`);
   assert.equal(w.counts.reduce((a, b) => a + b, 0), 2);
