@@ -255,6 +255,7 @@ func (bn *bench) latency() error {
 			br.latEdge = p5099(b)
 			first, spread := before.legs()
 			br.latFirst, br.latSpread = p5099(first), p5099(spread)
+			br.latSlowest = before.slowest(6)
 		}
 	}
 	if floorProxy != nil {
