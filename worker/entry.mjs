@@ -32,8 +32,6 @@ globalThis.tryCatch = (fn) => {
 // binding.contractVersion; on a mismatch nothing runs.
 const CONTRACT_VERSION = 7;
 
-// startGo runs app.wasm with a runtime context; Go reads context.mode to
-// decide whether it is the front door ("front") or a hub ("hub").
 // goOf maps a started instance's binding to its Go runtime object.
 const goOf = new WeakMap();
 
@@ -45,6 +43,8 @@ function jsValuesHeld(binding) {
   return go ? go._values.length - go._idPool.length : 0;
 }
 
+// startGo runs app.wasm with a runtime context; Go reads context.mode to
+// decide whether it is the front door ("front") or a hub ("hub").
 async function startGo(context) {
   const go = new Go();
   // GOGC (a worker var, validated with the others by Go) reaches Go's
