@@ -126,8 +126,8 @@ type bench struct {
 	originURL string
 	edgeURL   string
 	// proxyURL is where wrangler's dev proxy listens for the edge: the
-	// edgeURL too unless EDGE_BENCH_DIRECT sends clients to the workerd
-	// running the worker.
+	// edgeURL too with EDGE_BENCH_PROXY; otherwise clients go to the
+	// workerd running the worker.
 	proxyURL  string
 	naiveURL  string
 	origin    *proc.Process
@@ -211,7 +211,7 @@ type results struct {
 	latFeedWaits *feedWaits
 	// latSlowest: the edge's slowest events, when in the run.
 	latSlowest string
-	// latGC: the hub\'s Go collections during the latency run, and its
+	// latGC: the hub's Go collections during the latency run, and its
 	// live heap after it.
 	latGC                int
 	latHeapLive          float64
@@ -452,23 +452,21 @@ func (bn *bench) setup() error {
 	if viaProxy() {
 		return errors.Join(errs...)
 	}
-	{
-		direct := func(name string, p *proc.Process, u *string) {
-			if d := workerdURL(p, *u); d != "" {
-				*u = d
-			} else {
-				errs = append(errs, fmt.Errorf("the %s worker's own workerd port not found (EDGE_BENCH_PROXY=1 goes through wrangler's dev proxy)", name))
-			}
+	direct := func(name string, p *proc.Process, u *string) {
+		if d := workerdURL(p, *u); d != "" {
+			*u = d
+		} else {
+			errs = append(errs, fmt.Errorf("the %s worker's own workerd port not found (EDGE_BENCH_PROXY=1 goes through wrangler's dev proxy)", name))
 		}
-		if bn.edge != nil {
-			direct("edge", bn.edge, &bn.edgeURL)
-		}
-		if bn.floor != nil {
-			direct("floor", bn.floor.proc, &bn.floor.url)
-		}
-		if bn.before != nil {
-			direct("edge-before", bn.before.edge, &bn.before.edgeURL)
-		}
+	}
+	if bn.edge != nil {
+		direct("edge", bn.edge, &bn.edgeURL)
+	}
+	if bn.floor != nil {
+		direct("floor", bn.floor.proc, &bn.floor.url)
+	}
+	if bn.before != nil {
+		direct("edge-before", bn.before.edge, &bn.before.edgeURL)
 	}
 	return errors.Join(errs...)
 }

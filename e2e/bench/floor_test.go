@@ -21,7 +21,7 @@ import (
 type floorWorker struct {
 	proc  *proc.Process
 	url   string // where its clients go
-	proxy string // where wrangler's dev proxy listens (url unless EDGE_BENCH_DIRECT)
+	proxy string // where wrangler's dev proxy listens (url too with EDGE_BENCH_PROXY)
 	subs  []*subscriber
 }
 
@@ -285,18 +285,19 @@ func (a *answerLog) subscribe(u string) {
 func (a *answerLog) healthSorted() []time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	h := slices.Clone(a.healthD)
-	slices.Sort(h)
-	return h
+	return sortedCopy(a.healthD)
 }
 
 func (a *answerLog) sorted() (stats, subs []time.Duration, fail int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	stats, subs = slices.Clone(a.statsD), slices.Clone(a.subsD)
-	slices.Sort(stats)
-	slices.Sort(subs)
-	return stats, subs, a.fail
+	return sortedCopy(a.statsD), sortedCopy(a.subsD), a.fail
+}
+
+func sortedCopy(d []time.Duration) []time.Duration {
+	c := slices.Clone(d)
+	slices.Sort(c)
+	return c
 }
 
 // holdBefore opens the streams the main worker holds during the latency,

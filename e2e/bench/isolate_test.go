@@ -571,5 +571,5 @@ func (ib *isoBench) table() string {
 		add("", "  idle worker process CPU, subtracted above", v, "", "")
 	}
 
-	return renderTable("edge-sse isolate bench", ib.loadStart, ib.root, rows)
+	return renderTable("edge-sse isolate bench", "", ib.loadStart, ib.root, rows)
 }

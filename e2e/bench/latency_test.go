@@ -66,7 +66,20 @@ func (p *latPath) all() []time.Duration {
 // hub), spread how much later the last one had it (the fan-out leg: the
 // writes to the others and their way through the proxy). Both sorted.
 func (p *latPath) legs() (first, spread []time.Duration) {
-	lo, hi := map[int64]time.Duration{}, map[int64]time.Duration{}
+	lo, hi := p.byEvent()
+	for k, d := range lo {
+		first = append(first, d)
+		spread = append(spread, hi[k]-d)
+	}
+	slices.Sort(first)
+	slices.Sort(spread)
+	return first, spread
+}
+
+// byEvent returns, per event (its send time), the delay of its first and
+// of its last client.
+func (p *latPath) byEvent() (lo, hi map[int64]time.Duration) {
+	lo, hi = map[int64]time.Duration{}, map[int64]time.Duration{}
 	for _, s := range p.per {
 		for _, x := range s {
 			if d, ok := lo[x.sent]; !ok || x.lat < d {
@@ -77,13 +90,7 @@ func (p *latPath) legs() (first, spread []time.Duration) {
 			}
 		}
 	}
-	for k, d := range lo {
-		first = append(first, d)
-		spread = append(spread, hi[k]-d)
-	}
-	slices.Sort(first)
-	slices.Sort(spread)
-	return first, spread
+	return lo, hi
 }
 
 // slowest describes the k events whose first client waited longest, in
@@ -91,19 +98,12 @@ func (p *latPath) legs() (first, spread []time.Duration) {
 // they fall at a period (probe rounds, heartbeats) or at the start, that
 // says what delayed them.
 func (p *latPath) slowest(k int) string {
-	lo := map[int64]time.Duration{}
-	var start int64
-	for _, s := range p.per {
-		for _, x := range s {
-			if d, ok := lo[x.sent]; !ok || x.lat < d {
-				lo[x.sent] = x.lat
-			}
-			if start == 0 || x.sent < start {
-				start = x.sent
-			}
-		}
-	}
+	lo, _ := p.byEvent()
 	sent := slices.Collect(maps.Keys(lo))
+	if len(sent) == 0 {
+		return ""
+	}
+	start := slices.Min(sent)
 	slices.SortFunc(sent, func(a, b int64) int { return cmp.Compare(lo[b], lo[a]) })
 	sent = sent[:min(k, len(sent))]
 	slices.Sort(sent)

@@ -104,13 +104,13 @@ func (bn *bench) table() string {
 	// 6. Presence (presence_test.go).
 	rows = append(rows, bn.presenceRows()...)
 
-	return renderTable("edge-sse bench", bn.loadStart, bn.root, rows)
+	return renderTable("edge-sse bench", "clients and probes reach the workers "+clientsVia(), bn.loadStart, bn.root, rows)
 }
 
 // renderTable lays rows out in aligned columns under a heading naming the
 // run: title, date, Go, CPUs, the load average at start (loadStart) and
 // now, and the wrangler and workerd of the checkout at root.
-func renderTable(title, loadStart, root string, rows []row) string {
+func renderTable(title, note, loadStart, root string, rows []row) string {
 	w := [4]int{1, 0, 0, 0}
 	for _, x := range rows {
 		w[0] = max(w[0], len([]rune(x.num)))
@@ -123,8 +123,8 @@ func renderTable(title, loadStart, root string, rows []row) string {
 	fmt.Fprintf(&b, "\n%s: %s, %s, %d CPUs (load average %s at start, %s at end), wrangler %s, workerd %s\n",
 		title, time.Now().Format("2006-01-02 15:04"), runtime.Version(), runtime.NumCPU(), loadStart, loadAverage(),
 		npmVersion(root, "wrangler"), npmVersion(root, "workerd"))
-	if title == "edge-sse bench" {
-		fmt.Fprintf(&b, "clients and probes reach the workers %s\n", clientsVia())
+	if note != "" {
+		b.WriteString(note + "\n")
 	}
 	line := strings.Repeat("─", w[0]+w[1]+w[2]+w[3]+16)
 	b.WriteString(line + "\n")

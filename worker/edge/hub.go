@@ -9,6 +9,7 @@
 package edge
 
 import (
+	"cmp"
 	"sync"
 	"time"
 
@@ -135,7 +136,7 @@ type Hub struct {
 // NewHub returns a hub whose replay ring holds ringSize events and whose
 // events' topics are prepared with c.
 func NewHub(c *topic.Compiler, ringSize int) *Hub {
-	h := &Hub{compiler: c, reg: newRegistry(), ring: NewRing(ringSize), anchoredCh: make(chan struct{})}
+	h := &Hub{compiler: c, reg: newRegistry(), ring: NewRing(ringSize), anchoredCh: make(chan struct{}), decodeEvents: DefaultDecodeSlice}
 	h.scheduler.fetches = make(map[uint64]*fetch)
 	return h
 }
@@ -387,16 +388,11 @@ func (h *Hub) deliverLocked(events []*Event, yield bool) {
 func (h *Hub) SetSlices(writes, decode int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.reg.sliceWrites, h.decodeEvents = writes, decode
+	h.reg.sliceWrites, h.decodeEvents = cmp.Or(writes, DefaultSliceWrites), cmp.Or(decode, DefaultDecodeSlice)
 }
 
 // decodeSlice is the feed's events per decode slice.
-func (h *Hub) decodeSlice() int {
-	if h.decodeEvents > 0 {
-		return h.decodeEvents
-	}
-	return DefaultDecodeSlice
-}
+func (h *Hub) decodeSlice() int { return h.decodeEvents }
 
 // yieldLocked calls Yield with the lock released.
 func (h *Hub) yieldLocked() {

@@ -26,8 +26,7 @@ type registry struct {
 	batch   BatchWriter
 	pending map[*Chunk]*pendingWrites
 	spare   []*pendingWrites // emptied ones, for reuse
-	// sliceWrites is the writes per slice (Hub.SetSlices); 0 is
-	// DefaultSliceWrites.
+	// sliceWrites is the writes per slice (Hub.SetSlices).
 	sliceWrites int
 }
 
@@ -59,15 +58,10 @@ const (
 )
 
 // perSlice is the writes a slice may make.
-func (r *registry) perSlice() int {
-	if r.sliceWrites > 0 {
-		return r.sliceWrites
-	}
-	return DefaultSliceWrites
-}
+func (r *registry) perSlice() int { return r.sliceWrites }
 
 func newRegistry() registry {
-	return registry{clients: make(map[uint64]*Client), heartbeat: &Chunk{Bytes: []byte(":\n\n")}}
+	return registry{clients: make(map[uint64]*Client), heartbeat: &Chunk{Bytes: []byte(":\n\n")}, sliceWrites: DefaultSliceWrites}
 }
 
 // hold starts holding live chunks for c until its replay is written.

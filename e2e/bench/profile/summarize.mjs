@@ -60,8 +60,7 @@ let idle = 0;
 let all = 0;
 let stretch = 0;
 let stretchStart = 0; // sample index where the current stretch began
-const stretches = [];
-const spans = []; // [duration, first sample, end sample, start time]
+const spans = []; // busy stretches: [duration, first sample, end sample, start time]
 let at = 0;
 for (let i = 0; i < p.samples.length; i++) {
   const n = byId.get(p.samples[i]);
@@ -75,10 +74,7 @@ for (let i = 0; i < p.samples.length; i++) {
   const name = label(n.callFrame);
   if (name === "(idle)") {
     idle += d;
-    if (stretch) {
-      stretches.push(stretch);
-      spans.push([stretch, stretchStart, i, at - stretch]);
-    }
+    if (stretch) spans.push([stretch, stretchStart, i, at - stretch]);
     stretch = 0;
   } else {
     if (!stretch) stretchStart = i;
@@ -95,16 +91,13 @@ for (let i = 0; i < p.samples.length; i++) {
     }
   }
 }
-if (stretch) {
-  stretches.push(stretch);
-  spans.push([stretch, stretchStart, p.samples.length, at - stretch]);
-}
-stretches.sort((a, b) => b - a);
+if (stretch) spans.push([stretch, stretchStart, p.samples.length, at - stretch]);
+spans.sort((a, b) => b[0] - a[0]);
 const ms = (us) => (us / 1e3).toFixed(1);
 const pc = (us) => ((100 * us) / all).toFixed(1) + " %";
 console.log(`profile ${ms(all)} ms, ${p.samples.length} samples (median delta ${median} µs); unsampled ${ms(unsampled)} ms (${pc(unsampled)}) in ${gaps} gaps over ${gapUs} µs; idle ${ms(idle)} ms (${pc(idle)})`);
 console.log("(shares below are of the whole profile; the unsampled time is in none of them)");
-console.log(`longest busy stretches (ms): ${stretches.slice(0, 10).map(ms).join(" ")}`);
+console.log(`longest busy stretches (ms): ${spans.slice(0, 10).map((s) => ms(s[0])).join(" ")}`);
 const top = (m, k) =>
   [...m]
     .sort((a, b) => b[1] - a[1])
@@ -114,7 +107,7 @@ const top = (m, k) =>
 console.log("--- self\n" + top(self, 25));
 console.log("--- inclusive\n" + top(total, 25));
 const k = parseInt(process.env.STRETCHES || "0", 10);
-for (const [dur, from, to, start] of spans.sort((a, b) => b[0] - a[0]).slice(0, k)) {
+for (const [dur, from, to, start] of spans.slice(0, k)) {
   const m = new Map();
   for (let i = from; i < to; i++) {
     const name = label(byId.get(p.samples[i]).callFrame);
