@@ -418,16 +418,22 @@ func (h *hubInstance) detach(_ js.Value, args []js.Value) any {
 	return nil
 }
 
-func (h *hubInstance) stats(js.Value, []js.Value) any {
+// stats(trace) returns the hub's counters; with trace, the timelines
+// of its newest fan-outs too.
+func (h *hubInstance) stats(_ js.Value, args []js.Value) any {
 	var st struct {
 		edge.Stats
-		Limits   map[string]int64 `json:"limits"`
-		Presence *roster.Stats    `json:"presence,omitempty"`
-		Go       goStats          `json:"go"`
+		Limits    map[string]int64  `json:"limits"`
+		Presence  *roster.Stats     `json:"presence,omitempty"`
+		Go        goStats           `json:"go"`
+		FeedTrace []edge.BatchTrace `json:"feedTrace,omitempty"`
 	}
 	st.Go = readGoStats()
 	if h.hub != nil {
 		st.Stats = h.hub.Stats()
+		if len(args) > 0 && args[0].Truthy() {
+			st.FeedTrace = h.hub.Trace()
+		}
 		h.hub.Touch() // an incoming request, after the account is shown
 	}
 	if h.roster != nil {

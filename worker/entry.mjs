@@ -30,7 +30,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 7;
+const CONTRACT_VERSION = 8;
 
 // goOf maps a started instance's binding to its Go runtime object.
 const goOf = new WeakMap();
@@ -281,8 +281,9 @@ export class EdgeHub extends DurableObject {
     const hub = await this.hub;
     const url = new URL(request.url);
     if (url.pathname === "/_edge/stats") {
-      // The Go hub's counters plus the size of its Wasm linear memory.
-      const stats = JSON.parse(hub.stats());
+      // The Go hub's counters plus the size of its Wasm linear memory;
+      // ?trace=1 adds the timelines of its newest fan-outs.
+      const stats = JSON.parse(hub.stats(url.searchParams.get("trace") === "1"));
       stats.wasmMemoryBytes = hub.memory.buffer.byteLength;
       stats.feedWaits = feedWaits;
       stats.go.jsValuesHeld = jsValuesHeld(hub);

@@ -65,9 +65,11 @@ export const feeds = {
       notify();
     })();
     return {
-      // take(collectMs) resolves to {bytes} once data is there, collecting
-      // for collectMs more after it arrives (0: none), or to {ended, error}
-      // when the feed is over and everything was taken.
+      // take(collectMs) resolves to {bytes, arrivedAt, takenAt} once data
+      // is there, collecting for collectMs more after it arrives (0: none),
+      // or to {ended, error} when the feed is over and everything was
+      // taken. arrivedAt is Date.now() when the oldest of the bytes was
+      // read, takenAt when they were handed over.
       take(collectMs) {
         return new Promise((resolve) => {
           const finish = () => {
@@ -96,7 +98,7 @@ export const feeds = {
               resume = null;
               r();
             }
-            resolve({ bytes });
+            resolve({ bytes, arrivedAt: firstAt, takenAt: Date.now() });
           };
           const ready = () => {
             if (collectMs > 0 && !ended) setTimeout(finish, collectMs);

@@ -136,6 +136,9 @@ test("waits counts how long the oldest chunk of a take waited in the pump", asyn
   await tick();
   const got = await pump.take(0);
   assert.equal(dec.decode(got.bytes), "ab");
+  // The take says when its oldest chunk arrived and when it was taken.
+  assert.ok(got.takenAt - got.arrivedAt >= 55, `arrivedAt ${got.arrivedAt}, takenAt ${got.takenAt}: want the 60 ms wait`);
+  assert.ok(Math.abs(Date.now() - got.takenAt) < 1000, `takenAt ${got.takenAt} is not a Date.now() of this take`);
   src.push("c");
   await pump.take(0);
   const w = feedWaits;

@@ -119,9 +119,14 @@ type feedPump struct {
 	buf     []byte
 	off     int
 	collect time.Duration // how long the next refill collects after data arrives
+	// arrived and taken are the last refill's stamps (edge.Stamper).
+	arrived, taken time.Time
 }
 
-var _ edge.Collector = (*feedPump)(nil)
+var (
+	_ edge.Collector = (*feedPump)(nil)
+	_ edge.Stamper   = (*feedPump)(nil)
+)
 
 func (p *feedPump) Read(b []byte) (int, error) {
 	if p.off == len(p.buf) {
@@ -136,7 +141,10 @@ func (p *feedPump) Read(b []byte) (int, error) {
 
 func (p *feedPump) Pending() bool           { return p.off < len(p.buf) }
 func (p *feedPump) Collect(d time.Duration) { p.collect = d }
-func (p *feedPump) Close() error            { p.pump.Call(jsapi.PumpCancel); return nil }
+func (p *feedPump) Stamps() (arrived, taken time.Time) {
+	return p.arrived, p.taken
+}
+func (p *feedPump) Close() error { p.pump.Call(jsapi.PumpCancel); return nil }
 
 func (p *feedPump) refill() error {
 	res, err := await(p.pump.Call(jsapi.PumpTake, p.collect.Milliseconds()))
@@ -157,6 +165,8 @@ func (p *feedPump) refill() error {
 	p.buf = p.buf[:n]
 	js.CopyBytesToGo(p.buf, bytes)
 	p.off = 0
+	p.arrived = time.UnixMilli(int64(res.Get(jsapi.TakeArrivedAt).Float()))
+	p.taken = time.UnixMilli(int64(res.Get(jsapi.TakeTakenAt).Float()))
 	return nil
 }
 

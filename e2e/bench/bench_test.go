@@ -211,6 +211,9 @@ type results struct {
 	latFeedWaits *feedWaits
 	// latSlowest: the edge's slowest events, when in the run.
 	latSlowest string
+	// latLegs and latSlowLegs: where the edge's events spent their time,
+	// from the hub's trace (p50 / p99 of each leg; the slowest events').
+	latLegs, latSlowLegs string
 	// latGC: the hub's Go collections during the latency run, and its
 	// live heap after it.
 	latGC                int

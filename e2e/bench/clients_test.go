@@ -209,23 +209,29 @@ func waitFor(timeout, every time.Duration, cond func() bool) bool {
 
 // publish posts one update and returns the error of a failed request.
 func publish(base, token, topic, data string) error {
+	_, err := publishID(base, token, topic, data)
+	return err
+}
+
+// publishID publishes like publish and returns the event's id.
+func publishID(base, token, topic, data string) (string, error) {
 	form := url.Values{"topic": {topic}, "data": {data}}
 	req, err := http.NewRequest(http.MethodPost, base+"/.well-known/mercure", strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := apiClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("publish: %w", err)
+		return "", fmt.Errorf("publish: %w", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("publish: %s: %s", resp.Status, bytes.TrimSpace(body))
+		return "", fmt.Errorf("publish: %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
-	return nil
+	return string(bytes.TrimSpace(body)), nil
 }
 
 // stats is the subset of the edge hub's and the naive worker's counters
@@ -248,6 +254,9 @@ type stats struct {
 		// JSValues: JS values Go holds references to (entry.mjs).
 		JSValues float64 `json:"jsValuesHeld"`
 	} `json:"go"`
+	// FeedTrace (with ?trace=1): the timelines of the hub's newest
+	// fan-outs (worker/edge BatchTrace).
+	FeedTrace []batchTrace `json:"feedTrace"`
 	// naive worker
 	Streams         int     `json:"streams"`
 	SelfMemoryBytes float64 `json:"selfWasmMemoryBytes"`

@@ -73,6 +73,10 @@
 // DevTools inspector on that port, to take a CPU profile of a phase from
 // outside (e2e/bench/profile/cpuprofile.mjs); the inspector slows the
 // isolate, so the numbers of such a run are not the table's.
+// EDGE_BENCH_LEGS=<file> writes every traced latency event's legs (from
+// the hub's /_edge/stats?trace=1) to that file, one tab-separated line
+// each with its send time of day, to line them up with a perf profile
+// recorded with wall-clock times (perf record -k CLOCK_REALTIME).
 // Logs stay in a temporary directory when the run fails.
 //
 // # What each number means

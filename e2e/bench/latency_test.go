@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,13 +192,22 @@ func (bn *bench) latency() error {
 	st0, _ := getStats(bn.edgeURL + "/_edge/stats")
 	tick := time.NewTicker(bn.p.latInterval)
 	var pubErr error
+	// ids: each origin event's id by its send time, to find it in the
+	// hub's trace.
+	var idsMu sync.Mutex
+	ids := map[int64]string{}
 	for i := range events {
 		<-tick.C
 		// The origin's publish and the floor's, each stamped when sent,
 		// in alternating order.
 		pubs := []func() error{
 			func() error {
-				return publish(bn.originURL, bn.pubToken, topic, strconv.FormatInt(time.Now().UnixNano(), 10))
+				ns := time.Now().UnixNano()
+				id, err := publishID(bn.originURL, bn.pubToken, topic, strconv.FormatInt(ns, 10))
+				idsMu.Lock()
+				ids[ns] = id
+				idsMu.Unlock()
+				return err
 			},
 		}
 		if floorProxy != nil {
@@ -221,7 +231,9 @@ func (bn *bench) latency() error {
 	}
 	tick.Stop()
 	complete := pubErr == nil && waitEvents(all, int64(events), 30*time.Second)
-	if st1, err := getStats(bn.edgeURL + "/_edge/stats"); err == nil {
+	var trace []batchTrace
+	if st1, err := getStats(bn.edgeURL + "/_edge/stats?trace=1"); err == nil {
+		trace = st1.FeedTrace
 		bn.res.latFeedWaits = st1.FeedWaits.since(st0.FeedWaits)
 		bn.res.latGC = int(st1.Go.GCCycles - st0.Go.GCCycles)
 		bn.res.latHeapLive = st1.Go.HeapLive
@@ -245,6 +257,17 @@ func (bn *bench) latency() error {
 	first, spread := edge.legs()
 	r.latFirst, r.latSpread = p5099(first), p5099(spread)
 	r.latSlowest = edge.slowest(6)
+	lo, _ := edge.byEvent()
+	legs := traceLegs(trace, ids, lo)
+	r.latLegs = legsSummary(legs)
+	if len(legs) > 0 {
+		r.latSlowLegs = slowestLegs(legs, 6, slices.Min(slices.Collect(maps.Keys(lo))))
+		if path := os.Getenv("EDGE_BENCH_LEGS"); path != "" {
+			if err := writeLegs(path, legs); err != nil {
+				bn.tb.Logf("latency: %v", err)
+			}
+		}
+	}
 	first, _ = direct.legs()
 	r.latDirectFirst = p5099(first)
 	if before != nil {

@@ -251,6 +251,10 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 			if r.latSlowest != "" {
 				add("", tag+"  slowest events at the first edge client", fmt.Sprintf("%s  (the hub's Go collected %d times during the run; live heap %.1f MiB; JS values held by Go %.0f → %.0f)", r.latSlowest, r.latGC, r.latHeapLive/(1<<20), r.latJSValues[0], r.latJSValues[1]), "", "")
 			}
+			if r.latLegs != "" {
+				add("", tag+"  legs from the hub's trace, p50 / p99", r.latLegs, "", "")
+				add("", tag+"  slowest traced events: total = to pump + in pump + take/decode", r.latSlowLegs, "", "")
+			}
 			if w := r.latFeedWaits; w != nil {
 				add("", tag+"  feed pump: event's wait for the hub's thread", w.String(), "", "")
 			}

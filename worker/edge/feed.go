@@ -159,14 +159,14 @@ func (f *Feed) once() (connected bool, err error) {
 				}
 			}
 		} else {
-			f.Hub.Deliver(batch)
+			f.deliver(batch, body)
 			batch = batch[:0]
 			f.Hub.OnFrame(fr)
 		}
 		// Deliver everything read so far together: one write per client.
 		// If that fan-out was a big one, the next read collects.
 		if len(batch) > 0 && !r.Buffered() && (col == nil || !col.Pending()) {
-			n := f.Hub.Deliver(batch)
+			n := f.deliver(batch, body)
 			batch = batch[:0]
 			if col != nil {
 				if n >= collectAfter {
@@ -181,6 +181,23 @@ func (f *Feed) once() (connected bool, err error) {
 		return connected, fmt.Errorf("read feed: %w", err)
 	}
 	return connected, errors.New("read feed: origin closed the stream")
+}
+
+// deliver fans batch out and keeps its timeline in the hub's trace;
+// it returns the stream writes.
+func (f *Feed) deliver(batch []*Event, body io.Reader) int {
+	if len(batch) == 0 {
+		return 0
+	}
+	t := BatchTrace{LastID: batch[len(batch)-1].ID, Events: len(batch), StartMs: unixMs(time.Now())}
+	if s, ok := body.(Stamper); ok {
+		arrived, taken := s.Stamps()
+		t.ArrivedMs, t.TakenMs = unixMs(arrived), unixMs(taken)
+	}
+	t.Writes = f.Hub.Deliver(batch)
+	t.DoneMs = unixMs(time.Now())
+	f.Hub.trace.add(t)
+	return t.Writes
 }
 
 func (f *Feed) logf(format string, args ...any) {

@@ -533,3 +533,63 @@ func TestFeedDecodeYields(t *testing.T) {
 		t.Errorf("%d yields while decoding %d events, want 3 (one per %d)", got, n, edge.DefaultDecodeSlice)
 	}
 }
+
+// stampBody is a feed body that says when its reads arrived and were taken.
+type stampBody struct {
+	io.Reader
+	arrived, taken time.Time
+}
+
+func (b *stampBody) Stamps() (arrived, taken time.Time) { return b.arrived, b.taken }
+func (b *stampBody) Close() error                       { return nil }
+
+func TestFeedTrace(t *testing.T) {
+	h := edge.NewHub(testCompiler, 100)
+	var sinks []*safeSink
+	var clients []uint64
+	for range 3 {
+		id, s := addSafe(t, h, "a", "")
+		sinks, clients = append(sinks, s), append(clients, id)
+	}
+	r, w := io.Pipe()
+	arrived := time.UnixMilli(1_700_000_000_000)
+	b := &stampBody{Reader: r, arrived: arrived, taken: arrived.Add(7 * time.Millisecond)}
+	sc := &script{t: t}
+	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
+	f := sc.feed(h)
+	f.Idle = time.Millisecond
+	done := make(chan struct{})
+	go func() {
+		f.Run()
+		close(done)
+	}()
+	// One read of two events (one fan-out), then one of one event.
+	w.Write(frames(frame.AppendHello(nil, "e0"), eventFrame("e1", "a"), eventFrame("e2", "a")))
+	waitFor(t, func() bool { return strings.Contains(sinks[2].String(), "e2") })
+	w.Write(eventFrame("e3", "a"))
+	waitFor(t, func() bool { return strings.Contains(sinks[2].String(), "e3") })
+	tr := h.Trace()
+	if len(tr) != 2 {
+		t.Fatalf("trace has %d fan-outs, want 2: %+v", len(tr), tr)
+	}
+	for i, want := range []struct {
+		last   string
+		events int
+	}{{"e2", 2}, {"e3", 1}} {
+		got := tr[i]
+		if got.LastID != want.last || got.Events != want.events || got.Writes != 3 {
+			t.Errorf("fan-out %d: last %s, %d events, %d writes; want %s, %d, 3", i, got.LastID, got.Events, got.Writes, want.last, want.events)
+		}
+		if got.ArrivedMs != 1_700_000_000_000 || got.TakenMs != 1_700_000_000_007 {
+			t.Errorf("fan-out %d: arrived %v, taken %v; want the body's stamps", i, got.ArrivedMs, got.TakenMs)
+		}
+		if got.StartMs < got.TakenMs || got.DoneMs < got.StartMs {
+			t.Errorf("fan-out %d: start %v, done %v: out of order after taken %v", i, got.StartMs, got.DoneMs, got.TakenMs)
+		}
+	}
+	for _, id := range clients {
+		h.Remove(id)
+	}
+	w.Close()
+	<-done
+}

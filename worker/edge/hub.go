@@ -126,6 +126,8 @@ type Hub struct {
 	// queuedPeak is the most bytes seen waiting for a client the hub
 	// forgot (Stats.QueuedBytesPeak).
 	queuedPeak int
+	// trace keeps the timelines of the newest fan-outs (Trace).
+	trace tracer
 	// Counters, read by Stats.
 	events  uint64
 	batches uint64

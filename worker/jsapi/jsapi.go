@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 7
+const Version = 8
 
 // ByteUnit is the weight of one byte in what streams.enqueue returns:
 // client streams count each chunk as 1 + ByteUnit × its bytes (queue.mjs),
@@ -91,6 +91,10 @@ const (
 	TakeBytes = "bytes"
 	TakeEnded = "ended"
 	TakeError = "error"
+	// TakeArrivedAt and TakeTakenAt come with bytes: Date.now() when the
+	// oldest of them was read, and when they were handed over.
+	TakeArrivedAt = "arrivedAt"
+	TakeTakenAt   = "takenAt"
 )
 
 // A Side is where a call is defined.
@@ -128,7 +132,8 @@ var Calls = []Call{
 		Params: []string{"id"},
 		Result: "nothing; the client whose stream was cancelled is removed"},
 	{Object: "binding", Name: Stats, DefinedBy: Go,
-		Result: "the hub's counters and limits as a JSON string"},
+		Params: []string{"trace"},
+		Result: "the hub's counters and limits as a JSON string; with trace true, also feedTrace, the timelines of its newest fan-outs (edge.BatchTrace)"},
 	{Object: "binding", Name: Ready, DefinedBy: Go,
 		Result: "undefined once the hub's feed is anchored (its first Hello arrived), else a Promise that resolves then or after edge.AnchorWait: await it before answering an admitted subscriber"},
 	{Object: "binding", Name: Answer, DefinedBy: Go,
@@ -153,7 +158,7 @@ var Calls = []Call{
 		Result: "a pump reading body ahead, at most maxBytes"},
 	{Object: "pump", Name: PumpTake, DefinedBy: JS,
 		Params: []string{"collectMs"},
-		Result: "a Promise of {bytes: Uint8Array} once data is there, or {ended: true, error: string} when the feed is over"},
+		Result: "a Promise of {bytes: Uint8Array, arrivedAt, takenAt} (Date.now() values) once data is there, or {ended: true, error: string} when the feed is over"},
 	{Object: "pump", Name: PumpCancel, DefinedBy: JS,
 		Result: "nothing; the feed's body is cancelled and a waiting take resolves as ended"},
 }

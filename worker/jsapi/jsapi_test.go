@@ -99,7 +99,7 @@ func TestJSDefinesWhatGoCalls(t *testing.T) {
 		}
 	}
 	// take resolves to the fields the contract names, and no others.
-	fields := []string{jsapi.TakeBytes, jsapi.TakeEnded, jsapi.TakeError}
+	fields := []string{jsapi.TakeBytes, jsapi.TakeEnded, jsapi.TakeError, jsapi.TakeArrivedAt, jsapi.TakeTakenAt}
 	for _, m := range regexp.MustCompile(`resolve\(\{([^}]*)\}\)`).FindAllStringSubmatch(feeds, -1) {
 		for _, f := range strings.Split(m[1], ",") {
 			key, _, _ := strings.Cut(strings.TrimSpace(f), ":")
