@@ -66,7 +66,8 @@ export const feeds = {
     })();
     return {
       // take(collectMs) resolves to {bytes, arrivedAt, takenAt} once data
-      // is there, collecting for collectMs more after it arrives (0: none),
+      // is there, collecting for collectMs more when some was already
+      // waiting at the call (0: never),
       // or to {ended, error} when the feed is over and everything was
       // taken. arrivedAt is Date.now() when the oldest of the bytes was
       // read, takenAt when they were handed over.
@@ -100,12 +101,13 @@ export const feeds = {
             }
             resolve({ bytes, arrivedAt: firstAt, takenAt: Date.now() });
           };
-          const ready = () => {
-            if (collectMs > 0 && !ended) setTimeout(finish, collectMs);
-            else finish();
-          };
-          if (chunks.length > 0 || ended) ready();
-          else wake = ready;
+          // Collect only when bytes were already waiting: the feed ran
+          // ahead of Go (events came during its last fan-out), so more are
+          // likely on the way. A take that has to wait for data finds Go
+          // ahead of the feed, and collecting would only delay the event.
+          if (chunks.length > 0 && collectMs > 0 && !ended) setTimeout(finish, collectMs);
+          else if (chunks.length > 0 || ended) finish();
+          else wake = finish;
         });
       },
       cancel() {

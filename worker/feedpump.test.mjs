@@ -47,14 +47,26 @@ test("take joins every chunk that arrived since the last take, in order", async 
   assert.equal(dec.decode((await pump.take(0)).bytes), "d");
 });
 
-test("take waits for data, then collects for collectMs more", async () => {
+test("take collects for collectMs more when data was already waiting", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  src.push("first");
+  await tick();
+  const p = pump.take(30);
+  setTimeout(() => src.push("-second"), 10); // within the collect window
+  const got = await p;
+  assert.equal(dec.decode(got.bytes), "first-second");
+});
+
+test("a take that waits for data returns it at once, collectMs or not", async () => {
   const src = source();
   const pump = feeds.open(src.stream, 1 << 20);
   const p = pump.take(30);
   setTimeout(() => src.push("first"), 5);
-  setTimeout(() => src.push("-second"), 15); // within the collect window
+  setTimeout(() => src.push("-second"), 15); // after first, within 30 ms
   const got = await p;
-  assert.equal(dec.decode(got.bytes), "first-second");
+  assert.equal(dec.decode(got.bytes), "first");
+  assert.equal(dec.decode((await pump.take(0)).bytes), "-second");
 });
 
 test("without collectMs, take returns as soon as data arrives", async () => {

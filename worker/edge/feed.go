@@ -29,7 +29,8 @@ type Feed struct {
 	// Idle is how long the feed is kept without any client.
 	Idle time.Duration
 	// Collect is how long a Collector body keeps reading after data
-	// arrives, when the last fan-out wrote to many streams.
+	// arrives, when the last fan-out wrote to many streams (the feed pump
+	// collects only when data was already waiting: the feed ran ahead).
 	Collect time.Duration
 	// Logf logs the feed's breaks (nil: log.Printf).
 	Logf func(format string, args ...any)

@@ -66,9 +66,11 @@ type Config struct {
 	// client; the next client opens it again and the hub resumes after the
 	// newest id it holds.
 	UpstreamIdle time.Duration
-	// FeedCollect is how long the hub keeps reading the origin's feed after
-	// data arrives, when its last fan-out wrote to many streams, before it
-	// writes what it has to clients (0 turns it off). A fan-out to
+	// FeedCollect is how long the hub keeps reading the origin's feed,
+	// when its last fan-out wrote to many streams and more of the feed
+	// was already waiting after it, before it writes what it has to
+	// clients (0 turns it off; a feed that is idle when Go asks is taken
+	// at once). A fan-out to
 	// thousands of streams takes tens of milliseconds; events that arrive
 	// meanwhile then go out together, one write per client, instead of
 	// one fan-out each.
@@ -257,7 +259,7 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.MaxTopicBytes = n })},
 	{Name: "FEED_BUFFER_KB", Kind: Var, Default: "4096", Limit: true, Doc: "feed bytes a hub reads ahead of its fan-out; past it, it stops reading (TCP pushes back to the origin)",
 		apply: integer(1, func(c *Config, n int) { c.FeedBuffer = n * 1024 })},
-	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out, how long the hub keeps reading the feed before the next one (0: off)",
+	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out during which more of the feed arrived, how long the hub keeps reading the feed before the next one (0: off)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.FeedCollect })},
 	{Name: "SLICE_WRITES", Kind: Var, Default: "256", Limit: true, Doc: "stream writes per slice of a fan-out, a heartbeat or a probe round; between slices the hub yields to the event loop (other requests, the platform's stream work): smaller answers sooner during a big fan-out, at one event-loop turn per slice",
 		apply: integer(1, func(c *Config, n int) { c.SliceWrites = n })},
