@@ -66,11 +66,16 @@ export const feeds = {
     })();
     return {
       // take(collectMs) resolves to {bytes, arrivedAt, takenAt} once data
-      // is there, collecting for collectMs more when some was already
-      // waiting at the call (0: never),
-      // or to {ended, error} when the feed is over and everything was
-      // taken. arrivedAt is Date.now() when the oldest of the bytes was
-      // read, takenAt when they were handed over.
+      // is there, or to {ended, error} when the feed is over and
+      // everything was taken. arrivedAt is Date.now() when the oldest of
+      // the bytes was read, takenAt when they were handed over.
+      //
+      // It collects for collectMs more (0: never) only when the feed runs
+      // ahead of Go: bytes were already waiting at the call (events came
+      // during Go's last fan-out; Go yields a turn after a large fan-out
+      // before it asks, so that what queued up in the connection meanwhile
+      // is read by then). A feed that is quiet when Go asks goes out at
+      // once: at low rates collecting would only delay every event.
       take(collectMs) {
         return new Promise((resolve) => {
           const finish = () => {
@@ -101,12 +106,12 @@ export const feeds = {
             }
             resolve({ bytes, arrivedAt: firstAt, takenAt: Date.now() });
           };
-          // Collect only when bytes were already waiting: the feed ran
-          // ahead of Go (events came during its last fan-out), so more are
-          // likely on the way. A take that has to wait for data finds Go
-          // ahead of the feed, and collecting would only delay the event.
-          if (chunks.length > 0 && collectMs > 0 && !ended) setTimeout(finish, collectMs);
-          else if (chunks.length > 0 || ended) finish();
+          const collect = () => {
+            if (collectMs > 0 && !ended) setTimeout(finish, collectMs);
+            else finish();
+          };
+          if (ended) finish();
+          else if (chunks.length > 0) collect();
           else wake = finish;
         });
       },

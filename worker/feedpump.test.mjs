@@ -58,9 +58,13 @@ test("take collects for collectMs more when data was already waiting", async () 
   assert.equal(dec.decode(got.bytes), "first-second");
 });
 
-test("a take that waits for data returns it at once, collectMs or not", async () => {
+test("a take that waits for a quiet feed returns the data at once, collectMs or not", async () => {
   const src = source();
   const pump = feeds.open(src.stream, 1 << 20);
+  src.push("zero");
+  await tick();
+  assert.equal(dec.decode((await pump.take(0)).bytes), "zero");
+  await new Promise((r) => setTimeout(r, 60)); // the feed goes quiet
   const p = pump.take(30);
   setTimeout(() => src.push("first"), 5);
   setTimeout(() => src.push("-second"), 15); // after first, within 30 ms

@@ -118,7 +118,7 @@ type feedPump struct {
 	pump    js.Value
 	buf     []byte
 	off     int
-	collect time.Duration // how long the next refill collects after data arrives
+	collect time.Duration // how long the next refill (only) collects after data arrives
 	// arrived and taken are the last refill's stamps (edge.Stamper).
 	arrived, taken time.Time
 }
@@ -147,7 +147,11 @@ func (p *feedPump) Stamps() (arrived, taken time.Time) {
 func (p *feedPump) Close() error { p.pump.Call(jsapi.PumpCancel); return nil }
 
 func (p *feedPump) refill() error {
-	res, err := await(p.pump.Call(jsapi.PumpTake, p.collect.Milliseconds()))
+	// The collect applies to the first refill after a fan-out only: a
+	// refill that completes a frame split across reads must not wait.
+	collect := p.collect
+	p.collect = 0
+	res, err := await(p.pump.Call(jsapi.PumpTake, collect.Milliseconds()))
 	if err != nil {
 		return err
 	}

@@ -184,6 +184,7 @@ type results struct {
 	// delay straight from its own workerd (no dev proxy: latFloorDirect).
 	latFirst, latSpread, latDirectFirst []time.Duration
 	latFloorFirst, latFloorSpread       []time.Duration
+	latFloorSlowest                     string
 	latFloorDirect                      []time.Duration
 	latFloorN, latFloorHeld             int // the floor's streams through the proxy; other streams it held
 

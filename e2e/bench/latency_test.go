@@ -95,7 +95,8 @@ func (p *latPath) byEvent() (lo, hi map[int64]time.Duration) {
 }
 
 // slowest describes the k events whose first client waited longest, in
-// the order they were sent: "at <seconds into the run>: <delay>". When
+// the order they were sent: "<seconds into the run> (<time of day>):
+// <delay>" (the time of day lines them up with a perf profile). When
 // they fall at a period (probe rounds, heartbeats) or at the start, that
 // says what delayed them.
 func (p *latPath) slowest(k int) string {
@@ -110,7 +111,7 @@ func (p *latPath) slowest(k int) string {
 	slices.Sort(sent)
 	var parts []string
 	for _, t := range sent {
-		parts = append(parts, fmt.Sprintf("%.2f s: %s", float64(t-start)/1e9, ms(lo[t])))
+		parts = append(parts, fmt.Sprintf("%.2f s (%s): %s", float64(t-start)/1e9, time.Unix(0, t).Format("15:04:05.000"), ms(lo[t])))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -298,6 +299,7 @@ func (bn *bench) latency() error {
 		}
 		first, spread := merged.legs()
 		r.latFloorFirst, r.latFloorSpread = p5099(first), p5099(spread)
+		r.latFloorSlowest = merged.slowest(6)
 	}
 	if !complete {
 		return fmt.Errorf("not every subscriber got all %d events: direct %d, edge %d of %d samples", events, len(d), len(e), n*events)

@@ -267,6 +267,7 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 				}
 				if len(r.latFloorFirst) == 2 {
 					add("", tag+"  floor per event: first client; last − first", pp(r.latFloorFirst)+"; "+pp(r.latFloorSpread), "", "")
+					add("", tag+"  floor's slowest events at the first client", r.latFloorSlowest, "", "")
 				}
 				add("", tag+"edge minus floor, p50 / p99", fmt.Sprintf("%s / %s", ms(r.latEdge[0]-r.latFloor[0]), ms(r.latEdge[1]-r.latFloor[1])), "", "")
 			}

@@ -46,7 +46,8 @@ type Feed struct {
 // joins every chunk read meanwhile): events that arrive during a long
 // fan-out then go out together, one write per client.
 type Collector interface {
-	// Collect sets how long the next refill keeps reading after data arrives.
+	// Collect sets how long the next refill keeps reading after data
+	// arrives; the refills after it do not (they complete a frame).
 	Collect(time.Duration)
 	// Pending reports whether bytes of the last refill are still unread.
 	Pending() bool
@@ -171,7 +172,14 @@ func (f *Feed) once() (connected bool, err error) {
 			batch = batch[:0]
 			if col != nil {
 				if n >= collectAfter {
+					// The body collects only if more of the feed is
+					// already there when asked; a fan-out that did not
+					// yield kept the event loop from reading it, so
+					// give it a turn first.
 					col.Collect(f.Collect)
+					if f.Hub.Yield != nil {
+						f.Hub.Yield()
+					}
 				} else {
 					col.Collect(0)
 				}
