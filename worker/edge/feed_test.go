@@ -368,6 +368,10 @@ func (b *collectBody) Close() error  { return nil }
 
 func TestFeedBatchesAndCollects(t *testing.T) {
 	h := edge.NewHub(testCompiler, 100)
+	var ymu sync.Mutex
+	yields := 0
+	h.Yield = func() { ymu.Lock(); yields++; ymu.Unlock() }
+	yielded := func() int { ymu.Lock(); defer ymu.Unlock(); return yields }
 	sinks := make([]*safeSink, 70)
 	var last uint64
 	for i := range sinks {
@@ -402,6 +406,10 @@ func TestFeedBatchesAndCollects(t *testing.T) {
 	if got != "[7ms]" {
 		t.Errorf("collect after a fan-out to 70 streams: %s, want [7ms]", got)
 	}
+	// And it yields a turn before reading again (70 writes and 3 events
+	// are below a slice: that is the only yield), so that the worker's
+	// event loop reads what queued up in the feed during the fan-out.
+	waitFor(t, func() bool { return yielded() == 1 })
 	// A fan-out to few streams does not.
 	for id := uint64(1); id < last; id++ {
 		h.Remove(id)
@@ -413,6 +421,9 @@ func TestFeedBatchesAndCollects(t *testing.T) {
 	b.mu.Unlock()
 	if got != "[7ms 0s]" {
 		t.Errorf("collect after a fan-out to 1 stream: %s, want [7ms 0s]", got)
+	}
+	if got := yielded(); got != 1 {
+		t.Errorf("%d yields after a fan-out to 1 stream, want still 1", got)
 	}
 	h.Remove(last)
 	w.Close() // the feed redials, finds no client and stops
