@@ -199,8 +199,12 @@ type results struct {
 	burstDropped              float64
 	cpuWorkerd, cpuHottest    float64 // cores used during the burst by the worker's workerd, its busiest thread
 	cpuWorkerSecs             float64 // CPU seconds of the worker's workerd over the burst
-	burstBytes                int64   // bytes the clients read during the burst
-	floor                     floorResult
+	// cpuBursts: the worker's workerd CPU and the hub's writes of every
+	// burst, the first and those repeated for the answers (row 4a over
+	// them all: one burst's CPU is a few dozen clock ticks).
+	cpuBursts  []cpuSample
+	burstBytes int64 // bytes the clients read during the burst
+	floor      floorResult
 	// answerStats and answerSubs are how long a stats request and a new
 	// subscription (to its 200) took while the burst ran, sorted;
 	// answerFail counts those that failed or timed out.
@@ -723,6 +727,8 @@ func (bn *bench) burst() error {
 		}
 		if err := t.checkBurst(o); err != nil {
 			errs = append(errs, fmt.Errorf("%s%w", t.labelPrefix(), err))
+		} else {
+			r.cpuBursts = append(r.cpuBursts, cpuSample{secs: r.cpuWorkerSecs, writes: r.burstWrites})
 		}
 	}
 	// More of the same burst, for the answers only.
@@ -737,8 +743,13 @@ func (bn *bench) burst() error {
 			}
 		}
 		_, err := bn.publishBurst(events, fmt.Sprintf("burst%d-", rounds), more)
-		for _, o := range more {
+		for i, o := range more {
 			o.stop()
+			// Its CPU and writes too, when every client had it all.
+			if st, serr := getStats(targets[i].edgeURL + "/_edge/stats"); err == nil && serr == nil && o.received() >= o.want {
+				r := &targets[i].res
+				r.cpuBursts = append(r.cpuBursts, cpuSample{secs: cpuSecs(o.cpuW0, o.cpuW1), writes: st.Writes - o.st0.Writes})
+			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("answer round %d: %w", rounds, err))

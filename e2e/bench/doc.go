@@ -169,8 +169,14 @@
 // figure is utime+stime from /proc of the worker's workerd (the process
 // that runs the object, not wrangler's dev proxy; the front door's pipe
 // runs there too, and the floor has the same pipe) over the burst, divided
-// by the stream writes: the hub's over the floor's is the ratio (target
-// ≤ 1.3×). A write is only as cheap as workerd makes it (docs/PLATFORM.md,
+// by the stream writes: the hub's over the floor's is the ratio. The
+// target (≤ 1.3×) is read over every burst of the phase (the first and
+// those repeated for row 6) against every run of the floor, summed: one
+// burst is only a few dozen of /proc's 10 ms clock ticks, and the hub's
+// first burst after start costs more than the later ones (1.5–2× in
+// 2026-12-03's runs: Go's Wasm code still running before V8 has
+// optimized it, among others), so the first burst alone swung from 1.0×
+// to 2.2× between runs of the same code. A write is only as cheap as workerd makes it (docs/PLATFORM.md,
 // fact 16); what the hub spends beyond the floor is Go's per-event and
 // per-write work. CPU per delivery is shown beside it: with every batch
 // one write per client, writes carry more events each.

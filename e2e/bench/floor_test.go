@@ -39,7 +39,10 @@ type floorResult struct {
 	// answers: stats and new subscribers timed during its fan-outs, over
 	// rounds runs. (Row 4a's CPU of the floor is from the first run, its
 	// probes included, as the hub's CPU includes the hub's.)
-	slice, sliceBytes       int
+	slice, sliceBytes int
+	// cpuRuns: the CPU and writes of every run, the first and those
+	// repeated for the answers.
+	cpuRuns                 []cpuSample
 	answerStats, answerSubs []time.Duration
 	answerFail, rounds      int
 }
@@ -152,6 +155,9 @@ func (bn *bench) floorRun() error {
 		cpu1 := cpuTicks(pids)
 		close(stop)
 		<-probed
+		if done {
+			f.cpuRuns = append(f.cpuRuns, cpuSample{secs: cpuSecs(cpu0, cpu1), writes: out.Writes})
+		}
 		if f.rounds > 0 {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,6 +106,40 @@ func cpuTicks(pids []int) map[string]uint64 {
 
 // cpuUse summarises the CPU used between two cpuTicks snapshots over d: the
 // cores used by all threads and by the busiest thread.
+// cpuSecs returns the CPU seconds between two cpuTicks readings.
+func cpuSecs(before, after map[string]uint64) float64 {
+	var sum uint64
+	for k, a := range after {
+		if a >= before[k] {
+			sum += a - before[k]
+		}
+	}
+	return float64(sum) / clockTicks
+}
+
+// cpuSample is the CPU one process spent on some stream writes.
+type cpuSample struct {
+	secs, writes float64
+}
+
+// perWrite sums samples: CPU seconds per write over all of them, and the
+// lowest and highest of each sample's own.
+func perWrite(samples []cpuSample) (all, lo, hi float64) {
+	var secs, writes float64
+	lo = math.Inf(1)
+	for _, c := range samples {
+		secs += c.secs
+		writes += c.writes
+		if c.writes > 0 {
+			lo, hi = min(lo, c.secs/c.writes), max(hi, c.secs/c.writes)
+		}
+	}
+	if writes == 0 {
+		return 0, 0, 0
+	}
+	return secs / writes, lo, hi
+}
+
 func cpuUse(before, after map[string]uint64, d time.Duration) (total, hottest float64) {
 	var sum, top uint64
 	for k, a := range after {
