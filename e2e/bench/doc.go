@@ -173,10 +173,11 @@
 // target (≤ 1.3×) is read over every burst of the phase (the first and
 // those repeated for row 6) against every run of the floor, summed: one
 // burst is only a few dozen of /proc's 10 ms clock ticks, and the hub's
-// first burst after start costs more than the later ones (1.5–2× in
-// 2026-12-03's runs: Go's Wasm code still running before V8 has
-// optimized it, among others), so the first burst alone swung from 1.0×
-// to 2.2× between runs of the same code. A write is only as cheap as workerd makes it (docs/PLATFORM.md,
+// first burst after the memory phase costs more than the later ones
+// (1.5–2× in 2026-12-03's runs; why is not measured apart: V8 still
+// optimizing Go's Wasm code and the memory phase's 5,000 departed streams
+// are candidates), so the first burst alone swung from 1.0× to 2.2×
+// between runs of the same code. A write is only as cheap as workerd makes it (docs/PLATFORM.md,
 // fact 16); what the hub spends beyond the floor is Go's per-event and
 // per-write work. CPU per delivery is shown beside it: with every batch
 // one write per client, writes carry more events each.
