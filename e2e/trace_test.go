@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
 // TestEdgeFeedTrace: /_edge/stats?trace=1 shows, for an event the hub
@@ -24,11 +26,7 @@ func TestEdgeFeedTrace(t *testing.T) {
 		t.Error("stats without trace=1 carry feedTrace")
 	}
 	var st struct {
-		FeedTrace []struct {
-			LastID                              string
-			Events, Writes                      int
-			ArrivedMs, TakenMs, StartMs, DoneMs float64
-		} `json:"feedTrace"`
+		FeedTrace []edge.BatchTrace `json:"feedTrace"`
 	}
 	getJSON(t, sys.edgeURL+"/_edge/stats?trace=1", &st)
 	for _, b := range st.FeedTrace {

@@ -7,21 +7,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
 // batchTrace is one fan-out's timeline as the hub's stats show it with
-// ?trace=1 (worker/edge BatchTrace): Unix milliseconds, each read from
-// workerd's clock, which gives the time the current turn of the event
-// loop began.
-type batchTrace struct {
-	LastID    string  `json:"lastID"`
-	Events    int     `json:"events"`
-	Writes    int     `json:"writes"`
-	ArrivedMs float64 `json:"arrivedMs"`
-	TakenMs   float64 `json:"takenMs"`
-	StartMs   float64 `json:"startMs"`
-	DoneMs    float64 `json:"doneMs"`
-}
+// ?trace=1: Unix milliseconds, each read from workerd's clock.
+type batchTrace = edge.BatchTrace
 
 // eventLegs is where one event's time to its first edge client went:
 // to the hub (origin, the feed's connection and workerd's read of it, up
