@@ -18,9 +18,11 @@ type BatchTrace struct {
 	LastID string `json:"lastID"`
 	Events int    `json:"events"`
 	Writes int    `json:"writes"`
-	// ArrivedMs is when the oldest bytes of the read that brought the
-	// batch reached the feed pump (0 when the body does not say: Stamper),
-	// TakenMs when Go took that read.
+	// ArrivedMs is when the oldest bytes of the last read that brought
+	// bytes of the batch reached the feed pump (0 when the body does not
+	// say: Stamper), TakenMs when Go took that read. A batch whose frames
+	// came in several reads (a frame split across them) shows the last
+	// one's, so its events' way to the pump reads long by the split.
 	ArrivedMs float64 `json:"arrivedMs"`
 	TakenMs   float64 `json:"takenMs"`
 	// StartMs is when the fan-out began (the batch decoded), DoneMs when
