@@ -237,6 +237,11 @@
 // last). Locally the front door and the hub object
 // run in one isolate, so the figure also holds the front door's part of a
 // stream (its pipe). Target: at most 8 KB per stream at the largest N.
+// Then the pure-JS floor object (e2e/bench/floor) holds the same steps of
+// streams under its own inspector and is read the same way (JS and
+// embedder heap; EDGE_BENCH_ISOLATE_FLOOR=0 skips it): what a held stream
+// costs with no Go and no hub code, for the hub's figure to be read
+// against.
 //
 // I2. workerd RSS per held stream, worker process (the workerd that runs
 // the worker, not wrangler's dev proxy, shown apart): the same streams,

@@ -109,6 +109,12 @@ func BenchmarkEdgeIsolate(b *testing.B) {
 			b.Errorf("%s: %v", w.label, err)
 		}
 	}
+	if len(ib.streams) > 0 && os.Getenv("EDGE_BENCH_ISOLATE_FLOOR") != "0" {
+		if err := ib.floorMemory(); err != nil {
+			ib.errs = append(ib.errs, fmt.Errorf("floor: %w", err))
+			b.Errorf("floor: %v", err)
+		}
+	}
 	b.StopTimer()
 	fmt.Print(ib.table())
 	b.ReportMetric(0, "ns/op")
@@ -130,7 +136,10 @@ type isoBench struct {
 	streams          []int
 	frontN           int
 	workers          []*isoWorker
-	errs             []error
+	// floorMem: the pure-JS floor object's isolate per held stream, the
+	// same steps (its JS and embedder heap; it has no Wasm).
+	floorMem []isoMem
+	errs     []error
 }
 
 func (ib *isoBench) setup() error {
@@ -372,6 +381,76 @@ func (ib *isoBench) memory(w *isoWorker) error {
 	return nil
 }
 
+// floorMemory holds the same steps of streams on the pure-JS floor
+// object (e2e/bench/floor: a ReadableStream per client behind the same
+// front-door pipe, nothing else) and reads its isolate's heap the same
+// way: what a held stream costs the platform alone, for the hub's JS and
+// embedder heap per stream to be read against.
+func (ib *isoBench) floorMemory() error {
+	port, _ := strconv.Atoi(strings.TrimPrefix(proc.FreeAddr(), "127.0.0.1:"))
+	srv, err := proc.Worker{
+		Root: ib.root, Dir: ib.dir, LogDir: ib.dir, Name: "floor",
+		Config:    filepath.Join(ib.root, "e2e", "bench", "floor", "wrangler.toml"),
+		Persist:   filepath.Join(ib.dir, "floor-state"),
+		Inspector: port,
+		Timeout:   150 * time.Second,
+	}.Start()
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	w := &isoWorker{label: "floor", srv: srv, inspector: port}
+	heap := func() (heapUsage, error) {
+		var h heapUsage
+		cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), strconv.Itoa(w.inspector), srv.URL+"/stats")
+		cmd.Dir = ib.root
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return h, fmt.Errorf("heapusage.mjs: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+		}
+		return h, json.Unmarshal(out, &h)
+	}
+	fw := &floorWorker{proc: srv.Process, url: srv.URL}
+	if err := fw.hold(1, 1); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	h0, err := heap()
+	if err != nil {
+		return err
+	}
+	var held []*subscriber
+	defer func() { closeAll(held) }()
+	for _, n := range ib.streams {
+		subs, err := dialMany(n-len(held), 64, srv.URL+"/subscribe", nil, nil)
+		if err != nil {
+			return err
+		}
+		held = append(held, subs...)
+		if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+			st, err := getStats(srv.URL + "/stats")
+			return err == nil && st.Streams >= n+1
+		}) {
+			return fmt.Errorf("the floor object does not count %d streams", n+1)
+		}
+		time.Sleep(3 * time.Second)
+		h1, err := heap()
+		if err != nil {
+			return err
+		}
+		f := float64(n)
+		m := isoMem{n: n, heapBefore: h0, heapAfter: h1, jsTot: h1.Used - h0.Used, embTot: h1.Embedder - h0.Embedder}
+		m.js, m.embedder = m.jsTot/f, m.embTot/f
+		m.isolate = m.js + m.embedder
+		ib.floorMem = append(ib.floorMem, m)
+		ib.tb.Logf("floor N=%d: JS heap %.0f → %.0f, embedder %.0f → %.0f", n, h0.Used, h1.Used, h0.Embedder, h1.Embedder)
+	}
+	closeAll(fw.subs)
+	return nil
+}
+
 func mercureURL(base, topic string) string {
 	return base + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
 }
@@ -534,6 +613,14 @@ func (ib *isoBench) table() string {
 		}
 		add("", "  JS heap / embedder heap / Wasm", parts, "", "")
 		num = ""
+	}
+	for _, m := range ib.floorMem {
+		hub, ok := memAt(cur, m.n)
+		ratio := ""
+		if ok && m.js+m.embedder > 0 {
+			ratio = fmt.Sprintf("; the hub's JS + embedder heap %s, %.2f× the floor's", size(hub.js+hub.embedder), (hub.js+hub.embedder)/(m.js+m.embedder))
+		}
+		add("", fmt.Sprintf("  pure-JS floor object, N=%d: JS heap / embedder heap", m.n), fmt.Sprintf("%s / %s%s", size(m.js), size(m.embedder), ratio), "", "")
 	}
 	num = "I2"
 	for _, m := range cur.mem {
