@@ -286,8 +286,14 @@ func (ib *isoBench) measure(w *isoWorker) error {
 // heap collects garbage in w's isolate and reads its heap usage
 // (e2e/bench/heapusage.mjs).
 func (ib *isoBench) heap(w *isoWorker) (heapUsage, error) {
+	return ib.heapAt(w.inspector, w.srv.URL+"/_edge/stats")
+}
+
+// heapAt does it for the isolate whose inspector listens on port, poking
+// it with requests to poke (which the stats token is sent to).
+func (ib *isoBench) heapAt(port int, poke string) (heapUsage, error) {
 	var h heapUsage
-	cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), strconv.Itoa(w.inspector), w.srv.URL+"/_edge/stats")
+	cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), strconv.Itoa(port), poke)
 	cmd.Dir = ib.root
 	cmd.Env = append(os.Environ(), "HEAPUSAGE_BEARER="+statsToken)
 	var stderr bytes.Buffer
@@ -399,19 +405,7 @@ func (ib *isoBench) floorMemory() error {
 		return err
 	}
 	defer srv.Stop()
-	w := &isoWorker{label: "floor", srv: srv, inspector: port}
-	heap := func() (heapUsage, error) {
-		var h heapUsage
-		cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), strconv.Itoa(w.inspector), srv.URL+"/stats")
-		cmd.Dir = ib.root
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return h, fmt.Errorf("heapusage.mjs: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
-		}
-		return h, json.Unmarshal(out, &h)
-	}
+	heap := func() (heapUsage, error) { return ib.heapAt(port, srv.URL+"/stats") }
 	fw := &floorWorker{proc: srv.Process, url: srv.URL}
 	if err := fw.hold(1, 1); err != nil {
 		return err
