@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
 // subClient holds SSE streams: one TCP connection per stream, no limit.
@@ -256,7 +258,7 @@ type stats struct {
 	} `json:"go"`
 	// FeedTrace (with ?trace=1): the timelines of the hub's newest
 	// fan-outs (worker/edge BatchTrace).
-	FeedTrace []batchTrace `json:"feedTrace"`
+	FeedTrace []edge.BatchTrace `json:"feedTrace"`
 	// naive worker
 	Streams         int     `json:"streams"`
 	SelfMemoryBytes float64 `json:"selfWasmMemoryBytes"`

@@ -162,8 +162,7 @@ func (bn *bench) floorRun() error {
 			continue
 		}
 		f.done, f.dur = done, dur
-		cpu, _ := cpuUse(cpu0, cpu1, f.dur)
-		f.cpuSecs = cpu * f.dur.Seconds()
+		f.cpuSecs = cpuSecs(cpu0, cpu1)
 		f.writes = out.Writes
 		bn.tb.Logf("floor%s: %d fan-outs of %d writes × %d clients, %d events of %d B each, %s apart, slices of %d writes / %d B: %.0f writes, %.3f s CPU in %s",
 			bn.labelSuffix(), fanouts, perFanout, clients, events, eventBytes, interval, f.slice, f.sliceBytes, f.writes, f.cpuSecs, f.dur.Round(time.Millisecond))

@@ -232,9 +232,8 @@ func (bn *bench) latency() error {
 	}
 	tick.Stop()
 	complete := pubErr == nil && waitEvents(all, int64(events), 30*time.Second)
-	var trace []batchTrace
-	if st1, err := getStats(bn.edgeURL + "/_edge/stats?trace=1"); err == nil {
-		trace = st1.FeedTrace
+	st1, err := getStats(bn.edgeURL + "/_edge/stats?trace=1")
+	if err == nil {
 		bn.res.latFeedWaits = st1.FeedWaits.since(st0.FeedWaits)
 		bn.res.latGC = int(st1.Go.GCCycles - st0.Go.GCCycles)
 		bn.res.latHeapLive = st1.Go.HeapLive
@@ -259,7 +258,7 @@ func (bn *bench) latency() error {
 	r.latFirst, r.latSpread = p5099(first), p5099(spread)
 	r.latSlowest = edge.slowest(6)
 	lo, _ := edge.byEvent()
-	legs := traceLegs(trace, ids, lo)
+	legs := traceLegs(st1.FeedTrace, ids, lo) // none when the stats failed
 	r.latLegs = legsSummary(legs)
 	if len(legs) > 0 {
 		r.latSlowLegs = slowestLegs(legs, 6, slices.Min(slices.Collect(maps.Keys(lo))))

@@ -104,17 +104,10 @@ func cpuTicks(pids []int) map[string]uint64 {
 	return out
 }
 
-// cpuUse summarises the CPU used between two cpuTicks snapshots over d: the
-// cores used by all threads and by the busiest thread.
 // cpuSecs returns the CPU seconds between two cpuTicks readings.
 func cpuSecs(before, after map[string]uint64) float64 {
-	var sum uint64
-	for k, a := range after {
-		if a >= before[k] {
-			sum += a - before[k]
-		}
-	}
-	return float64(sum) / clockTicks
+	cores, _ := cpuUse(before, after, time.Second)
+	return cores
 }
 
 // cpuSample is the CPU one process spent on some stream writes.
@@ -140,6 +133,8 @@ func perWrite(samples []cpuSample) (all, lo, hi float64) {
 	return secs / writes, lo, hi
 }
 
+// cpuUse summarises the CPU used between two cpuTicks snapshots over d: the
+// cores used by all threads and by the busiest thread.
 func cpuUse(before, after map[string]uint64, d time.Duration) (total, hottest float64) {
 	var sum, top uint64
 	for k, a := range after {

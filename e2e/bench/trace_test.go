@@ -11,10 +11,6 @@ import (
 	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
-// batchTrace is one fan-out's timeline as the hub's stats show it with
-// ?trace=1: Unix milliseconds, each read from workerd's clock.
-type batchTrace = edge.BatchTrace
-
 // eventLegs is where one event's time to its first edge client went:
 // to the hub (origin, the feed's connection and workerd's read of it, up
 // to the feed pump), in the pump (the object's thread busy elsewhere),
@@ -34,7 +30,7 @@ type eventLegs struct {
 // the events were published in send order, one at a time, so a fan-out
 // whose newest event is the k-th covers the Events before it too.
 // Events the trace no longer holds are left out.
-func traceLegs(trace []batchTrace, ids map[int64]string, lo map[int64]time.Duration) []eventLegs {
+func traceLegs(trace []edge.BatchTrace, ids map[int64]string, lo map[int64]time.Duration) []eventLegs {
 	sent := slices.Sorted(maps.Keys(ids))
 	index := make(map[string]int, len(sent))
 	for i, s := range sent {
