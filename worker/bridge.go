@@ -29,15 +29,15 @@ import (
 // becomes a Go panic that kills every stream of the object (seen under
 // wrangler dev: one client leaving ended every stream of its object with
 // "This ReadableStream is closed"). This bridge instead writes each event's
-// bytes straight into the client's ReadableStream controller through the
-// enqueue/close helpers of entry.mjs, which catch every JS exception
-// (Workers forbid building them from strings here), and removes the client
-// on the first failure or on cancel.
+// bytes straight into the client stream's writer (its Sink, queue.mjs)
+// through the enqueue/close helpers of entry.mjs, which catch every JS
+// exception (Workers forbid building them from strings here), and removes
+// the client on the first failure or when its stream errors.
 
 var uint8Array = js.Global().Get("Uint8Array")
 
 // The exception-safe helpers of entry.mjs, set by runHub:
-// jsEnqueue(controller, chunk, limit) int, jsClose(controller) and
+// jsEnqueue(sink, chunk, limit) int, jsClose(sink) and
 // jsEnqueueMany(bound, pairs, chunk, n) (see package jsapi).
 var jsEnqueue, jsClose, jsEnqueueMany, jsPause js.Value
 
@@ -53,16 +53,15 @@ func nativeChunk(c *edge.Chunk) js.Value {
 	return u
 }
 
-// jsStream is a client's ReadableStream controller, also held in its
-// hub's JS array of controllers (slotTable.bound) so that enqueueMany can
-// reach it by slot.
+// jsStream is a client stream's Sink, also held in its hub's JS array of
+// sinks (slotTable.bound) so that enqueueMany can reach it by slot.
 type jsStream struct {
-	controller js.Value
-	slots      *slotTable
-	slot       int32 // -1 once closed
+	sink  js.Value
+	slots *slotTable
+	slot  int32 // -1 once closed
 }
 
-// slotTable is a hub's JS array of controllers and the slots of it that
+// slotTable is a hub's JS array of sinks and the slots of it that
 // are free. Each hub has its own: the Durable Objects of one class may
 // share an isolate, and so entry.mjs's module.
 type slotTable struct {
@@ -72,8 +71,8 @@ type slotTable struct {
 	next  int32
 }
 
-// bind stores controller in a free slot and returns the slot.
-func (t *slotTable) bind(controller js.Value) int32 {
+// bind stores sink in a free slot and returns the slot.
+func (t *slotTable) bind(sink js.Value) int32 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.bound.IsUndefined() {
@@ -86,7 +85,7 @@ func (t *slotTable) bind(controller js.Value) int32 {
 		s = t.next
 		t.next++
 	}
-	t.bound.SetIndex(int(s), controller)
+	t.bound.SetIndex(int(s), sink)
 	return s
 }
 
@@ -98,14 +97,14 @@ func (t *slotTable) unbind(s int32) {
 	t.free = append(t.free, s)
 }
 
-// newJSStream binds controller to a fresh slot of slots.
-func newJSStream(controller js.Value, slots *slotTable) *jsStream {
-	return &jsStream{controller: controller, slots: slots, slot: slots.bind(controller)}
+// newJSStream binds sink to a fresh slot of slots.
+func newJSStream(sink js.Value, slots *slotTable) *jsStream {
+	return &jsStream{sink: sink, slots: slots, slot: slots.bind(sink)}
 }
 
 // Enqueue implements edge.Writer.
 func (s *jsStream) Enqueue(c *edge.Chunk, limit edge.QueueLimit) edge.Queued {
-	q := int64(jsEnqueue.Invoke(s.controller, nativeChunk(c), limit.Chunks, jsLimitBytes(limit)).Float())
+	q := int64(jsEnqueue.Invoke(s.sink, nativeChunk(c), limit.Chunks, jsLimitBytes(limit)).Float())
 	if q < 0 {
 		return edge.Queued{Chunks: -1}
 	}
@@ -122,9 +121,9 @@ func jsLimitBytes(limit edge.QueueLimit) int {
 }
 
 // Close implements edge.Writer; the hub closes a stream under its lock,
-// and a second Close only closes the controller again.
+// and a second Close only closes the sink again (a no-op).
 func (s *jsStream) Close() {
-	jsClose.Invoke(s.controller)
+	jsClose.Invoke(s.sink)
 	if s.slot >= 0 {
 		s.slots.unbind(s.slot)
 		s.slot = -1
@@ -169,7 +168,7 @@ func (b *jsBatch) EnqueueBatch(c *edge.Chunk, ws []edge.Writer, limits []edge.Qu
 	}
 }
 
-// array returns the JS array of controllers.
+// array returns the JS array of sinks.
 func (t *slotTable) array() js.Value {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -372,7 +371,7 @@ func (s hubState) InRing(id string) bool { return s.h.hub.InRing(id) }
 func (s hubState) CatchingUp() int       { return s.h.hub.CatchingUp() }
 func (s hubState) LastEventID() string   { return s.h.hub.LastEventID() }
 
-// attach(id, controller) binds an opened client to its stream.
+// attach(id, sink) binds an opened client to its stream.
 func (h *hubInstance) attach(_ js.Value, args []js.Value) any {
 	id := uint64(args[0].Float())
 	h.mu.Lock()

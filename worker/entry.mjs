@@ -8,14 +8,15 @@
 //   (see frontDoor), which answers them without starting Go per request.
 // - EdgeHub is the Durable Object: ONE resident Go instance per object holds
 //   every client stream of that object and the single upstream feed. Client
-//   streams are ReadableStreams whose controllers Go writes to directly
-//   (see worker/bridge.go); cancel() tells Go the client went away.
+//   streams are IdentityTransformStreams whose writers Go writes to directly
+//   (queue.mjs, worker/bridge.go); a stream that errors tells Go the client
+//   went away.
 import "./wasm_exec.js";
 import mod from "./app.wasm";
 import { DurableObject } from "cloudflare:workers";
 import { feeds, feedWaits } from "./feedpump.mjs";
 import { hubName, statsTarget } from "./routing.mjs";
-import { BYTE_UNIT, clientQueuing, write } from "./queue.mjs";
+import { BYTE_UNIT, clientStream, close, write } from "./queue.mjs";
 
 // syumai/workers' Go code calls tryCatch to turn JS exceptions into errors.
 globalThis.tryCatch = (fn) => {
@@ -30,7 +31,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 8;
+const CONTRACT_VERSION = 9;
 
 // goOf maps a started instance's binding to its Go runtime object.
 const goOf = new WeakMap();
@@ -79,17 +80,17 @@ const MERCURE_PATH = "/.well-known/mercure";
 // one client leaving ended its object's other streams with "This
 // ReadableStream is closed").
 //
-// What waits for each client is counted in chunks and bytes by its
-// stream's queuing strategy (queue.mjs); a write past either bound is
-// refused, and Go drops the client, which resumes with Last-Event-ID.
+// What waits for each client is counted in chunks and bytes by its Sink
+// (queue.mjs); a write past either bound is refused, and Go drops the
+// client, which resumes with Last-Event-ID.
 const streams = {
-  enqueue(controller, chunk, limit, limitBytes) {
-    return write(controller, chunk, limit, limitBytes);
+  enqueue(sink, chunk, limit, limitBytes) {
+    return write(sink, chunk, limit, limitBytes);
   },
   // enqueueMany writes one chunk to many streams in ONE call from Go: a
   // fan-out costs one Go→JS crossing per slice of clients, not one per
   // client (README, "Design in brief"). bound is the hub's array of
-  // controllers by slot and triples an Int32Array of [slot, limit,
+  // sinks by slot and triples an Int32Array of [slot, limit,
   // limitBytes] triples, both Go's (one hub per Go instance; several may
   // share this isolate); each triple's limits are replaced with what waits
   // afterwards, [chunks, bytes], chunks -1 when the chunk was not written.
@@ -102,8 +103,8 @@ const streams = {
   },
   enqueueMany(bound, triples, chunk, n) {
     for (let i = 0; i < 3 * n; i += 3) {
-      const controller = bound[triples[i]];
-      const q = controller === undefined ? -1 : write(controller, chunk, triples[i + 1], triples[i + 2]);
+      const sink = bound[triples[i]];
+      const q = sink === undefined ? -1 : write(sink, chunk, triples[i + 1], triples[i + 2]);
       if (q < 0) {
         triples[i + 1] = -1;
         continue;
@@ -112,12 +113,8 @@ const streams = {
       triples[i + 2] = Math.floor(q / BYTE_UNIT);
     }
   },
-  close(controller) {
-    try {
-      controller.close();
-    } catch (e) {
-      // already closed or cancelled
-    }
+  close(sink) {
+    close(sink);
   },
 };
 
@@ -310,17 +307,8 @@ export class EdgeHub extends DurableObject {
     const ready = hub.ready();
     if (ready) await ready;
     const id = opened.id;
-    const stream = new ReadableStream(
-      {
-        start(controller) {
-          hub.attach(id, controller);
-        },
-        cancel() {
-          hub.detach(id);
-        },
-      },
-      clientQueuing,
-    );
-    return new Response(stream, { status: 200, headers });
+    const { body, sink } = clientStream(() => hub.detach(id));
+    hub.attach(id, sink);
+    return new Response(body, { status: 200, headers });
   }
 }

@@ -14,11 +14,11 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 8
+const Version = 9
 
-// ByteUnit is the weight of one byte in what streams.enqueue returns:
-// client streams count each chunk as 1 + ByteUnit × its bytes (queue.mjs),
-// so a count c encodes c % ByteUnit chunks and c / ByteUnit bytes.
+// ByteUnit is the weight of one byte in what streams.enqueue returns: a
+// client stream's Sink (queue.mjs) reports chunks + ByteUnit × bytes, so a
+// count c encodes c % ByteUnit chunks and c / ByteUnit bytes.
 // Chunk limits must stay below it, byte limits below 2^31 (an Int32Array
 // carries them).
 const ByteUnit = 1 << 21
@@ -126,11 +126,11 @@ var Calls = []Call{
 		Params: []string{"url", "lastEventID", "authorization", "cookie", "origin"},
 		Result: "a refusal {status, headers, body} or, accepted, {status: 200, id, headers}; headers is a JSON object of strings"},
 	{Object: "binding", Name: Attach, DefinedBy: Go,
-		Params: []string{"id", "controller"},
+		Params: []string{"id", "sink"},
 		Result: "nothing; Go writes the stream through streams.enqueue and streams.enqueueMany from then on, or closes it at once if id is unknown"},
 	{Object: "binding", Name: Detach, DefinedBy: Go,
 		Params: []string{"id"},
-		Result: "nothing; the client whose stream was cancelled is removed"},
+		Result: "nothing; the client whose stream ended without Go closing it (the client went away) is removed; an unknown id is ignored"},
 	{Object: "binding", Name: Stats, DefinedBy: Go,
 		Params: []string{"trace"},
 		Result: "the hub's counters and limits as a JSON string; with trace true, also feedTrace, the timelines of its newest fan-outs (edge.BatchTrace)"},
@@ -143,16 +143,16 @@ var Calls = []Call{
 		Params: []string{"headers", "originHeaders", "api"},
 		Result: "the headers (JSON pairs) of the answer to a forwarded request: answer's headers plus those of the origin's answer a proxy relays (api: answer.relayAPI)"},
 	{Object: "streams", Name: StreamsEnqueue, DefinedBy: JS,
-		Params: []string{"controller", "chunk", "limit", "limitBytes"},
+		Params: []string{"sink", "chunk", "limit", "limitBytes"},
 		Result: "what waits for the client after the write, chunks + ByteUnit × bytes, or -1 when the chunk was not written (stream gone, or more than limit chunks or limitBytes bytes waiting); never throws"},
 	{Object: "streams", Name: StreamsClose, DefinedBy: JS,
-		Params: []string{"controller"},
+		Params: []string{"sink"},
 		Result: "nothing; never throws"},
 	{Object: "streams", Name: StreamsPause, DefinedBy: JS,
 		Result: "a Promise that resolves on a later turn of the event loop (a 0 ms timer)"},
 	{Object: "streams", Name: StreamsEnqueueMany, DefinedBy: JS,
 		Params: []string{"bound", "triples", "chunk", "n"},
-		Result: "nothing; for each of the first n [slot, limit, limitBytes] triples of the Int32Array triples, writes chunk to the controller bound[slot] (an array Go keeps) as enqueue would, and replaces the limits with what waits afterwards, [chunks, bytes], or limit with -1 when the chunk was not written or the slot is empty; never throws"},
+		Result: "nothing; for each of the first n [slot, limit, limitBytes] triples of the Int32Array triples, writes chunk to the sink bound[slot] (an array Go keeps) as enqueue would, and replaces the limits with what waits afterwards, [chunks, bytes], or limit with -1 when the chunk was not written or the slot is empty; never throws"},
 	{Object: "feeds", Name: FeedsOpen, DefinedBy: JS,
 		Params: []string{"body", "maxBytes"},
 		Result: "a pump reading body ahead, at most maxBytes"},

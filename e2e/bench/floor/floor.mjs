@@ -1,15 +1,20 @@
 // The floor of a client write in workerd: a pure-JS Durable Object that
-// holds client streams the way the edge hub does (a ReadableStream per
-// client whose controller is written to directly, passed on by the front
-// door through an IdentityTransformStream pipe, as worker/entry.mjs does)
-// and fans chunks out to all of them with nothing but the write: one
-// Uint8Array per fan-out, one controller.enqueue per client. e2e/bench
+// holds client streams the way the edge hub does (an
+// IdentityTransformStream per client whose writer is written to directly,
+// passed on by the front door through an IdentityTransformStream pipe, as
+// worker/entry.mjs and worker/queue.mjs do) and fans chunks out to all of
+// them with nothing but the write: one Uint8Array per fan-out, one
+// writer.write per client (its promise handled, as the hub's). e2e/bench
 // asks it for the edge hub's own write pattern (clients, fan-outs, chunk
 // size and pacing, measured in the same run) and compares the CPU each
 // spends per client write.
 //
-//   GET  /subscribe[?group=G]          a held text/event-stream
-//   GET  /stats                        {"streams": n}
+//   GET  /subscribe[?group=G][&mode=readable]
+//        a held text/event-stream; with mode=readable a ReadableStream
+//        written with controller.enqueue instead, the way the hub wrote
+//        until 2026-12-04 (the bench compares the JS heap each keeps alive
+//        per write)
+//   GET  /stats[?group=G]              {"streams": n}, of group G if given
 //   POST /publish?group=G&data=D       writes "data: D" at once to the
 //        streams of group G (the latency floor: the bench sends its clock)
 //   POST /steady?rate=R&secs=S         the sustained floor: R events a
@@ -60,6 +65,44 @@ function chunk(seq, n, size) {
   return encoder.encode(s);
 }
 
+const ignore = () => {};
+
+// clientStream adds a client to group and returns its body. A member of a
+// group is anything with enqueue(chunk), which throws once the client is
+// gone.
+function clientStream(group, mode) {
+  if (mode === "readable") {
+    let self;
+    return new ReadableStream({
+      start(controller) {
+        self = controller;
+        group.add(controller);
+        controller.enqueue(encoder.encode(":\n\n"));
+      },
+      cancel() {
+        group.delete(self);
+      },
+    });
+  }
+  const pipe = new IdentityTransformStream();
+  const writer = pipe.writable.getWriter();
+  const self = { gone: false };
+  const gone = () => {
+    self.gone = true;
+  };
+  self.enqueue = (chunk) => {
+    if (self.gone) throw new Error("client gone");
+    writer.write(chunk).then(ignore, gone);
+  };
+  writer.closed.then(ignore, () => {
+    gone();
+    group.delete(self);
+  });
+  group.add(self);
+  self.enqueue(encoder.encode(":\n\n"));
+  return pipe.readable;
+}
+
 export class FloorHub extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
@@ -106,21 +149,13 @@ export class FloorHub extends DurableObject {
         if (!this.groups.has(name)) this.groups.set(name, new Set());
         group = this.groups.get(name);
       }
-      let self;
-      const stream = new ReadableStream({
-        start(controller) {
-          self = controller;
-          group.add(controller);
-          controller.enqueue(encoder.encode(":\n\n"));
-        },
-        cancel() {
-          group.delete(self);
-        },
+      return new Response(clientStream(group, url.searchParams.get("mode")), {
+        headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
       });
-      return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
     }
     if (url.pathname === "/stats") {
-      return Response.json({ streams: clients.size });
+      const name = url.searchParams.get("group");
+      return Response.json({ streams: (name ? this.groups.get(name) || new Set() : clients).size });
     }
     if (url.pathname === "/publish" && request.method === "POST") {
       const group = this.groups.get(url.searchParams.get("group") || "") || new Set();
