@@ -4,24 +4,36 @@
 // line: V8's answer {usedSize, totalSize, embedderHeapUsedSize,
 // backingStorageSize} in bytes.
 //
-// Usage: [HEAPUSAGE_BEARER=token] node e2e/bench/heapusage.mjs PORT POKE_URL
+// Usage: [HEAPUSAGE_BEARER=token] node e2e/bench/heapusage.mjs [--stay] PORT POKE_URL
+//
+// With --stay it stays connected and measures once for every line read
+// on standard input, printing one JSON line each, until standard input
+// ends. Use that when the isolate writes to many streams between two
+// readings: wrangler's inspector proxy turns the Network domain on for
+// every new connection, and with it on, workerd reports every chunk a
+// stream sends to DevTools; after 100 events written to 500 streams that
+// way the proxy no longer answered a new connection (2026-12-04).
 //
 // workerd runs an inspector command that needs the isolate (a garbage
 // collection) only when the isolate next runs something: the script
 // requests POKE_URL (with the bearer token, if given: /_edge/stats is
-// cheap and starts no Go instance) until the collection is answered.
+// cheap and starts no Go instance) until each command is answered.
 // It also turns off the Network domain that wrangler's proxy enables on
 // every connection, so that the isolate does not record requests for
 // DevTools while it is measured.
 //
-// The benchmark (isolate_test.go) runs it; it is a script of its own so
-// that the Go side needs no WebSocket client. It uses the ws package that
-// wrangler installs (node's own WebSocket sends an Origin header, which
-// wrangler's inspector proxy refuses), else node's global one.
-const port = parseInt(process.argv[2], 10);
-const poke = process.argv[3];
+// The benchmark (isolate_test.go) and e2e's TestEdgeWritesKeepNoHeap run
+// it; it is a script of its own so that the Go side needs no WebSocket
+// client. It uses the ws package that wrangler installs (node's own
+// WebSocket sends an Origin header, which wrangler's inspector proxy
+// refuses), else node's global one.
+const args = process.argv.slice(2);
+const stay = args[0] === "--stay";
+if (stay) args.shift();
+const port = parseInt(args[0], 10);
+const poke = args[1];
 if (!port || !poke) {
-  console.error("usage: node heapusage.mjs PORT POKE_URL");
+  console.error("usage: node heapusage.mjs [--stay] PORT POKE_URL");
   process.exit(2);
 }
 
@@ -33,10 +45,11 @@ async function webSocketClass() {
   }
 }
 
+const timeoutMs = parseInt(process.env.HEAPUSAGE_TIMEOUT_MS || "60000", 10);
 const timer = setTimeout(() => {
-  console.error("inspector did not answer within 60 s");
+  console.error(`inspector did not answer within ${timeoutMs / 1000} s`);
   process.exit(1);
-}, 60_000);
+}, timeoutMs);
 const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
 if (!targets.length) {
   console.error(`no inspector target at 127.0.0.1:${port}`);
@@ -68,22 +81,44 @@ await new Promise((resolve, reject) => {
   ws.onerror = (e) => reject(new Error(`inspector websocket: ${e.message || e.type}`));
 });
 const headers = process.env.HEAPUSAGE_BEARER ? { authorization: `Bearer ${process.env.HEAPUSAGE_BEARER}` } : {};
-async function collect() {
+// poked sends an inspector command and requests POKE_URL until it is
+// answered: any command may wait for the isolate to run something.
+async function poked(method) {
   let done = false;
-  const gc = call("HeapProfiler.collectGarbage").then(() => (done = true));
+  const answer = call(method).finally(() => (done = true));
   while (!done) {
     const res = await fetch(poke, { headers });
     await res.arrayBuffer();
-    await Promise.race([gc, new Promise((r) => setTimeout(r, 300))]);
+    await Promise.race([answer, new Promise((r) => setTimeout(r, 300))]);
   }
+  return answer;
 }
-await call("Network.disable");
-// Twice: objects that finalizers of the first collection released go in
-// the second.
-await collect();
-await collect();
-const usage = await call("Runtime.getHeapUsage");
+// measure collects garbage and reads the heap's usage.
+async function measure() {
+  // Twice: objects that finalizers of the first collection released go
+  // in the second.
+  await poked("HeapProfiler.collectGarbage");
+  await poked("HeapProfiler.collectGarbage");
+  return poked("Runtime.getHeapUsage");
+}
+await poked("Network.disable");
+if (!stay) {
+  const usage = await measure();
+  clearTimeout(timer);
+  console.log(JSON.stringify(usage));
+  ws.close();
+  process.exit(0);
+}
+// Connected: the timeout bounds each measurement, not the wait between.
 clearTimeout(timer);
-console.log(JSON.stringify(usage));
+const { createInterface } = await import("node:readline");
+for await (const _ of createInterface({ input: process.stdin })) {
+  const t = setTimeout(() => {
+    console.error(`inspector did not answer within ${timeoutMs / 1000} s`);
+    process.exit(1);
+  }, timeoutMs);
+  console.log(JSON.stringify(await measure()));
+  clearTimeout(t);
+}
 ws.close();
 process.exit(0);

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -50,6 +51,7 @@ type isoWorker struct {
 	srv       *proc.Server
 	inspector int
 	mem       []isoMem
+	kept      *heapKept // JS heap kept alive per client write
 	front     []frontCPU
 	idleCPU   float64 // CPU seconds per second of the idle worker process
 }
@@ -66,6 +68,29 @@ type isoMem struct {
 	rssBeforeW, rssAfterW  int64
 	isolate                float64 // js + embedder + wasm, per stream
 }
+
+// targetKeptPerWrite bounds the heap a write may keep alive while its
+// stream is held: Go's JS values per event (about ten, held until Go's
+// collector runs) spread over the event's writes stay far below it; a
+// stream mode that keeps something per write (≈ 90 B with a
+// ReadableStream) does not.
+const targetKeptPerWrite = 10
+
+// heapKept is what a run of writes to held streams left in an isolate's
+// heap after a garbage collection, the streams still held.
+type heapKept struct {
+	label          string
+	streams        int
+	events, writes int
+	js, embedder   float64 // bytes added in all
+}
+
+// perWrite is the JS plus embedder heap kept alive per write.
+func (k heapKept) perWrite() float64 { return (k.js + k.embedder) / float64(k.writes) }
+
+// keptEvents is how many events the heap-kept measurement writes to each
+// of its streams.
+const keptEvents = 100
 
 // frontCPU is the worker process's CPU per short front-door request.
 type frontCPU struct {
@@ -139,7 +164,11 @@ type isoBench struct {
 	// floorMem: the pure-JS floor object's isolate per held stream, the
 	// same steps (its JS and embedder heap; it has no Wasm).
 	floorMem []isoMem
-	errs     []error
+	// floorKept: what writes keep alive on the floor object, per way of
+	// holding a stream.
+	floorKept []heapKept
+	readers   map[int]*heapReader // by inspector port
+	errs      []error
 }
 
 func (ib *isoBench) setup() error {
@@ -220,6 +249,9 @@ func (ib *isoBench) buildBaseline(rev string) (string, error) {
 }
 
 func (ib *isoBench) cleanup() {
+	for _, r := range ib.readers {
+		r.close()
+	}
 	for _, w := range ib.workers {
 		if w.srv != nil {
 			w.srv.Stop()
@@ -290,20 +322,58 @@ func (ib *isoBench) heap(w *isoWorker) (heapUsage, error) {
 }
 
 // heapAt does it for the isolate whose inspector listens on port, poking
-// it with requests to poke (which the stats token is sent to).
+// it with requests to poke (which the stats token is sent to). Each port
+// keeps one inspector connection for the whole run (heapusage.mjs
+// --stay): a new connection after many writes found wrangler's inspector
+// proxy unresponsive.
 func (ib *isoBench) heapAt(port int, poke string) (heapUsage, error) {
 	var h heapUsage
-	cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), strconv.Itoa(port), poke)
-	cmd.Dir = ib.root
-	cmd.Env = append(os.Environ(), "HEAPUSAGE_BEARER="+statsToken)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return h, fmt.Errorf("heapusage.mjs: %v: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	r, ok := ib.readers[port]
+	if !ok {
+		cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), "--stay", strconv.Itoa(port), poke)
+		cmd.Dir = ib.root
+		cmd.Env = append(os.Environ(), "HEAPUSAGE_BEARER="+statsToken)
+		r = &heapReader{cmd: cmd}
+		cmd.Stderr = &r.stderr
+		var err error
+		if r.in, err = cmd.StdinPipe(); err != nil {
+			return h, err
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return h, err
+		}
+		if err := cmd.Start(); err != nil {
+			return h, err
+		}
+		r.out = bufio.NewScanner(out)
+		if ib.readers == nil {
+			ib.readers = map[int]*heapReader{}
+		}
+		ib.readers[port] = r
 	}
-	err = json.Unmarshal(out, &h)
+	if _, err := io.WriteString(r.in, "measure\n"); err != nil {
+		return h, fmt.Errorf("heapusage.mjs: %v: %s", err, bytes.TrimSpace(r.stderr.Bytes()))
+	}
+	if !r.out.Scan() {
+		return h, fmt.Errorf("heapusage.mjs gave no reading: %v %s", r.out.Err(), bytes.TrimSpace(r.stderr.Bytes()))
+	}
+	err := json.Unmarshal(r.out.Bytes(), &h)
 	return h, err
+}
+
+// heapReader is a running heapusage.mjs --stay.
+type heapReader struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr bytes.Buffer
+}
+
+func (r *heapReader) close() {
+	r.in.Close()
+	r.cmd.Process.Kill()
+	r.cmd.Wait()
 }
 
 // workerRSS is the RSS of w's workerd processes: the one that runs the
@@ -340,7 +410,8 @@ func (ib *isoBench) memory(w *isoWorker) error {
 		return err
 	}
 	rw0, rp0 := workerRSS(w)
-	var held []*subscriber
+	var held, first []*subscriber
+	var firstTopic string
 	defer func() { closeAll(held) }()
 	for _, n := range ib.streams {
 		topic := benchTopic(fmt.Sprintf("iso-hold%d", n))
@@ -349,6 +420,9 @@ func (ib *isoBench) memory(w *isoWorker) error {
 			return err
 		}
 		held = append(held, subs...)
+		if first == nil {
+			first, firstTopic = subs, topic
+		}
 		var st stats
 		if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
 			st, _ = getStats(base + "/_edge/stats")
@@ -384,7 +458,47 @@ func (ib *isoBench) memory(w *isoWorker) error {
 		ib.tb.Logf("%s N=%d: JS heap %.0f → %.0f, embedder %.0f → %.0f, wasm %.0f → %.0f, worker RSS %d → %d, proxy RSS %d → %d",
 			w.label, n, h0.Used, h1.Used, h0.Embedder, h1.Embedder, st0.WasmMemoryBytes, st1.WasmMemoryBytes, rw0, rw1, rp0, rp1)
 	}
+	// What writes leave behind: keptEvents events to the first step's
+	// streams, everything still held.
+	k, err := measureKept(w.label, first, 1, func() (heapUsage, error) { return ib.heap(w) }, func(i int) error {
+		return publish(ib.originURL, ib.pubToken, firstTopic, fmt.Sprintf("kept %d", i))
+	})
+	if err != nil {
+		return fmt.Errorf("heap kept by writes: %w", err)
+	}
+	w.kept = &k
 	return nil
+}
+
+// measureKept reads the heap, sends keptEvents events with send (each
+// written to every one of subs, which have had already events each),
+// waits until every stream has them all, and reads the heap again: what
+// the writes kept alive while the streams stay open.
+func measureKept(label string, subs []*subscriber, already int, heap func() (heapUsage, error), send func(i int) error) (heapKept, error) {
+	k := heapKept{label: label, streams: len(subs), events: keptEvents, writes: len(subs) * keptEvents}
+	h0, err := heap()
+	if err != nil {
+		return k, err
+	}
+	// One event at a time, each delivered to every stream before the
+	// next is sent: the hub writes events that arrive together as one
+	// chunk per client, and this counts one write per event and stream.
+	for i := 0; i < keptEvents; i++ {
+		if err := send(i); err != nil {
+			return k, err
+		}
+		if !waitEvents(subs, int64(already+i+1), 30*time.Second) {
+			got, _ := totalEvents(subs)
+			return k, fmt.Errorf("%d of %d events reached the %d streams", got, int64(len(subs))*int64(already+i+1), len(subs))
+		}
+	}
+	time.Sleep(2 * time.Second) // the last writes settle
+	h1, err := heap()
+	if err != nil {
+		return k, err
+	}
+	k.js, k.embedder = h1.Used-h0.Used, h1.Embedder-h0.Embedder
+	return k, nil
 }
 
 // floorMemory holds the same steps of streams on the pure-JS floor
@@ -440,6 +554,44 @@ func (ib *isoBench) floorMemory() error {
 		m.isolate = m.js + m.embedder
 		ib.floorMem = append(ib.floorMem, m)
 		ib.tb.Logf("floor N=%d: JS heap %.0f → %.0f, embedder %.0f → %.0f", n, h0.Used, h1.Used, h0.Embedder, h1.Embedder)
+	}
+	// What writes leave behind, for each way of holding a stream: the
+	// hub's (IdentityTransformStream writers) and the ReadableStream the
+	// hub enqueued to before 2026-12-04. The held streams stay open.
+	n := min(1000, ib.streams[0])
+	for _, mode := range []string{"", "readable"} {
+		group := "kept" + mode
+		subs, err := dialMany(n, 64, srv.URL+"/subscribe?group="+group+"&mode="+mode, nil, nil)
+		held = append(held, subs...)
+		if err != nil {
+			return err
+		}
+		if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+			st, err := getStats(srv.URL + "/stats?group=" + group)
+			return err == nil && st.Streams >= n
+		}) {
+			return fmt.Errorf("the floor object does not count %d streams in group %s", n, group)
+		}
+		label := "floor, IdentityTransformStream writers (as the hub)"
+		if mode == "readable" {
+			label = "floor, ReadableStream + controller.enqueue (the hub before 2026-12-04)"
+		}
+		k, err := measureKept(label, subs, 0, heap, func(i int) error {
+			res, err := http.Post(fmt.Sprintf("%s/publish?group=%s&data=kept%d", srv.URL, group, i), "text/plain", nil)
+			if err != nil {
+				return err
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusNoContent {
+				return fmt.Errorf("floor publish: %s", res.Status)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("heap kept by writes (%s): %w", label, err)
+		}
+		ib.floorKept = append(ib.floorKept, k)
+		ib.tb.Logf("%s: %d writes kept %.0f B of JS heap and %.0f B of embedder heap", label, k.writes, k.js, k.embedder)
 	}
 	closeAll(fw.subs)
 	return nil
@@ -615,6 +767,29 @@ func (ib *isoBench) table() string {
 			ratio = fmt.Sprintf("; the hub's JS + embedder heap %s, %.2f× the floor's", size(hub.js+hub.embedder), (hub.js+hub.embedder)/(m.js+m.embedder))
 		}
 		add("", fmt.Sprintf("  pure-JS floor object, N=%d: JS heap / embedder heap", m.n), fmt.Sprintf("%s / %s%s", size(m.js), size(m.embedder), ratio), "", "")
+	}
+	// What writes keep alive while their streams are held: workerd's
+	// full collections are atomic and as long as the live heap is large,
+	// so a stream that keeps something per write makes every later pause
+	// longer (README, "A client write must not keep JS heap alive").
+	keptRow := func(k heapKept) string {
+		return fmt.Sprintf("%.1f B (JS %+.0f B, embedder %+.0f B for %d writes: %d events to %d streams)", k.perWrite(), k.js, k.embedder, k.writes, k.events, k.streams)
+	}
+	num = "I1b"
+	for _, w := range ib.workers {
+		if w.kept == nil {
+			continue
+		}
+		tgt, v := "", ""
+		if w == cur {
+			tgt, v = "≤ "+fmt.Sprint(targetKeptPerWrite)+" B", verdict(w.kept.perWrite() <= targetKeptPerWrite)
+		}
+		add(num, fmt.Sprintf("JS + embedder heap kept alive per client write, streams held (%s)", w.label), keptRow(*w.kept), tgt, v)
+		num = ""
+	}
+	for _, k := range ib.floorKept {
+		add(num, "  "+k.label, keptRow(k), "", "")
+		num = ""
 	}
 	num = "I2"
 	for _, m := range cur.mem {

@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edge-sse/edge-sse/e2e/internal/proc"
+)
+
+// keptMaxPerWrite bounds the JS plus embedder heap a client write may
+// keep alive in the hub's isolate while the client's stream is held. A
+// write through the stream's writer keeps nothing; what the hub keeps per
+// event (the chunk in its ring, the JS values Go holds until its collector
+// runs) spread over the event's writes is a few bytes here. A chunk
+// enqueued to a ReadableStream kept ≈ 90 B (docs/PLATFORM.md fact 24).
+const keptMaxPerWrite = 20
+
+// TestEdgeWritesKeepNoHeap holds streams on a hub in real workerd, writes
+// events to them, and reads the isolate's heap through the DevTools
+// inspector after a collection (e2e/bench/heapusage.mjs) before and
+// after: the writes must not keep heap alive while the streams stay
+// open. Workerd's full collections are atomic and take as long as the
+// live heap is large, so a stream mode that keeps something per write
+// makes every pause longer with every event (README, "A client write must
+// not keep JS heap alive").
+func TestEdgeWritesKeepNoHeap(t *testing.T) {
+	const streams, events = 500, 100
+	inspector, _ := strconv.Atoi(strings.TrimPrefix(freeAddr(), "127.0.0.1:"))
+	s, err := proc.Worker{Root: sys.root, LogDir: sys.logDir, Name: "heapkept",
+		Snapshot:  filepath.Join(sys.logDir, "heapkept-bundle"),
+		Persist:   filepath.Join(sys.logDir, "heapkept-state"),
+		Inspector: inspector,
+		Vars: []string{
+			"ORIGIN_URL:" + sys.originURL,
+			"FEED_SECRET:" + feedSecret,
+			"STATS_TOKEN:" + operatorToken,
+			"JWT_KEY:" + jwtKey,
+			"ALLOW_ANONYMOUS:true",
+			// No probe round while the heap is read.
+			"CLIENT_HEARTBEAT_MS:120000",
+		},
+	}.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+
+	topic := uniqueTopic(t, "heapkept")
+	u := s.URL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
+	clients := make([]*sseClient, streams)
+	var wg sync.WaitGroup
+	errs := make(chan error, streams)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dialSSE(u, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			clients[i] = c
+		}()
+	}
+	wg.Wait()
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				c.close()
+			}
+		}
+	}()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	// receive waits until every client has had n more events.
+	receive := func(n int) {
+		t.Helper()
+		for i, c := range clients {
+			for k := 0; k < n; k++ {
+				select {
+				case <-c.events:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("client %d of %d: event %d of %d did not arrive", i, streams, k+1, n)
+				}
+			}
+		}
+	}
+	publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {"warm"}})
+	receive(1)
+	time.Sleep(time.Second)
+
+	// One inspector connection for the whole test (heapusage.mjs --stay:
+	// a new connection after the writes found wrangler's inspector proxy
+	// unresponsive), one reading per line sent to it.
+	cmd := exec.Command("node", filepath.Join(sys.root, "e2e", "bench", "heapusage.mjs"), "--stay", strconv.Itoa(inspector), s.URL+"/_edge/stats")
+	cmd.Env = append(os.Environ(), "HEAPUSAGE_BEARER="+operatorToken)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		in.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	out := bufio.NewScanner(outPipe)
+	heap := func() float64 {
+		t.Helper()
+		if _, err := io.WriteString(in, "measure\n"); err != nil {
+			t.Fatalf("heapusage.mjs: %v: %s", err, stderr.Bytes())
+		}
+		if !out.Scan() {
+			t.Fatalf("heapusage.mjs gave no reading: %v %s", out.Err(), stderr.Bytes())
+		}
+		var h struct {
+			Used     float64 `json:"usedSize"`
+			Embedder float64 `json:"embedderHeapUsedSize"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &h); err != nil {
+			t.Fatal(err)
+		}
+		return h.Used + h.Embedder
+	}
+	before := heap()
+	// One event at a time, each delivered before the next is published:
+	// events that arrive together go out as one chunk per client, and
+	// this counts one write per event and client.
+	for i := 0; i < events; i++ {
+		publish(t, sys.originURL, url.Values{"topic": {topic}, "data": {fmt.Sprintf("event %d with some bytes of payload", i)}})
+		receive(1)
+	}
+	time.Sleep(2 * time.Second) // the last writes settle
+	after := heap()
+	perWrite := (after - before) / float64(streams*events)
+	t.Logf("%d writes (%d events to %d held streams): JS + embedder heap %.0f → %.0f B, %.1f B kept per write", streams*events, events, streams, before, after, perWrite)
+	if perWrite > keptMaxPerWrite {
+		t.Errorf("the writes kept %.1f B of heap each while their streams are held, want ≤ %d", perWrite, keptMaxPerWrite)
+	}
+}
