@@ -241,7 +241,20 @@
 // streams under its own inspector and is read the same way (JS and
 // embedder heap; EDGE_BENCH_ISOLATE_FLOOR=0 skips it): what a held stream
 // costs with no Go and no hub code, for the hub's figure to be read
-// against.
+// against. heapusage.mjs stays connected to each inspector for the whole
+// run (--stay): a new connection after many writes found wrangler's
+// inspector proxy unresponsive.
+//
+// I1b. JS + embedder heap kept alive per client write while the streams
+// stay held: the heap (as in I1) before and after 100 events written one
+// at a time to the 1,000 streams of I1's first step (each delivered to
+// every stream before the next is published, so that each is one write
+// per stream), divided by the writes. Target: at most 10 B (what the hub
+// keeps per event, spread over 1,000 writes). The floor object does the
+// same with 1,000 streams of each kind it can hold: IdentityTransformStream
+// writers, as the hub, and a ReadableStream written with
+// controller.enqueue, the way the hub wrote until 2026-12-04, which keeps
+// ≈ 90 B per write until the stream ends (docs/PLATFORM.md fact 24).
 //
 // I2. workerd RSS per held stream, worker process (the workerd that runs
 // the worker, not wrangler's dev proxy, shown apart): the same streams,
