@@ -9,7 +9,7 @@ import (
 )
 
 // Writer is a client's stream as the platform holds it (in the worker, a
-// ReadableStream controller).
+// client stream's Sink: an IdentityTransformStream writer, worker/queue.mjs).
 type Writer interface {
 	// Enqueue writes c unless the stream is gone or more than limit.Chunks
 	// chunks or more than limit.Bytes bytes already wait for the client

@@ -11,7 +11,7 @@ import (
 	"github.com/edge-sse/edge-sse/shared/topic"
 )
 
-// stream is a Writer modelled on a client's ReadableStream as entry.mjs's
+// stream is a Writer modelled on a client stream as entry.mjs's
 // enqueue sees it: chunks and their bytes wait until the client reads
 // them, and more than limit.Chunks chunks or limit.Bytes bytes (0: no
 // bound) waiting refuses the write.
