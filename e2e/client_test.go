@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,40 @@ func subscribeSSE(t testing.TB, u string, header http.Header) *sseClient {
 	}
 	t.Cleanup(c.close)
 	return c
+}
+
+// dialSSEMany opens n streams at once, each as subscribeSSE does, and
+// closes them when the test ends.
+func dialSSEMany(t testing.TB, u string, n int) []*sseClient {
+	t.Helper()
+	clients := make([]*sseClient, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dialSSE(u, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			clients[i] = c
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, c := range clients {
+			if c != nil {
+				c.close()
+			}
+		}
+	})
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return clients
 }
 
 func dialSSE(u string, header http.Header) (*sseClient, error) {

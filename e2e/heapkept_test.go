@@ -1,18 +1,11 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,34 +52,7 @@ func TestEdgeWritesKeepNoHeap(t *testing.T) {
 
 	topic := uniqueTopic(t, "heapkept")
 	u := s.URL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
-	clients := make([]*sseClient, streams)
-	var wg sync.WaitGroup
-	errs := make(chan error, streams)
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := dialSSE(u, nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			clients[i] = c
-		}()
-	}
-	wg.Wait()
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.close()
-			}
-		}
-	}()
-	select {
-	case err := <-errs:
-		t.Fatal(err)
-	default:
-	}
+	clients := dialSSEMany(t, u, streams)
 	// receive waits until every client has had n more events.
 	receive := func(n int) {
 		t.Helper()
@@ -104,43 +70,18 @@ func TestEdgeWritesKeepNoHeap(t *testing.T) {
 	receive(1)
 	time.Sleep(time.Second)
 
-	// One inspector connection for the whole test (heapusage.mjs --stay:
-	// a new connection after the writes found wrangler's inspector proxy
-	// unresponsive), one reading per line sent to it.
-	cmd := exec.Command("node", filepath.Join(sys.root, "e2e", "bench", "heapusage.mjs"), "--stay", strconv.Itoa(inspector), s.URL+"/_edge/stats")
-	cmd.Env = append(os.Environ(), "HEAPUSAGE_BEARER="+operatorToken)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	in, err := cmd.StdinPipe()
+	// One inspector connection for the whole test (proc.HeapReader: a new
+	// connection after the writes found wrangler's inspector proxy
+	// unresponsive).
+	r, err := proc.StartHeapReader(sys.root, inspector, s.URL+"/_edge/stats", operatorToken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	outPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		in.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	out := bufio.NewScanner(outPipe)
+	defer r.Close()
 	heap := func() float64 {
 		t.Helper()
-		if _, err := io.WriteString(in, "measure\n"); err != nil {
-			t.Fatalf("heapusage.mjs: %v: %s", err, stderr.Bytes())
-		}
-		if !out.Scan() {
-			t.Fatalf("heapusage.mjs gave no reading: %v %s", out.Err(), stderr.Bytes())
-		}
-		var h struct {
-			Used     float64 `json:"usedSize"`
-			Embedder float64 `json:"embedderHeapUsedSize"`
-		}
-		if err := json.Unmarshal(out.Bytes(), &h); err != nil {
+		h, err := r.Read()
+		if err != nil {
 			t.Fatal(err)
 		}
 		return h.Used + h.Embedder

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 )
@@ -21,26 +20,7 @@ func TestEdgeDisconnectHalf(t *testing.T) {
 	t.Logf("e2e: hub empty after %s", time.Since(start).Round(time.Second))
 	topic := uniqueTopic(t, "half")
 	u := sys.edgeURL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
-	clients := make([]*sseClient, 50)
-	var wg sync.WaitGroup
-	errs := make(chan error, len(clients))
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := dialSSE(u, nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			clients[i] = c
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	clients := dialSSEMany(t, u, 50)
 	if n := subscribers(t); n != 50 {
 		t.Fatalf("subscribers = %d after 50 connects, want 50", n)
 	}

@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	crand "crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,12 +98,7 @@ type frontCPU struct {
 }
 
 // heapUsage is V8's Runtime.getHeapUsage answer.
-type heapUsage struct {
-	Used     float64 `json:"usedSize"`
-	Total    float64 `json:"totalSize"`
-	Embedder float64 `json:"embedderHeapUsedSize"`
-	Backing  float64 `json:"backingStorageSize"`
-}
+type heapUsage = proc.HeapUsage
 
 // BenchmarkEdgeIsolate measures what issue 12 asks of the isolate and the
 // front door (doc.go, "Isolate memory and front-door CPU"): memory per held
@@ -167,7 +159,7 @@ type isoBench struct {
 	// floorKept: what writes keep alive on the floor object, per way of
 	// holding a stream.
 	floorKept []heapKept
-	readers   map[int]*heapReader // by inspector port
+	readers   map[int]*proc.HeapReader // by inspector port
 	errs      []error
 }
 
@@ -250,7 +242,7 @@ func (ib *isoBench) buildBaseline(rev string) (string, error) {
 
 func (ib *isoBench) cleanup() {
 	for _, r := range ib.readers {
-		r.close()
+		r.Close()
 	}
 	for _, w := range ib.workers {
 		if w.srv != nil {
@@ -322,58 +314,21 @@ func (ib *isoBench) heap(w *isoWorker) (heapUsage, error) {
 }
 
 // heapAt does it for the isolate whose inspector listens on port, poking
-// it with requests to poke (which the stats token is sent to). Each port
-// keeps one inspector connection for the whole run (heapusage.mjs
-// --stay): a new connection after many writes found wrangler's inspector
-// proxy unresponsive.
+// it with requests to poke (which the stats token is sent to), over one
+// inspector connection per port for the whole run (proc.HeapReader).
 func (ib *isoBench) heapAt(port int, poke string) (heapUsage, error) {
-	var h heapUsage
 	r, ok := ib.readers[port]
 	if !ok {
-		cmd := exec.Command("node", filepath.Join(ib.root, "e2e", "bench", "heapusage.mjs"), "--stay", strconv.Itoa(port), poke)
-		cmd.Dir = ib.root
-		cmd.Env = append(os.Environ(), "HEAPUSAGE_BEARER="+statsToken)
-		r = &heapReader{cmd: cmd}
-		cmd.Stderr = &r.stderr
 		var err error
-		if r.in, err = cmd.StdinPipe(); err != nil {
-			return h, err
+		if r, err = proc.StartHeapReader(ib.root, port, poke, statsToken); err != nil {
+			return heapUsage{}, err
 		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return h, err
-		}
-		if err := cmd.Start(); err != nil {
-			return h, err
-		}
-		r.out = bufio.NewScanner(out)
 		if ib.readers == nil {
-			ib.readers = map[int]*heapReader{}
+			ib.readers = map[int]*proc.HeapReader{}
 		}
 		ib.readers[port] = r
 	}
-	if _, err := io.WriteString(r.in, "measure\n"); err != nil {
-		return h, fmt.Errorf("heapusage.mjs: %v: %s", err, bytes.TrimSpace(r.stderr.Bytes()))
-	}
-	if !r.out.Scan() {
-		return h, fmt.Errorf("heapusage.mjs gave no reading: %v %s", r.out.Err(), bytes.TrimSpace(r.stderr.Bytes()))
-	}
-	err := json.Unmarshal(r.out.Bytes(), &h)
-	return h, err
-}
-
-// heapReader is a running heapusage.mjs --stay.
-type heapReader struct {
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	out    *bufio.Scanner
-	stderr bytes.Buffer
-}
-
-func (r *heapReader) close() {
-	r.in.Close()
-	r.cmd.Process.Kill()
-	r.cmd.Wait()
+	return r.Read()
 }
 
 // workerRSS is the RSS of w's workerd processes: the one that runs the
