@@ -16,34 +16,7 @@ func TestEdgeBurst1000(t *testing.T) {
 	const clients, events = 1000, 1000
 	topic := uniqueTopic(t, "burst")
 	u := sys.edgeURL + "/.well-known/mercure?topic=" + url.QueryEscape(topic)
-	cs := make([]*sseClient, clients)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 50)
-	errs := make(chan error, clients)
-	for i := range cs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c, err := dialSSE(u, nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			cs[i] = c
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, c := range cs {
-			c.close()
-		}
-	}()
+	cs := dialSSEMany(t, u, clients)
 	if feeds := originFeeds(t); feeds != 1 {
 		t.Fatalf("origin serves %d edge feeds for %d clients, want 1", feeds, clients)
 	}

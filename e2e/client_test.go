@@ -32,17 +32,20 @@ func subscribeSSE(t testing.TB, u string, header http.Header) *sseClient {
 	return c
 }
 
-// dialSSEMany opens n streams at once, each as subscribeSSE does, and
-// closes them when the test ends.
+// dialSSEMany opens n streams, 50 at a time, each as subscribeSSE does,
+// and closes them when the test ends.
 func dialSSEMany(t testing.TB, u string, n int) []*sseClient {
 	t.Helper()
 	clients := make([]*sseClient, n)
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, 50)
 	errs := make(chan error, n)
 	for i := range clients {
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-sem }()
 			c, err := dialSSE(u, nil)
 			if err != nil {
 				errs <- err

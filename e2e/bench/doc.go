@@ -242,8 +242,8 @@
 // embedder heap; EDGE_BENCH_ISOLATE_FLOOR=0 skips it): what a held stream
 // costs with no Go and no hub code, for the hub's figure to be read
 // against. heapusage.mjs stays connected to each inspector for the whole
-// run (--stay): a new connection after many writes found wrangler's
-// inspector proxy unresponsive.
+// run: a new connection after many writes found wrangler's inspector
+// proxy unresponsive.
 //
 // I1b. JS + embedder heap kept alive per client write while the streams
 // stay held: the heap (as in I1) before and after 100 events written one

@@ -1,18 +1,18 @@
 // Reads a worker isolate's heap through the DevTools inspector of
 // wrangler's dev server (e2e/wrangler-dev.mjs --inspector-port PORT):
-// HeapProfiler.collectGarbage, then Runtime.getHeapUsage. Prints one JSON
-// line: V8's answer {usedSize, totalSize, embedderHeapUsedSize,
-// backingStorageSize} in bytes.
+// HeapProfiler.collectGarbage, then Runtime.getHeapUsage, once for every
+// line read on standard input, printing one JSON line each: V8's answer
+// {usedSize, totalSize, embedderHeapUsedSize, backingStorageSize} in
+// bytes. It stays connected until standard input ends (one reading:
+// `echo | node e2e/bench/heapusage.mjs PORT POKE_URL`).
 //
-// Usage: [HEAPUSAGE_BEARER=token] node e2e/bench/heapusage.mjs [--stay] PORT POKE_URL
+// Usage: [HEAPUSAGE_BEARER=token] node e2e/bench/heapusage.mjs PORT POKE_URL
 //
-// With --stay it stays connected and measures once for every line read
-// on standard input, printing one JSON line each, until standard input
-// ends. Use that when the isolate writes to many streams between two
-// readings: wrangler's inspector proxy turns the Network domain on for
-// every new connection, and with it on, workerd reports every chunk a
-// stream sends to DevTools; after 100 events written to 500 streams that
-// way the proxy no longer answered a new connection (2026-12-04).
+// One connection for all the readings of a run, because wrangler's
+// inspector proxy turns the Network domain on for every new connection,
+// and with it on, workerd reports every chunk a stream sends to DevTools;
+// after 100 events written to 500 streams that way the proxy no longer
+// answered a new connection (2026-12-04).
 //
 // workerd runs an inspector command that needs the isolate (a garbage
 // collection) only when the isolate next runs something: the script
@@ -22,18 +22,15 @@
 // every connection, so that the isolate does not record requests for
 // DevTools while it is measured.
 //
-// The benchmark (isolate_test.go) and e2e's TestEdgeWritesKeepNoHeap run
-// it; it is a script of its own so that the Go side needs no WebSocket
+// e2e/internal/proc's HeapReader runs it for the benchmark
+// (isolate_test.go) and e2e's TestEdgeWritesKeepNoHeap; it is a script of its own so that the Go side needs no WebSocket
 // client. It uses the ws package that wrangler installs (node's own
 // WebSocket sends an Origin header, which wrangler's inspector proxy
 // refuses), else node's global one.
-const args = process.argv.slice(2);
-const stay = args[0] === "--stay";
-if (stay) args.shift();
-const port = parseInt(args[0], 10);
-const poke = args[1];
+const port = parseInt(process.argv[2], 10);
+const poke = process.argv[3];
 if (!port || !poke) {
-  console.error("usage: node heapusage.mjs [--stay] PORT POKE_URL");
+  console.error("usage: node heapusage.mjs PORT POKE_URL");
   process.exit(2);
 }
 
@@ -102,14 +99,8 @@ async function measure() {
   return poked("Runtime.getHeapUsage");
 }
 await poked("Network.disable");
-if (!stay) {
-  const usage = await measure();
-  clearTimeout(timer);
-  console.log(JSON.stringify(usage));
-  ws.close();
-  process.exit(0);
-}
-// Connected: the timeout bounds each measurement, not the wait between.
+// Connected: from here the timeout bounds each measurement, not the wait
+// between them.
 clearTimeout(timer);
 const { createInterface } = await import("node:readline");
 for await (const _ of createInterface({ input: process.stdin })) {

@@ -532,15 +532,7 @@ func (ib *isoBench) floorMemory() error {
 			label = "floor, ReadableStream + controller.enqueue (the hub before 2026-12-04)"
 		}
 		k, err := measureKept(label, subs, 0, heap, func(i int) error {
-			res, err := http.Post(fmt.Sprintf("%s/publish?group=%s&data=kept%d", srv.URL, group, i), "text/plain", nil)
-			if err != nil {
-				return err
-			}
-			res.Body.Close()
-			if res.StatusCode != http.StatusNoContent {
-				return fmt.Errorf("floor publish: %s", res.Status)
-			}
-			return nil
+			return fw.publish(group, fmt.Sprintf("kept%d", i))
 		})
 		if err != nil {
 			return fmt.Errorf("heap kept by writes (%s): %w", label, err)

@@ -23,7 +23,7 @@ type HeapUsage struct {
 // HeapReader reads a worker isolate's heap after a garbage collection
 // through the DevTools inspector of wrangler's dev server (Worker with
 // Inspector set), over one connection for its whole life: it runs
-// e2e/bench/heapusage.mjs --stay, which says why.
+// e2e/bench/heapusage.mjs, which says why.
 type HeapReader struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
@@ -35,7 +35,7 @@ type HeapReader struct {
 // of the worker that heapusage.mjs requests (with bearer, if not empty)
 // until each inspector command is answered.
 func StartHeapReader(root string, port int, poke, bearer string) (*HeapReader, error) {
-	cmd := exec.Command("node", filepath.Join(root, "e2e", "bench", "heapusage.mjs"), "--stay", strconv.Itoa(port), poke)
+	cmd := exec.Command("node", filepath.Join(root, "e2e", "bench", "heapusage.mjs"), strconv.Itoa(port), poke)
 	cmd.Dir = root
 	cmd.Env = os.Environ()
 	if bearer != "" {
