@@ -336,26 +336,17 @@ func TestChaosFloodEdge(t *testing.T) {
 	report.ran = append(report.ran, "FloodEdge")
 	report.Unlock()
 	n := chaosEnvInt("CHAOS_FLOOD_EDGE_CONNS", 1000)
-	// Bounds per stream: workerd's worker process holds ≈ 80 KB of RSS per
-	// stream written from Go, ≈ 245 KiB with the front door's pipe
-	// (docs/PLATFORM.md, fact 6) once earlier load has grown its arenas;
-	// the Go side in Wasm holds a client and its matcher. This test used
-	// to run after the soak, on a warm workerd; it now runs on an almost
-	// fresh one (the suite's order follows file names), where the first
-	// thousand streams also grow workerd's arenas: measured 277–280 KiB
-	// per stream alone, on this code and on the code before the
-	// contract/adapter rework alike (5 runs). Since 2026-12-04 the hub's
-	// client streams are IdentityTransformStreams, not ReadableStreams it
-	// enqueues to, because workerd kept ≈ 90 B of JS heap alive per chunk
-	// enqueued, for the life of the stream, in the isolate whose 128 MB
-	// Cloudflare counts (docs/PLATFORM.md fact 24). A native stream costs
-	// workerd more memory outside the isolate: measured 335 KiB per stream
-	// here (one run), and +56 KiB per stream for the same change in a
-	// pure-JS object (1,000 streams, RSS of all its workerd processes).
-	// That trade is deliberate: RSS is not what the limit counts, and the
-	// heap grew with every event without bound. The bound keeps a margin
-	// of 25 KiB above the measured figure; it was 290 KiB before.
-	const perConnKiB, wasmPerConnKiB = 360, 16
+	// Bounds per stream. workerd's processes: the hub's client stream is
+	// a native IdentityTransformStream (docs/PLATFORM.md fact 24: a
+	// JavaScript ReadableStream kept ≈ 90 B of JS heap per chunk written,
+	// in the isolate Cloudflare counts), which the front door returns as
+	// it is (fact 6). Measured here on an almost fresh workerd (the
+	// suite's order follows file names), where the first thousand streams
+	// also grow workerd's arenas: 189 KiB per stream (2026-12-04). The
+	// bound was 290 KiB with the front door's pipe and a JavaScript
+	// stream, 360 with the pipe and the native stream; it keeps ≈ 30 KiB
+	// of margin. The Go side in Wasm holds a client and its matcher.
+	const perConnKiB, wasmPerConnKiB = 220, 16
 	edge := newEdgeDirect(t)
 	topic := uniqueTopic(t, "chaos-flood-edge")
 

@@ -180,8 +180,9 @@ func TestChaosSoak(t *testing.T) {
 	})
 	originIdleIn := time.Since(leftAt)
 	// The edge: within 30 s. (A stream whose client left before its
-	// response began used to stay open until MAX_STREAM_MS ended it; the
-	// front door's pipe now ends it, and the check allows no such stream.)
+	// response began used to stay open until MAX_STREAM_MS ended it;
+	// workerd now errors the hub's native client stream, and the check
+	// allows no such stream.)
 	var edgeLeft float64
 	edgeIdle := waitFor(max(0, 30*time.Second-time.Since(leftAt)), func() bool {
 		edgeLeft = edge.subscribers()

@@ -2,7 +2,7 @@
 //
 // - The default export is the stateless front door. Subscriptions
 //   (GET /.well-known/mercure) pass to an EdgeHub Durable Object without
-//   starting Go; a held browser stream costs the front door one native pipe
+//   starting Go, and the front door returns the hub's response as it is
 //   (see subscribe). Other requests (publish forwarding, the demo page,
 //   health) go to the isolate's one resident front-door Go instance
 //   (see frontDoor), which answers them without starting Go per request.
@@ -122,28 +122,26 @@ function hubStub(env, name) {
   return env.EDGE_HUB.get(env.EDGE_HUB.idFromName(name));
 }
 
-// subscribe hands a subscription to its hub object and passes the hub's
-// stream on through a native pipe of the front door's own.
+// subscribe hands a subscription to its hub object and returns the hub's
+// response as it is.
 //
-// Returning the hub's response as it is loses the client's departure when
-// the client gave up before the response began (measured under wrangler
-// dev: of ~9,000 subscribers that left within 30 ms, every stream stayed
-// open in the hub, and workerd kept reading each one into nowhere, so the
-// hub's stall check never fired either). With the pipe, a client that is
-// gone errors the pipe, which cancels the hub's stream: the same run left
-// 0 streams. The pipe runs inside workerd (both ends are native streams),
-// so it costs the front door no JavaScript per chunk.
+// The hub's client stream is a native IdentityTransformStream (fact 24 of
+// docs/PLATFORM.md), and workerd errors it when the client is gone, also
+// when the client gave up before the response began: measured under
+// wrangler dev, 2,000 subscribers that left 0–30 ms after their request
+// left 0 streams in the hub (e2e TestChaosEarlyLeavers keeps that). Until
+// 2026-12-04 the hub's streams were JavaScript ReadableStreams, whose
+// cancel never came in that case (1,998 of 2,000 stayed), and the front
+// door passed them on through a native pipe of its own to carry the
+// departure; that pipe cost ≈ 150 KiB of workerd memory per held stream
+// (fact 6) and is gone.
 //
 // Not used, on purpose: request.signal. An "abort" listener on it (here or
 // in the hub) kept ~8 KiB of workerd memory per connection alive for good
 // (measured with a pure-JS object: RSS 424 → 849 MiB over 80k streamed
 // connections with the listener, flat at ~335 MiB without it).
-async function subscribe(request, env) {
-  const res = await hubStub(env, hubName(request, env)).fetch(request);
-  if (!res.body) return res;
-  const pipe = new IdentityTransformStream();
-  res.body.pipeTo(pipe.writable).catch(() => {});
-  return new Response(pipe.readable, res);
+function subscribe(request, env) {
+  return hubStub(env, hubName(request, env)).fetch(request);
 }
 
 // frontBinding is the isolate's front-door Go instance (its binding), once

@@ -167,8 +167,8 @@
 // (writes / clients / fan-outs) back to back, each chunk as many events of
 // as many bytes as the hub's were (bytes the clients read / events). The
 // figure is utime+stime from /proc of the worker's workerd (the process
-// that runs the object, not wrangler's dev proxy; the front door's pipe
-// runs there too, and the floor has the same pipe) over the burst, divided
+// that runs the object, not wrangler's dev proxy; the front door runs
+// there too, for the floor as for the hub) over the burst, divided
 // by the stream writes: the hub's over the floor's is the ratio. The
 // target (≤ 1.3×) is read over every burst of the phase (the first and
 // those repeated for row 6) against every run of the floor, summed: one
@@ -236,7 +236,7 @@
 // streams: a fan-out's writes in flight add ≈ 2 KB per stream while they
 // last). Locally the front door and the hub object
 // run in one isolate, so the figure also holds the front door's part of a
-// stream (its pipe). Target: at most 8 KB per stream at the largest N.
+// stream. Target: at most 8 KB per stream at the largest N.
 // Then the pure-JS floor object (e2e/bench/floor) holds the same steps of
 // streams under its own inspector and is read the same way (JS and
 // embedder heap; EDGE_BENCH_ISOLATE_FLOOR=0 skips it): what a held stream

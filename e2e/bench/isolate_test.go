@@ -457,8 +457,8 @@ func measureKept(label string, subs []*subscriber, already int, heap func() (hea
 }
 
 // floorMemory holds the same steps of streams on the pure-JS floor
-// object (e2e/bench/floor: an IdentityTransformStream per client behind the same
-// front-door pipe, nothing else) and reads its isolate's heap the same
+// object (e2e/bench/floor: an IdentityTransformStream per client, its
+// response returned by the front door as it is, nothing else) and reads its isolate's heap the same
 // way: what a held stream costs the platform alone, for the hub's JS and
 // embedder heap per stream to be read against.
 func (ib *isoBench) floorMemory() error {

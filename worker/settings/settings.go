@@ -97,8 +97,8 @@ type Config struct {
 	// bound). Each stream gets between 3/4 of it and all of it, at random,
 	// then the hub closes it; the client reconnects with Last-Event-ID and
 	// resumes from the ring, losing nothing. It is the last bound on a
-	// stream whose client left unnoticed; the front door's pipe and
-	// ClientStall come first.
+	// stream whose client left unnoticed; workerd erroring the client
+	// stream and ClientStall come first.
 	MaxStream time.Duration
 	// MaxClients is the most client streams one hub object holds; past it
 	// a subscribe request gets 503 with Retry-After. Raise HUB_SHARDS to

@@ -1,7 +1,7 @@
 // The floor of a client write in workerd: a pure-JS Durable Object that
 // holds client streams the way the edge hub does (an
 // IdentityTransformStream per client whose writer is written to directly,
-// passed on by the front door through an IdentityTransformStream pipe, as
+// the object's response returned by the front door as it is, as
 // worker/entry.mjs and worker/queue.mjs do) and fans chunks out to all of
 // them with nothing but the write: one Uint8Array per fan-out, one
 // writer.write per client (its promise handled, as the hub's). e2e/bench
@@ -41,14 +41,10 @@ function stub(env) {
 }
 
 export default {
-  async fetch(request, env) {
+  fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/healthz") return new Response("ok\n");
-    const res = await stub(env).fetch(request);
-    if (url.pathname !== "/subscribe" || !res.body) return res;
-    const pipe = new IdentityTransformStream();
-    res.body.pipeTo(pipe.writable).catch(() => {});
-    return new Response(pipe.readable, res);
+    return stub(env).fetch(request);
   },
 };
 
