@@ -255,6 +255,7 @@ func (h *hubInstance) setup() error {
 		h.hub.Yield = func() { await(jsPause.Invoke()) }
 		h.hub.SetBatchWriter(&jsBatch{slots: &h.slots})
 		h.hub.SetSlices(h.cfg.SliceWrites, h.cfg.DecodeSlice)
+		h.hub.SetRoundSlice(h.cfg.RoundSliceWrites)
 		for _, a := range h.cfg.Advice() {
 			log.Printf("edge: advice: %s", a)
 		}

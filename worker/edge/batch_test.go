@@ -187,3 +187,42 @@ func TestSetSlices(t *testing.T) {
 		t.Fatalf("SetSlices(0, 7): %d writes, %d events per slice", h.reg.perSlice(), h.decodeSlice())
 	}
 }
+
+// SetRoundSlice cuts heartbeat and probe rounds into their own slices and
+// leaves a fan-out's alone: 35 clients are 4 fan-out slices of 10 but 9
+// round slices of 4; 0 gives rounds the fan-out's slices again.
+func TestSetRoundSlice(t *testing.T) {
+	h := testHub(t)
+	b := &countingBatch{}
+	h.SetBatchWriter(b)
+	h.SetSlices(10, 0)
+	h.SetRoundSlice(4)
+	var yields int
+	h.Yield = func() { yields++ }
+	for range 35 {
+		if !h.Attach(h.NextID(), &stream{reading: true}, all, nil, "", time.Time{}, StreamOptions{}) {
+			t.Fatal("Attach refused")
+		}
+	}
+	e := &Event{ID: "e1", Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: e1\ndata: x\n\n")}}
+	if w := h.Deliver([]*Event{e}); w != 35 || b.calls != 4 || yields != 3 {
+		t.Fatalf("Deliver: %d writes in %d batch calls with %d yields, want 35 in 4 with 3", w, b.calls, yields)
+	}
+	yields, b.calls = 0, 0
+	h.Probe() // the clients were written to since the last round: none probed
+	h.Probe()
+	if yields != 8 || b.calls != 9 {
+		t.Fatalf("a probe round of 35 clients in slices of 4: %d batch calls, %d yields, want 9 and 8", b.calls, yields)
+	}
+	yields, b.calls = 0, 0
+	h.Heartbeat()
+	if yields != 8 || b.calls != 9 {
+		t.Fatalf("a heartbeat to 35 clients in slices of 4: %d batch calls, %d yields, want 9 and 8", b.calls, yields)
+	}
+	h.SetRoundSlice(0)
+	yields, b.calls = 0, 0
+	h.Heartbeat()
+	if yields != 3 || b.calls != 4 {
+		t.Fatalf("after SetRoundSlice(0), a heartbeat to 35 clients: %d batch calls, %d yields, want the fan-out's 4 and 3", b.calls, yields)
+	}
+}

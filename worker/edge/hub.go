@@ -393,6 +393,14 @@ func (h *Hub) SetSlices(writes, decode int) {
 	h.reg.sliceWrites, h.decodeEvents = cmp.Or(writes, DefaultSliceWrites), cmp.Or(decode, DefaultDecodeSlice)
 }
 
+// SetRoundSlice sets the stream writes per slice of a heartbeat or probe
+// round (0: as a fan-out's, SetSlices).
+func (h *Hub) SetRoundSlice(writes int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reg.roundWrites = writes
+}
+
 // decodeSlice is the feed's events per decode slice.
 func (h *Hub) decodeSlice() int { return h.decodeEvents }
 

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 )
@@ -28,6 +29,9 @@ type registry struct {
 	spare   []*pendingWrites // emptied ones, for reuse
 	// sliceWrites is the writes per slice (Hub.SetSlices).
 	sliceWrites int
+	// roundWrites is the writes per slice of a heartbeat or probe round
+	// (0: sliceWrites).
+	roundWrites int
 }
 
 // pendingWrites are the writes of one chunk gathered for a BatchWriter.
@@ -51,14 +55,22 @@ type pendingWrites struct {
 // common case, goes out whole. (A paired bench run seemed to show slices
 // of 128 costing ≈ 9 ms at p50, but the paired latency row favours its
 // second worker even with one build on both sides: the cost of a yield is
-// not measured yet.)
+// not measured yet.) Heartbeat and probe rounds have slices of their own
+// (Hub.SetRoundSlice, ROUND_SLICE_WRITES): their writes go to streams
+// that have been idle, where each wakes workerd's pump, and a live event
+// arriving during a round should wait for a few of them only (README,
+// "Sizing").
 const (
 	DefaultSliceWrites = 256
 	sliceClients       = 4096
 )
 
-// perSlice is the writes a slice may make.
+// perSlice is the writes a slice of a fan-out may make.
 func (r *registry) perSlice() int { return r.sliceWrites }
+
+// roundSlice is the writes a slice of a heartbeat or probe round may
+// make (Hub.SetRoundSlice; a fan-out's slice if not set).
+func (r *registry) roundSlice() int { return cmp.Or(r.roundWrites, r.sliceWrites) }
 
 func newRegistry() registry {
 	return registry{clients: make(map[uint64]*Client), heartbeat: &Chunk{Bytes: []byte(":\n\n")}, sliceWrites: DefaultSliceWrites}
@@ -244,7 +256,7 @@ func (r *registry) flush(failed []*Client) []*Client {
 // heartbeatSlice writes the heartbeat to the clients of cs still held,
 // like fanoutSlice.
 func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
-	writes, limit := 0, r.perSlice()
+	writes, limit := 0, r.roundSlice()
 	for done < len(cs) && writes < limit && done < sliceClients {
 		cl := cs[done]
 		done++

@@ -78,6 +78,9 @@ type Config struct {
 	// SliceWrites and DecodeSlice are the stream writes per slice of a
 	// fan-out and the feed's events per decode slice (edge.Hub.SetSlices).
 	SliceWrites, DecodeSlice int
+	// RoundSliceWrites is the stream writes per slice of a heartbeat or
+	// probe round (edge.Hub.SetRoundSlice).
+	RoundSliceWrites int
 	// GOGC is Go's GC percentage; entry.mjs hands the var to Go's
 	// runtime, this only validates it.
 	GOGC int
@@ -261,8 +264,10 @@ var Table = []Setting{
 		apply: integer(1, func(c *Config, n int) { c.FeedBuffer = n * 1024 })},
 	{Name: "FEED_COLLECT_MS", Kind: Var, Default: "2", Limit: true, Doc: "after a large fan-out during which more of the feed arrived, how long the hub keeps reading the feed before the next one (0: off)",
 		apply: millis(0, func(c *Config) *time.Duration { return &c.FeedCollect })},
-	{Name: "SLICE_WRITES", Kind: Var, Default: "256", Limit: true, Doc: "stream writes per slice of a fan-out, a heartbeat or a probe round; between slices the hub yields to the event loop (other requests, the platform's stream work): smaller answers sooner during a big fan-out, at one event-loop turn per slice",
+	{Name: "SLICE_WRITES", Kind: Var, Default: "256", Limit: true, Doc: "stream writes per slice of a fan-out (`ROUND_SLICE_WRITES` for heartbeat and probe rounds); between slices the hub yields to the event loop (other requests, the platform's stream work): smaller answers sooner during a big fan-out, at one event-loop turn per slice",
 		apply: integer(1, func(c *Config, n int) { c.SliceWrites = n })},
+	{Name: "ROUND_SLICE_WRITES", Kind: Var, Default: "16", Limit: true, Doc: "stream writes per slice of a heartbeat or probe round, with a yield to the event loop between slices: a round writes to streams that have been idle, each such write wakes workerd's pump, and a live event arriving during the round waits for at most one slice (see \"Sizing\")",
+		apply: integer(1, func(c *Config, n int) { c.RoundSliceWrites = n })},
 	{Name: "DECODE_SLICE", Kind: Var, Default: "64", Limit: true, Doc: "feed events the hub decodes between yields to the event loop when a burst arrives in one read (the batch still goes out as one fan-out)",
 		apply: integer(1, func(c *Config, n int) { c.DecodeSlice = n })},
 	{Name: "GOGC", Kind: Var, Default: "100", Limit: true, Doc: "Go's garbage-collection target percentage in each Go instance of the worker, as for a native Go program: higher collects less often at the cost of Wasm memory, which Cloudflare's 128 MB isolate limit counts; `/_edge/stats` shows the hub's collections and heap under `go`",
