@@ -158,26 +158,12 @@ func TestMatchKeySharesMatching(t *testing.T) {
 // SetSlices changes the writes per slice of a fan-out and of a probe
 // round: 35 clients in slices of 10 are 4 slices, 3 yields each.
 func TestSetSlices(t *testing.T) {
-	h := testHub(t)
-	b := &countingBatch{}
-	h.SetBatchWriter(b)
-	h.SetSlices(10, 0)
-	var yields int
-	h.Yield = func() { yields++ }
-	for range 35 {
-		if !h.Attach(h.NextID(), &stream{reading: true}, all, nil, "", time.Time{}, StreamOptions{}) {
-			t.Fatal("Attach refused")
-		}
-	}
-	e := &Event{ID: "e1", Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: e1\ndata: x\n\n")}}
-	if w := h.Deliver([]*Event{e}); w != 35 || b.calls != 4 || yields != 3 {
-		t.Fatalf("Deliver: %d writes in %d batch calls with %d yields, want 35 in 4 with 3", w, b.calls, yields)
-	}
-	yields = 0
-	h.Probe() // nothing written since the last round: every client is probed
+	h, b, yields := slicedHub(t, 0)
+	b.calls, *yields = 0, 0
+	h.Probe() // the clients were written to since the last round: none probed
 	h.Probe()
-	if yields != 3 {
-		t.Fatalf("a probe round of 35 clients yielded %d times, want 3", yields)
+	if *yields != 3 {
+		t.Fatalf("a probe round of 35 clients yielded %d times, want 3", *yields)
 	}
 	if h.decodeSlice() != DefaultDecodeSlice {
 		t.Fatalf("decode slice %d, want the default %d", h.decodeSlice(), DefaultDecodeSlice)
@@ -192,37 +178,46 @@ func TestSetSlices(t *testing.T) {
 // leaves a fan-out's alone: 35 clients are 4 fan-out slices of 10 but 9
 // round slices of 4; 0 gives rounds the fan-out's slices again.
 func TestSetRoundSlice(t *testing.T) {
+	h, b, y := slicedHub(t, 4)
+	*y, b.calls = 0, 0
+	h.Probe() // the clients were written to since the last round: none probed
+	h.Probe()
+	if *y != 8 || b.calls != 9 {
+		t.Fatalf("a probe round of 35 clients in slices of 4: %d batch calls, %d yields, want 9 and 8", b.calls, *y)
+	}
+	*y, b.calls = 0, 0
+	h.Heartbeat()
+	if *y != 8 || b.calls != 9 {
+		t.Fatalf("a heartbeat to 35 clients in slices of 4: %d batch calls, %d yields, want 9 and 8", b.calls, *y)
+	}
+	h.SetRoundSlice(0)
+	*y, b.calls = 0, 0
+	h.Heartbeat()
+	if *y != 3 || b.calls != 4 {
+		t.Fatalf("after SetRoundSlice(0), a heartbeat to 35 clients: %d batch calls, %d yields, want the fan-out's 4 and 3", b.calls, *y)
+	}
+}
+
+// slicedHub returns a hub with 35 clients, fan-out slices of 10 and round
+// slices of round, its batch writer and its count of yields, after one
+// event delivered to every client (4 slices, 3 yields, checked here).
+func slicedHub(t *testing.T, round int) (*Hub, *countingBatch, *int) {
+	t.Helper()
 	h := testHub(t)
 	b := &countingBatch{}
 	h.SetBatchWriter(b)
 	h.SetSlices(10, 0)
-	h.SetRoundSlice(4)
-	var yields int
-	h.Yield = func() { yields++ }
+	h.SetRoundSlice(round)
+	yields := new(int)
+	h.Yield = func() { *yields++ }
 	for range 35 {
 		if !h.Attach(h.NextID(), &stream{reading: true}, all, nil, "", time.Time{}, StreamOptions{}) {
 			t.Fatal("Attach refused")
 		}
 	}
 	e := &Event{ID: "e1", Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: e1\ndata: x\n\n")}}
-	if w := h.Deliver([]*Event{e}); w != 35 || b.calls != 4 || yields != 3 {
-		t.Fatalf("Deliver: %d writes in %d batch calls with %d yields, want 35 in 4 with 3", w, b.calls, yields)
+	if w := h.Deliver([]*Event{e}); w != 35 || b.calls != 4 || *yields != 3 {
+		t.Fatalf("Deliver: %d writes in %d batch calls with %d yields, want 35 in 4 with 3", w, b.calls, *yields)
 	}
-	yields, b.calls = 0, 0
-	h.Probe() // the clients were written to since the last round: none probed
-	h.Probe()
-	if yields != 8 || b.calls != 9 {
-		t.Fatalf("a probe round of 35 clients in slices of 4: %d batch calls, %d yields, want 9 and 8", b.calls, yields)
-	}
-	yields, b.calls = 0, 0
-	h.Heartbeat()
-	if yields != 8 || b.calls != 9 {
-		t.Fatalf("a heartbeat to 35 clients in slices of 4: %d batch calls, %d yields, want 9 and 8", b.calls, yields)
-	}
-	h.SetRoundSlice(0)
-	yields, b.calls = 0, 0
-	h.Heartbeat()
-	if yields != 3 || b.calls != 4 {
-		t.Fatalf("after SetRoundSlice(0), a heartbeat to 35 clients: %d batch calls, %d yields, want the fan-out's 4 and 3", b.calls, yields)
-	}
+	return h, b, yields
 }
