@@ -43,10 +43,12 @@ async function webSocketClass() {
 }
 
 const timeoutMs = parseInt(process.env.HEAPUSAGE_TIMEOUT_MS || "60000", 10);
-const timer = setTimeout(() => {
+// giveUp ends the script when the inspector takes longer than timeoutMs.
+function giveUp() {
   console.error(`inspector did not answer within ${timeoutMs / 1000} s`);
   process.exit(1);
-}, timeoutMs);
+}
+const timer = setTimeout(giveUp, timeoutMs);
 const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
 if (!targets.length) {
   console.error(`no inspector target at 127.0.0.1:${port}`);
@@ -104,10 +106,7 @@ await poked("Network.disable");
 clearTimeout(timer);
 const { createInterface } = await import("node:readline");
 for await (const _ of createInterface({ input: process.stdin })) {
-  const t = setTimeout(() => {
-    console.error(`inspector did not answer within ${timeoutMs / 1000} s`);
-    process.exit(1);
-  }, timeoutMs);
+  const t = setTimeout(giveUp, timeoutMs);
   console.log(JSON.stringify(await measure()));
   clearTimeout(t);
 }
