@@ -401,8 +401,8 @@ func (r *scaleRun) check(want []string) int {
 			}
 		}
 		if strings.Join(got, ",") != strings.Join(want, ",") {
-			if bad == 0 {
-				r.t.Errorf("client %d: %d events (want %d), first %v, last %v", i, len(got), len(want), firstN(got, 3), lastN(got, 3))
+			if bad < 5 {
+				r.t.Errorf("client %d: %s", i, c.offSequence(want))
 			}
 			bad++
 		}
@@ -421,6 +421,41 @@ func (r *scaleRun) check(want []string) int {
 	report.missed += missed
 	report.Unlock()
 	return delivered
+}
+
+// offSequence says how c's events differ from want: the runs of events
+// it lacks and those it got more than once, when each of its streams
+// opened, and its last id and final answer, so that a failure tells a
+// lost event from a client that stopped early.
+func (c *esClient) offSequence(want []string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]int{}
+	for _, id := range c.ids {
+		seen[id]++
+	}
+	var lost, dup []string
+	for i := 0; i < len(want); i++ {
+		if seen[want[i]] > 1 {
+			dup = append(dup, fmt.Sprintf("%s ×%d", want[i], seen[want[i]]))
+		}
+		if seen[want[i]] != 0 {
+			continue
+		}
+		j := i
+		for j+1 < len(want) && seen[want[j+1]] == 0 {
+			j++
+		}
+		lost = append(lost, fmt.Sprintf("%s..%s (%d)", want[i], want[j], j-i+1))
+		i = j
+	}
+	opened := make([]string, len(c.opened))
+	for k, at := range c.opened {
+		opened[k] = at.Format("15:04:05.000")
+	}
+	return fmt.Sprintf("%d events (want %d), first %v, last %v; lacks %v; more than once %v; out of order: %v; streams opened at %v; last id %q; final answer %q; %d failed attempts",
+		len(c.ids), len(want), firstN(c.ids, 3), lastN(c.ids, 3), firstN(lost, 5), firstN(dup, 5),
+		len(lost) == 0 && len(dup) == 0, opened, c.lastID, c.refused, c.dialErrs)
 }
 
 func pctDur(sorted []time.Duration, p int) time.Duration {

@@ -11,16 +11,25 @@ import (
 // subscription at a time go to the hub, each kind in its own loop, the
 // next answerEvery after the previous answer, and the burst is repeated,
 // after the measured one, until each kind has at least answerMin answers
-// or failures (at most answerMaxRounds bursts in all). (Sending them on a
+// or failures (at most answerMaxRounds bursts in all), and at least
+// answerMinRounds times: row 4a's CPU per write is read over every burst,
+// and the first burst after the memory phase costs more than the later
+// ones, so two runs compare only when each read the same number of bursts
+// (on 2026-12-04 the runs with smaller fan-out slices collected their
+// answers in 2–3 bursts where the defaults took 4, and their CPU per write
+// could not be told from the first burst's weight). (Sending them on a
 // fixed clock instead, whether or not the previous had been answered,
 // piled hundreds of subscriptions onto a stalled hub on a loaded machine
-// and stalled it further.) EDGE_BENCH_ANSWER_MS and EDGE_BENCH_ANSWER_MIN
-// override the pace and the minimum.
+// and stalled it further.) EDGE_BENCH_ANSWER_MS, EDGE_BENCH_ANSWER_MIN and
+// EDGE_BENCH_BURSTS override the pace, the minimum of answers and the
+// minimum of bursts.
 var (
 	answerEvery     = envDuration("EDGE_BENCH_ANSWER_MS", 20*time.Millisecond)
 	answerMin       = envInt("EDGE_BENCH_ANSWER_MIN", 20)
-	answerMaxRounds = 8
+	answerMinRounds = min(envInt("EDGE_BENCH_BURSTS", 4), answerMaxRounds)
 )
+
+const answerMaxRounds = 8
 
 func envDuration(name string, def time.Duration) time.Duration {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {

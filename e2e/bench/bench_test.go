@@ -673,7 +673,8 @@ func pct(sorted []time.Duration, p int) time.Duration {
 // receipts, sampled every 50 ms in this process; the hub's deliveries
 // counter is polled too, and new subscribers are opened, to time how long
 // each waits for the hub while the burst runs (row 6: answers_test.go;
-// the burst is repeated for those until there are answerMin of each).
+// the burst is repeated for those until there are answerMin of each, and
+// answerMinRounds bursts in all).
 // When the main worker runs too (EDGE_BENCH_BEFORE), its streams hold the
 // same topic and the same burst reaches both hubs at once: a paired
 // measurement under one load.
@@ -733,7 +734,7 @@ func (bn *bench) burst() error {
 	}
 	// More of the same burst, for the answers only.
 	rounds := 1
-	for ; rounds < answerMaxRounds && !allEnough(obs); rounds++ {
+	for ; rounds < answerMaxRounds && (rounds < answerMinRounds || !allEnough(obs)); rounds++ {
 		time.Sleep(time.Second)
 		more := make([]*burstObs, len(targets))
 		for i, t := range targets {
