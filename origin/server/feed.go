@@ -18,7 +18,8 @@ import (
 // FeedContentType. Two modes:
 //
 // Live, GET FeedPath?lastEventID=X: a Hello frame with the origin's newest
-// id, then the Event frames stored after X (after mercure.Earliest: every
+// id as this feed sees it (every later event comes live on the feed), then
+// the Event frames stored after X (after mercure.Earliest: every
 // stored event, from the oldest; when X is not empty and unknown or
 // expired, a Gap frame for X instead), then live Event frames, with a
 // Heartbeat frame after every Config.Heartbeat without one. The response
@@ -68,7 +69,13 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) {
 	setFeedHeaders(w)
 	w.WriteHeader(http.StatusOK)
 	st.begin()
-	st.write(frame.AppendHello(nil, s.hub.LastEventID()))
+	// The Hello names the feed's own position, the id after which its
+	// live events start (replay included up to it), not the hub's newest:
+	// the fan-out goroutine stores that after offering a batch to every
+	// shard, so it may lag or lead what this feed's shard was offered, and
+	// an edge hub anchors its ring and its catch-ups at the Hello
+	// (TestFeedHelloIsTheFeedsPosition).
+	st.write(frame.AppendHello(nil, sub.LastEventID()))
 	if unknown {
 		st.write(frame.AppendGap(nil, after))
 	}
