@@ -107,8 +107,9 @@ type Frame struct {
 
 	// Version is the Hello frame's layout version.
 	Version uint8
-	// ID is the event id (Event), the origin's newest id (Hello) or the id
-	// the origin could not resume after (Gap).
+	// ID is the event id (Event), the origin's newest id as the feed sees
+	// it (Hello: every later event arrives on the feed) or the id the
+	// origin could not resume after (Gap).
 	ID []byte
 	// Private is the Event's private flag.
 	Private bool
