@@ -21,6 +21,7 @@ const (
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultQueueSize      = 1024
 	DefaultFeedQueueSize  = 65536
+	DefaultFeedCoalesce   = 2 * time.Millisecond
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultMaxTopics      = 64
 	DefaultMaxFieldBytes  = 4096
@@ -116,6 +117,15 @@ type Config struct {
 	QueueSize int
 	// FeedQueueSize bounds each edge feed's queue (default 65536).
 	FeedQueueSize int
+	// FeedCoalesce is the least time between two writes of events to an
+	// edge feed (default 2ms; negative: none). An event that comes after a
+	// quiet spell goes out at once; while events keep coming faster than
+	// that, the ones published within it go out together in one write. An
+	// edge hub reads its feed one write at a time, and in a burst each read
+	// was one event: on 2026-12-04 the hub spent 85–95 µs of CPU per client
+	// write over a 1,000-event burst to 1,000 clients with every event its
+	// own write, and 64 µs with 2ms (README, "Sizing").
+	FeedCoalesce time.Duration
 	// MaxBodyBytes bounds a publish request body (default 1 MiB); a larger
 	// body is refused with 413.
 	MaxBodyBytes int64
@@ -236,6 +246,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.FeedCoalesce == 0 {
+		c.FeedCoalesce = DefaultFeedCoalesce
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes

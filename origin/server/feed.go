@@ -21,8 +21,9 @@ import (
 // id as this feed sees it (every later event comes live on the feed), then
 // the Event frames stored after X (after mercure.Earliest: every
 // stored event, from the oldest; when X is not empty and unknown or
-// expired, a Gap frame for X instead), then live Event frames, with a
-// Heartbeat frame after every Config.Heartbeat without one. The response
+// expired, a Gap frame for X instead), then live Event frames (at most one
+// write of them per Config.FeedCoalesce), with a Heartbeat frame after
+// every Config.Heartbeat without one. The response
 // ends when the edge leaves, when it falls a whole FeedQueueSize behind
 // (it reconnects with the newest id it holds), or on Drain.
 //
@@ -93,11 +94,16 @@ func (s *Server) pumpFrames(st *stream, r *http.Request, sub *hub.Subscriber) {
 	heartbeat := time.NewTimer(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	var buf []byte
+	var lastWrite time.Time
 	for {
 		var err error
 		select {
 		case e := <-sub.Events():
+			if !s.coalesceFeed(lastWrite, r) {
+				return
+			}
 			err = st.writeQueued(e, sub, frameBytes)
+			lastWrite = time.Now()
 		case <-heartbeat.C:
 			buf = frame.AppendHeartbeat(buf[:0], uint64(time.Now().UnixMilli()))
 			st.begin()
@@ -117,6 +123,27 @@ func (s *Server) pumpFrames(st *stream, r *http.Request, sub *hub.Subscriber) {
 			return
 		}
 		heartbeat.Reset(s.cfg.Heartbeat)
+	}
+}
+
+// coalesceFeed waits, when the feed's last write of events was less than
+// FeedCoalesce ago, until that much has passed, so that the events
+// published meanwhile go out in the same write. It reports false when the
+// feed must end meanwhile (the edge left, or a drain).
+func (s *Server) coalesceFeed(last time.Time, r *http.Request) bool {
+	wait := time.Until(last.Add(s.cfg.FeedCoalesce))
+	if s.cfg.FeedCoalesce <= 0 || wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.draining:
+		return false
+	case <-r.Context().Done():
+		return false
 	}
 }
 

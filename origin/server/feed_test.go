@@ -1,12 +1,17 @@
 package server_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -329,4 +334,122 @@ func TestFeedHelloIsTheFeedsPosition(t *testing.T) {
 func scanID(id string, n *int) bool {
 	_, err := fmt.Sscanf(id, "e%07d", n)
 	return err == nil
+}
+
+// rawFeed reads a live feed over a plain TCP connection, one HTTP chunk
+// at a time, to see how the origin's writes fall: each write of events
+// ends with a flush, which is one chunk.
+type rawFeed struct {
+	conn net.Conn
+	br   *bufio.Reader
+	buf  []byte // every chunk's bytes so far
+}
+
+func openRawFeed(t *testing.T, h *testHub) *rawFeed {
+	t.Helper()
+	u, _ := url.Parse(h.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET %s?lastEventID= HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", server.FeedPath, u.Host, feedSecret)
+	f := &rawFeed{conn: conn, br: bufio.NewReader(conn)}
+	resp, err := http.ReadResponse(f.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("feed: %s, transfer encoding %v", resp.Status, resp.TransferEncoding)
+	}
+	// ReadResponse leaves the body to us: read it raw, chunk by chunk.
+	return f
+}
+
+// chunk reads one HTTP chunk and returns the event ids the feed's bytes
+// hold in all, so far.
+func (f *rawFeed) chunk(t *testing.T) []string {
+	t.Helper()
+	f.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := f.br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(line), 16, 64)
+	if err != nil || n == 0 {
+		t.Fatalf("chunk size line %q", line)
+	}
+	b := make([]byte, n+2) // the data and its CRLF
+	if _, err := io.ReadFull(f.br, b); err != nil {
+		t.Fatal(err)
+	}
+	f.buf = append(f.buf, b[:n]...)
+	var ids []string
+	r := frame.NewReader(bytes.NewReader(f.buf), 0)
+	for r.Next() {
+		if r.Frame().Type == frame.TypeEvent {
+			ids = append(ids, string(r.Frame().ID))
+		}
+	}
+	return ids
+}
+
+// TestFeedCoalesce: while events keep coming, a feed writes them at most
+// once per FeedCoalesce, so a burst reaches the edge hub in a few chunks
+// instead of one per event; an event after a quiet spell is not held.
+func TestFeedCoalesce(t *testing.T) {
+	const window = time.Second
+	h := newHub(t, nil, func(c *serverConfig) { c.FeedCoalesce = window })
+	f := openRawFeed(t, h)
+	if ids := f.chunk(t); len(ids) != 0 { // the Hello
+		t.Fatalf("first chunk holds events %v", ids)
+	}
+	publish := func(id string) time.Time {
+		t.Helper()
+		if err := h.hub.Publish(hubtest.Encode(hubtest.NewEvent(id, "x", bookTopic))); err != nil {
+			t.Fatal(err)
+		}
+		return time.Now()
+	}
+	// The first event of the feed goes out at once.
+	sent := publish("a")
+	if ids := f.chunk(t); len(ids) != 1 || time.Since(sent) > window/2 {
+		t.Fatalf("first event: %v after %s, want [a] well within the %s window", ids, time.Since(sent), window)
+	}
+	// Quiet for longer than the window: the next event is not held either.
+	time.Sleep(window + window/10)
+	sent = publish("b")
+	if ids := f.chunk(t); len(ids) != 2 || time.Since(sent) > window/2 {
+		t.Fatalf("event after a quiet spell: %v after %s, want [a b] well within the %s window", ids, time.Since(sent), window)
+	}
+	// Events right after it, a millisecond apart (each would be a write
+	// of its own): held until the window has passed since b, then
+	// written together.
+	const burst = 200
+	for i := range burst {
+		publish(fmt.Sprintf("c%03d", i))
+		time.Sleep(time.Millisecond)
+	}
+	chunks, before := 0, len(f.buf)
+	var ids []string
+	for len(ids) < 2+burst {
+		ids = f.chunk(t)
+		chunks++
+	}
+	if time.Since(sent) < window*9/10 {
+		t.Errorf("the burst arrived %s after b, inside the %s window", time.Since(sent), window)
+	}
+	// A write is one flush, but the HTTP server also sends a chunk each
+	// time its 2 KiB buffer fills (net/http's bufferBeforeChunkingSize).
+	if most := (len(f.buf)-before)/2048 + 2; chunks > most {
+		t.Errorf("the burst of %d events (%d bytes) came in %d chunks, want one write (≤ %d chunks of the server's buffer)", burst, len(f.buf)-before, chunks, most)
+	}
+	if want := append([]string{"a", "b"}, func() (s []string) {
+		for i := range burst {
+			s = append(s, fmt.Sprintf("c%03d", i))
+		}
+		return
+	}()...); !slices.Equal(ids, want) {
+		t.Errorf("events %v, want %v", ids, want)
+	}
 }

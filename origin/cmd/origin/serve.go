@@ -73,6 +73,7 @@ func defineServeFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.DurationVar(&f.cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "a stream whose client reads nothing for this long is closed")
 	fs.IntVar(&f.cfg.QueueSize, "queue-size", server.DefaultQueueSize, "events queued per subscriber before it is disconnected as too slow")
 	fs.IntVar(&f.cfg.FeedQueueSize, "feed-queue-size", server.DefaultFeedQueueSize, "events queued per edge feed before it is disconnected")
+	fs.DurationVar(&f.cfg.FeedCoalesce, "feed-coalesce", server.DefaultFeedCoalesce, "least time between two writes of events to an edge feed: events published within it go out together (negative: none)")
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest publish body")
 	fs.IntVar(&f.cfg.MaxTopics, "max-topics", server.DefaultMaxTopics, "most topics per update")
 	fs.IntVar(&f.cfg.MaxFieldBytes, "max-field-bytes", server.DefaultMaxFieldBytes, "longest topic, id or type")
