@@ -189,7 +189,8 @@
 // same pattern (the object makes the events itself, each stamped with its
 // scheduled send time, POST /steady, and fans them out to its 1,000
 // streams as the hub does: what is queued goes out as one chunk, one
-// write per stream, a 0 ms timer every 256 writes),
+// write per stream, a 0 ms timer every SLICE_WRITES (64) writes, as the
+// hub; EDGE_BENCH_FLOOR_SLICE sets it),
 // and the hub with EDGE_BENCH_STEADY_SIZED (200) clients on a topic of
 // their own, the 1,000 held streams idle beside them: the sizing formula's
 // count for that rate (README, "Sizing"). "0" skips both.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edge-sse/edge-sse/e2e/internal/proc"
+	"github.com/edge-sse/edge-sse/worker/edge"
 )
 
 // floorWorker is the pure-JS baseline object (e2e/bench/floor) and the
@@ -48,12 +49,14 @@ type floorResult struct {
 }
 
 // floorSlice is the hub's slice rule (worker/edge, registry.go:
-// sliceWrites), which the floor's fan-outs follow so that its answers
-// during a burst are comparable to the hub's. EDGE_BENCH_FLOOR_SLICE
-// overrides it; EDGE_BENCH_FLOOR_SLICE_BYTES adds a bound on the bytes a
+// DefaultSliceWrites, the SLICE_WRITES var), which the floor's fan-outs
+// (row 4a's and the sustained row's) follow so that its answers and
+// latencies are comparable to the hub's. EDGE_BENCH_FLOOR_SLICE
+// overrides it (set it with EDGE_BENCH_VARS=SLICE_WRITES:<n> to compare
+// like with like); EDGE_BENCH_FLOOR_SLICE_BYTES adds a bound on the bytes a
 // slice writes (0: none, as the hub), to try other rules on the floor.
 var (
-	floorSlice      = envInt("EDGE_BENCH_FLOOR_SLICE", 256)
+	floorSlice      = envInt("EDGE_BENCH_FLOOR_SLICE", edge.DefaultSliceWrites)
 	floorSliceBytes = envIntZero("EDGE_BENCH_FLOOR_SLICE_BYTES", 0)
 )
 

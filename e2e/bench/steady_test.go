@@ -64,7 +64,8 @@ func (bn *bench) steadySized(rate, clients int) error {
 // steadyFloor gives the pure-JS floor object the same sustained pattern
 // as the hub: rate events/s for p.steadySecs to as many streams as the
 // hub's held ones, fanned out as the hub does (everything queued as one
-// chunk, one write per stream, a 0 ms timer every 256 writes; floor.mjs).
+// chunk, one write per stream, a 0 ms timer every floorSlice writes;
+// floor.mjs).
 // The object makes the events itself, each stamped with its scheduled
 // send time (POST /steady): given one request per event, as a first
 // version of this did, the floor's input (1,000 requests/s through the dev
@@ -79,7 +80,7 @@ func (bn *bench) steadyFloor(rate int) error {
 		return err
 	}
 	return bn.steadyRun(rate, []steadyTarget{{t: bn, kind: "floor", subs: fw.subs}}, func(n int) error {
-		resp, err := apiClient.Post(fmt.Sprintf("%s/steady?rate=%d&secs=%d", fw.url, rate, bn.p.steadySecs), "text/plain", nil)
+		resp, err := apiClient.Post(fmt.Sprintf("%s/steady?rate=%d&secs=%d&slice=%d", fw.url, rate, bn.p.steadySecs, floorSlice), "text/plain", nil)
 		if err != nil {
 			return err
 		}

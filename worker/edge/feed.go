@@ -71,7 +71,7 @@ const collectAfter = 64
 // (frame, topics, the event's chunk) all in one go held the object's
 // thread for tens of milliseconds in wasm (README, "Evidence"). The batch
 // still goes out in one fan-out, one write per client.
-const DefaultDecodeSlice = 64
+const DefaultDecodeSlice = 16
 
 // errIdle ends the feed of a hub that has had no client for Idle.
 var errIdle = errors.New("no clients")

@@ -368,6 +368,9 @@ func (b *collectBody) Close() error  { return nil }
 
 func TestFeedBatchesAndCollects(t *testing.T) {
 	h := edge.NewHub(testCompiler, 100)
+	// Slices larger than this test's fan-out (70 writes, 3 events), so
+	// that the only yield is the one before the next read.
+	h.SetSlices(256, 64)
 	var ymu sync.Mutex
 	yields := 0
 	h.Yield = func() { ymu.Lock(); yields++; ymu.Unlock() }

@@ -48,20 +48,21 @@ type pendingWrites struct {
 // writes, or this many clients looked at, the hub releases its lock and
 // yields to the event loop (Hub.Yield), so that a request, an event or the
 // platform's own stream work never waits for more than one slice. A write
-// costs ≈ 30–50 µs of the object's thread in workerd (docs/PLATFORM.md,
-// fact 16), so a slice is ≈ 10 ms of writes, and as much again of
+// costs ≈ 30–70 µs of the object's thread in workerd (docs/PLATFORM.md,
+// fact 16), so a slice of 64 is a few ms of writes, and as much again of
 // workerd's work moving them out, at most. A yield is not free either (a
-// timer turn of the event loop), so a fan-out to up to 256 streams, the
-// common case, goes out whole. (A paired bench run seemed to show slices
-// of 128 costing ≈ 9 ms at p50, but the paired latency row favours its
-// second worker even with one build on both sides: the cost of a yield is
-// not measured yet.) Heartbeat and probe rounds have slices of their own
+// timer turn of the event loop), but it did not show: measured 2026-12-04
+// with the edge bench's burst step (1,000 clients, 1,000-event bursts,
+// three runs each in turn), slices of 64 writes (and 16 events per decode
+// slice) kept requests to the object during a burst within 28–47 ms p99
+// against 65–87 with 256 (and 64), at 70–77 against 67–73 µs of CPU per
+// write, the same within the runs' noise (README, "Sizing"). Heartbeat and probe rounds have slices of their own
 // (Hub.SetRoundSlice, ROUND_SLICE_WRITES): their writes go to streams
 // that have been idle, where each wakes workerd's pump, and a live event
 // arriving during a round should wait for a few of them only (README,
 // "Sizing").
 const (
-	DefaultSliceWrites = 256
+	DefaultSliceWrites = 64
 	sliceClients       = 4096
 )
 

@@ -17,14 +17,15 @@
 //   GET  /stats[?group=G]              {"streams": n}, of group G if given
 //   POST /publish?group=G&data=D       writes "data: D" at once to the
 //        streams of group G (the latency floor: the bench sends its clock)
-//   POST /steady?rate=R&secs=S         the sustained floor: R events a
+//   POST /steady?rate=R&secs=S[&slice=N]  the sustained floor: R events a
 //        second for S seconds made here, event k stamped with its
 //        scheduled time (start + k/R, in UnixNano) and queued at the first
 //        timer tick at or after it (an event the object is too busy to take
 //        in waits, as a publish would in the feed); the queue is fanned out
 //        as the hub does under a sustained rate: everything queued goes out
 //        as one chunk, one write per stream of the default group, in slices
-//        of 256 writes with a 0 ms timer between them (the hub's yield);
+//        of N writes (default 64, the hub's SLICE_WRITES) with a 0 ms timer
+//        between them (the hub's yield);
 //        events arriving meanwhile wait for the next fan-out. Answers at once
 //   POST /fanout?fanouts=F&writes=W&events=E&bytes=B&intervalMs=I[&slice=S&sliceBytes=SB]
 //        F fan-outs, I ms apart, each writing W chunks one after the
@@ -112,8 +113,8 @@ export class FloorHub extends DurableObject {
   // drain fans the queue out until it is empty, as the hub fans out a
   // batch: one chunk per fan-out, one write per stream, yielding every
   // SLICE writes.
-  async drain() {
-    const SLICE = 256;
+  async drain(slice) {
+    const SLICE = slice > 0 ? slice : 64;
     this.draining = true;
     try {
       while (this.queue.length > 0) {
@@ -167,6 +168,7 @@ export class FloorHub extends DurableObject {
     }
     if (url.pathname === "/steady" && request.method === "POST") {
       const rate = Number(url.searchParams.get("rate") || 1000);
+      const slice = Number(url.searchParams.get("slice") || 0);
       const total = rate * Number(url.searchParams.get("secs") || 10);
       const t0 = BigInt(Date.now()) * 1000000n;
       const step = 1000000000n / BigInt(rate);
@@ -177,7 +179,7 @@ export class FloorHub extends DurableObject {
           this.queue.push(String(t0 + BigInt(k) * step));
           k++;
         }
-        if (this.queue.length > 0 && !this.draining) this.drain();
+        if (this.queue.length > 0 && !this.draining) this.drain(slice);
         if (k < total) setTimeout(tick, 1);
       };
       tick();
