@@ -729,7 +729,7 @@ func (bn *bench) burst() error {
 		if err := t.checkBurst(o); err != nil {
 			errs = append(errs, fmt.Errorf("%s%w", t.labelPrefix(), err))
 		} else {
-			r.cpuBursts = append(r.cpuBursts, cpuSample{secs: r.cpuWorkerSecs, writes: r.burstWrites})
+			r.cpuBursts = append(r.cpuBursts, cpuOver(obs[i].cpuW0, obs[i].cpuW1, r.burstWrites))
 		}
 	}
 	// More of the same burst, for the answers only.
@@ -749,7 +749,7 @@ func (bn *bench) burst() error {
 			// Its CPU and writes too, when every client had it all.
 			if st, serr := getStats(targets[i].edgeURL + "/_edge/stats"); err == nil && serr == nil && o.received() >= o.want {
 				r := &targets[i].res
-				r.cpuBursts = append(r.cpuBursts, cpuSample{secs: cpuSecs(o.cpuW0, o.cpuW1), writes: st.Writes - o.st0.Writes})
+				r.cpuBursts = append(r.cpuBursts, cpuOver(o.cpuW0, o.cpuW1, st.Writes-o.st0.Writes))
 			}
 		}
 		if err != nil {

@@ -180,7 +180,11 @@
 // between runs of the same code. A write is only as cheap as workerd makes it (docs/PLATFORM.md,
 // fact 16); what the hub spends beyond the floor is Go's per-event and
 // per-write work. CPU per delivery is shown beside it: with every batch
-// one write per client, writes carry more events each.
+// one write per client, writes carry more events each. The row under it
+// splits both figures between the worker process's busiest thread (the
+// object's: its JavaScript and Wasm, workerd's stream work, the front
+// door's requests) and its other threads (V8's background threads, such as
+// concurrent marking and sweeping, and workerd's own).
 //
 // 4b. Sustained deliveries/s at 200 and 1,000 events/s to the 1,000 held
 // streams for 10 s each, with publish→receive latency; the 1,000 events/s

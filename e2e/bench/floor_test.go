@@ -159,7 +159,7 @@ func (bn *bench) floorRun() error {
 		close(stop)
 		<-probed
 		if done {
-			f.cpuRuns = append(f.cpuRuns, cpuSample{secs: cpuSecs(cpu0, cpu1), writes: out.Writes})
+			f.cpuRuns = append(f.cpuRuns, cpuOver(cpu0, cpu1, out.Writes))
 		}
 		if f.rounds > 0 {
 			continue

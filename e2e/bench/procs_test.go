@@ -110,9 +110,31 @@ func cpuSecs(before, after map[string]uint64) float64 {
 	return cores
 }
 
-// cpuSample is the CPU one process spent on some stream writes.
+// cpuSample is the CPU one process spent on some stream writes: in all,
+// and on its busiest thread (the object's, which runs its JavaScript and
+// Wasm; the others are V8's background threads and workerd's own).
 type cpuSample struct {
-	secs, writes float64
+	secs, hot, writes float64
+}
+
+// cpuOver returns the CPU seconds between two cpuTicks readings, in all
+// and of the busiest thread, for writes.
+func cpuOver(before, after map[string]uint64, writes float64) cpuSample {
+	all, hot := cpuUse(before, after, time.Second)
+	return cpuSample{secs: all, hot: hot, writes: writes}
+}
+
+// hotPerWrite sums samples: the busiest thread's CPU seconds per write,
+// and the other threads'.
+func hotPerWrite(samples []cpuSample) (hot, rest float64) {
+	var h, secs, writes float64
+	for _, c := range samples {
+		h, secs, writes = h+c.hot, secs+c.secs, writes+c.writes
+	}
+	if writes == 0 {
+		return 0, 0
+	}
+	return h / writes, (secs - h) / writes
 }
 
 // perWrite sums samples: CPU seconds per write over all of them, and the

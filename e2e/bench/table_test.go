@@ -317,6 +317,11 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 						fmt.Sprintf("%.2f×  (hub %s over %d bursts, each %s–%s; floor %s over %d runs, each %s–%s)",
 							hubAll/floorAll, us(hubAll), len(r.cpuBursts), us(hubLo), us(hubHi), us(floorAll), len(f.cpuRuns), us(floorLo), us(floorHi)),
 						fmt.Sprintf("≤ %.1f×", targetFloorRatio), verdict(hubAll/floorAll <= targetFloorRatio))
+					hubHot, hubRest := hotPerWrite(r.cpuBursts)
+					floorHot, floorRest := hotPerWrite(f.cpuRuns)
+					add("", tag+"  the object's thread; the process's others",
+						fmt.Sprintf("hub %s; %s a write, floor %s; %s  (the busiest thread of the worker's workerd: the object's JavaScript and Wasm, and the front door's; the others: V8's background threads and workerd's own)",
+							us(hubHot), us(hubRest), us(floorHot), us(floorRest)), "", "")
 				}
 			}
 			// 6. Answering during the burst.
