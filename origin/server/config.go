@@ -124,7 +124,7 @@ type Config struct {
 	// edge hub reads its feed one write at a time, and in a burst each read
 	// was one event: on 2026-12-04 the hub spent 85–95 µs of CPU per client
 	// write over a 1,000-event burst to 1,000 clients with every event its
-	// own write, and 64 µs with 2ms (README, "Sizing").
+	// own write, and 64 µs with 2ms (README, "Design").
 	FeedCoalesce time.Duration
 	// MaxBodyBytes bounds a publish request body (default 1 MiB); a larger
 	// body is refused with 413.
