@@ -453,7 +453,7 @@ func (c *esClient) offSequence(want []string) string {
 	for k, at := range c.opened {
 		opened[k] = at.Format("15:04:05.000")
 	}
-	return fmt.Sprintf("%d events (want %d), first %v, last %v; lacks %v; more than once %v; out of order: %v; streams opened at %v; last id %q; final answer %q; %d failed attempts",
+	return fmt.Sprintf("%d events (want %d), first %v, last %v; lacks %v; more than once %v; none lacking or twice (so the order or an id not published differs): %v; streams opened at %v; last id %q; final answer %q; %d failed attempts",
 		len(c.ids), len(want), firstN(c.ids, 3), lastN(c.ids, 3), firstN(lost, 5), firstN(dup, 5),
 		len(lost) == 0 && len(dup) == 0, opened, c.lastID, c.refused, c.dialErrs)
 }
