@@ -402,7 +402,7 @@ func (r *scaleRun) check(want []string) int {
 		}
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			if bad < 5 {
-				r.t.Errorf("client %d: %s", i, c.offSequence(want))
+				r.t.Errorf("client %d: %s", i, c.offSequence(got, seen, want))
 			}
 			bad++
 		}
@@ -423,17 +423,13 @@ func (r *scaleRun) check(want []string) int {
 	return delivered
 }
 
-// offSequence says how c's events differ from want: the runs of events
-// it lacks and those it got more than once, when each of its streams
-// opened, and its last id and final answer, so that a failure tells a
-// lost event from a client that stopped early.
-func (c *esClient) offSequence(want []string) string {
+// offSequence says how got, c's events (seen counts each id), differs
+// from want: the runs of events it lacks and those it got more than once,
+// when each of its streams opened, and its last id and final answer, so
+// that a failure tells a lost event from a client that stopped early.
+func (c *esClient) offSequence(got []string, seen map[string]int, want []string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := map[string]int{}
-	for _, id := range c.ids {
-		seen[id]++
-	}
 	var lost, dup []string
 	for i := 0; i < len(want); i++ {
 		if seen[want[i]] > 1 {
@@ -454,7 +450,7 @@ func (c *esClient) offSequence(want []string) string {
 		opened[k] = at.Format("15:04:05.000")
 	}
 	return fmt.Sprintf("%d events (want %d), first %v, last %v; lacks %v; more than once %v; none lacking or twice (so the order or an id not published differs): %v; streams opened at %v; last id %q; final answer %q; %d failed attempts",
-		len(c.ids), len(want), firstN(c.ids, 3), lastN(c.ids, 3), firstN(lost, 5), firstN(dup, 5),
+		len(got), len(want), firstN(got, 3), lastN(got, 3), firstN(lost, 5), firstN(dup, 5),
 		len(lost) == 0 && len(dup) == 0, opened, c.lastID, c.refused, c.dialErrs)
 }
 

@@ -729,7 +729,7 @@ func (bn *bench) burst() error {
 		if err := t.checkBurst(o); err != nil {
 			errs = append(errs, fmt.Errorf("%s%w", t.labelPrefix(), err))
 		} else {
-			r.cpuBursts = append(r.cpuBursts, cpuOver(obs[i].cpuW0, obs[i].cpuW1, r.burstWrites))
+			r.cpuBursts = append(r.cpuBursts, cpuOver(o.cpuW0, o.cpuW1, r.burstWrites))
 		}
 	}
 	// More of the same burst, for the answers only.
