@@ -419,6 +419,9 @@ func TestFeedBatchesAndCollects(t *testing.T) {
 	}
 	w.Write(eventFrame("e4", "a"))
 	waitFor(t, func() bool { return strings.Contains(sinks[69].String(), "e4") })
+	// The feed tells the body how to collect after the fan-out returns, so
+	// the client may hold e4 a moment before the second Collect call.
+	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.collect) >= 2 })
 	b.mu.Lock()
 	got = fmt.Sprint(b.collect)
 	b.mu.Unlock()
