@@ -730,6 +730,7 @@ func (bn *bench) burst() error {
 			errs = append(errs, fmt.Errorf("%s%w", t.labelPrefix(), err))
 		} else {
 			r.cpuBursts = append(r.cpuBursts, cpuOver(o.cpuW0, o.cpuW1, r.burstWrites))
+			bn.logWindow(t.labelPrefix()+"hub burst 1", o.points[0].t, o.end, r.cpuBursts[len(r.cpuBursts)-1])
 		}
 	}
 	// More of the same burst, for the answers only.
@@ -750,6 +751,7 @@ func (bn *bench) burst() error {
 			if st, serr := getStats(targets[i].edgeURL + "/_edge/stats"); err == nil && serr == nil && o.received() >= o.want {
 				r := &targets[i].res
 				r.cpuBursts = append(r.cpuBursts, cpuOver(o.cpuW0, o.cpuW1, st.Writes-o.st0.Writes))
+				bn.logWindow(fmt.Sprintf("%shub burst %d", targets[i].labelPrefix(), rounds+1), o.points[0].t, o.end, r.cpuBursts[len(r.cpuBursts)-1])
 			}
 		}
 		if err != nil {

@@ -160,6 +160,7 @@ func (bn *bench) floorRun() error {
 		<-probed
 		if done {
 			f.cpuRuns = append(f.cpuRuns, cpuOver(cpu0, cpu1, out.Writes))
+			bn.logWindow(fmt.Sprintf("floor run %d", f.rounds+1), t0, t0.Add(dur), f.cpuRuns[len(f.cpuRuns)-1])
 		}
 		if f.rounds > 0 {
 			continue

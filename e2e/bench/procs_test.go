@@ -124,6 +124,16 @@ func cpuOver(before, after map[string]uint64, writes float64) cpuSample {
 	return cpuSample{secs: all, hot: hot, writes: writes}
 }
 
+// logWindow logs when a CPU sample began and ended, by the clock of day
+// to the microsecond, with what it read: a profile recorded on the
+// machine's real-time clock (perf record -k CLOCK_REALTIME) can be cut to
+// exactly the bursts and the floor's runs with it.
+func (bn *bench) logWindow(what string, from, to time.Time, c cpuSample) {
+	bn.tb.Logf("cpu window %s: %s – %s (%.6f – %.6f), %.0f writes, %.3f s CPU (busiest thread %.3f)",
+		what, from.Format("15:04:05.000000"), to.Format("15:04:05.000000"),
+		float64(from.UnixNano())/1e9, float64(to.UnixNano())/1e9, c.writes, c.secs, c.hot)
+}
+
 // hotPerWrite sums samples: the busiest thread's CPU seconds per write,
 // and the other threads'.
 func hotPerWrite(samples []cpuSample) (hot, rest float64) {
