@@ -9,15 +9,18 @@ import (
 
 // The answers during a burst (row 6): one stats request and one new
 // subscription at a time go to the hub, each kind in its own loop, the
-// next answerEvery after the previous answer, and the burst is repeated,
-// after the measured one, until each kind has at least answerMin answers
-// or failures (at most answerMaxRounds bursts in all), and at least
-// answerMinRounds times: row 4a's CPU per write is read over every burst,
-// and the first burst after the memory phase costs more than the later
-// ones, so two runs compare only when each read the same number of bursts
-// (on 2026-12-04 the runs with smaller fan-out slices collected their
-// answers in 2–3 bursts where the defaults took 4, and their CPU per write
-// could not be told from the first burst's weight). (Sending them on a
+// next answerEvery after the previous answer, during the first burst and
+// then during more bursts, after the CPU rounds, until each kind has at
+// least answerMin answers or failures (at most answerMaxRounds bursts in
+// all). The CPU rounds are the answerMinRounds-1 bursts after the first,
+// each followed by the floor's run of the same fan-outs, with no probe on
+// either: row 4a's target reads the CPU per write over them. A probe is a
+// request, not a write, and the hub answers it in Go where the floor
+// answers in a few lines of JavaScript: perf stacks of probed bursts put
+// ≈ 8 µs a write of the hub's Go in its stats, subscribe and /healthz
+// answers (2026-12-05). The first burst after the memory phase costs more
+// than the later ones (the kernel's socket buffers grow in it), so two
+// runs compare only when each read the same number of bursts. (Sending them on a
 // fixed clock instead, whether or not the previous had been answered,
 // piled hundreds of subscriptions onto a stalled hub on a loaded machine
 // and stalled it further.) EDGE_BENCH_ANSWER_MS, EDGE_BENCH_ANSWER_MIN and
@@ -53,6 +56,9 @@ func envInt(name string, def int) int {
 // both loops have ended.
 func probeAnswers(a *answerLog, statsURL, subURL, healthURL string, onStats func(ok bool), stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	if a == nil { // a burst measured without probes
+		return
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	loop := func(probe func()) {

@@ -202,9 +202,12 @@ type results struct {
 	// cpuBursts: the worker's workerd CPU and the hub's writes of every
 	// burst, the first and those repeated for the answers (row 4a over
 	// them all: one burst's CPU is a few dozen clock ticks).
-	cpuBursts  []cpuSample
-	burstBytes int64 // bytes the clients read during the burst
-	floor      floorResult
+	cpuBursts []cpuSample
+	// perfHub, perfFloor: where the object's thread spent those bursts'
+	// and the floor's runs' CPU, with EDGE_BENCH_PERF=1 (row 4b).
+	perfHub, perfFloor perfSplit
+	burstBytes         int64 // bytes the clients read during the burst
+	floor              floorResult
 	// answerStats and answerSubs are how long a stats request and a new
 	// subscription (to its 200) took while the burst ran, sorted;
 	// answerFail counts those that failed or timed out.
@@ -690,6 +693,20 @@ func (bn *bench) burst() error {
 	}
 	targets := bn.targets()
 	events := bn.p.burstEvents
+	var rec *perfRecord
+	if perfOn {
+		var pids []int
+		for _, t := range targets {
+			pids = append(pids, workerPIDs(t.edge, t.proxyURL)...)
+			if t.floor != nil {
+				pids = append(pids, workerPIDs(t.floor.proc, t.floor.proxy)...)
+			}
+		}
+		var err error
+		if rec, err = startPerf(bn.dir, pids); err != nil {
+			return err
+		}
+	}
 	obs := make([]*burstObs, len(targets))
 	for i, t := range targets {
 		var err error
@@ -729,18 +746,63 @@ func (bn *bench) burst() error {
 		if err := t.checkBurst(o); err != nil {
 			errs = append(errs, fmt.Errorf("%s%w", t.labelPrefix(), err))
 		} else {
-			r.cpuBursts = append(r.cpuBursts, cpuOver(o.cpuW0, o.cpuW1, r.burstWrites))
-			bn.logWindow(t.labelPrefix()+"hub burst 1", o.points[0].t, o.end, r.cpuBursts[len(r.cpuBursts)-1])
+			c := cpuOver(o.cpuW0, o.cpuW1, r.burstWrites, o.points[0].t, o.end)
+			c.batches = r.burstBatches
+			c.plan, c.planEvents = t.fanoutPlan(c.from, c.to)
+			r.cpuBursts = append(r.cpuBursts, c)
+			bn.logWindow(t.labelPrefix()+"hub burst 1", r.cpuBursts[len(r.cpuBursts)-1])
 		}
 	}
-	// More of the same burst, for the answers only.
+	// The floor: the same write pattern from the pure-JS object, for each
+	// target, one run right after each of its bursts.
+	floors := make([]*floorRunner, len(targets))
+	floorRun := func(probe, count bool) {
+		for i, t := range targets {
+			if floors[i] == nil {
+				continue
+			}
+			if err := floors[i].run(probe, count); err != nil {
+				errs = append(errs, fmt.Errorf("%sfloor: %w", t.labelPrefix(), err))
+				floors[i].finish()
+				floors[i] = nil
+			}
+		}
+	}
+	floorsEnough := func() bool {
+		for _, fr := range floors {
+			if fr != nil && !fr.answers.enough() {
+				return false
+			}
+		}
+		return true
+	}
+	for i, t := range targets {
+		if len(t.res.cpuBursts) == 0 {
+			continue
+		}
+		fr, err := t.floorStart()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%sfloor: %w", t.labelPrefix(), err))
+			continue
+		}
+		floors[i] = fr
+	}
+	floorRun(true, true)
+	// More of the same burst: first the CPU rounds, with no answer
+	// probes, each followed by the floor's run of its fan-outs; then, with
+	// probes, the answer rounds until the answers are enough.
 	rounds := 1
-	for ; rounds < answerMaxRounds && (rounds < answerMinRounds || !allEnough(obs)); rounds++ {
+	for ; rounds < answerMaxRounds && (rounds < answerMinRounds || !allEnough(obs) || !floorsEnough()); rounds++ {
+		cpuRound := rounds < answerMinRounds
 		time.Sleep(time.Second)
 		more := make([]*burstObs, len(targets))
 		for i, t := range targets {
+			answers := obs[i].answers
+			if cpuRound {
+				answers = nil
+			}
 			var err error
-			if more[i], err = t.startBurst(events, obs[i].answers, false); err != nil {
+			if more[i], err = t.startBurst(events, answers, false); err != nil {
 				return errors.Join(append(errs, err)...)
 			}
 		}
@@ -748,15 +810,27 @@ func (bn *bench) burst() error {
 		for i, o := range more {
 			o.stop()
 			// Its CPU and writes too, when every client had it all.
+			if !cpuRound {
+				continue
+			}
 			if st, serr := getStats(targets[i].edgeURL + "/_edge/stats"); err == nil && serr == nil && o.received() >= o.want {
 				r := &targets[i].res
-				r.cpuBursts = append(r.cpuBursts, cpuOver(o.cpuW0, o.cpuW1, st.Writes-o.st0.Writes))
-				bn.logWindow(fmt.Sprintf("%shub burst %d", targets[i].labelPrefix(), rounds+1), o.points[0].t, o.end, r.cpuBursts[len(r.cpuBursts)-1])
+				c := cpuOver(o.cpuW0, o.cpuW1, st.Writes-o.st0.Writes, o.points[0].t, o.end)
+				c.batches = st.Batches - o.st0.Batches
+				c.plan, c.planEvents = targets[i].fanoutPlan(c.from, c.to)
+				r.cpuBursts = append(r.cpuBursts, c)
+				bn.logWindow(fmt.Sprintf("%shub burst %d", targets[i].labelPrefix(), rounds+1), r.cpuBursts[len(r.cpuBursts)-1])
 			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("answer round %d: %w", rounds, err))
 			break
+		}
+		floorRun(!cpuRound, cpuRound)
+	}
+	for _, fr := range floors {
+		if fr != nil {
+			fr.finish()
 		}
 	}
 	for i, t := range targets {
@@ -765,14 +839,35 @@ func (bn *bench) burst() error {
 		r.answerHealth = obs[i].answers.healthSorted()
 		r.answerRounds = rounds
 	}
-	// The floor: the same write pattern from the pure-JS object, for each.
 	for _, t := range targets {
 		t.settle(len(t.heldA) + 1)
-		if err := t.floorRun(); err != nil {
-			errs = append(errs, fmt.Errorf("%sfloor: %w", t.labelPrefix(), err))
+	}
+	if rec != nil {
+		if err := rec.stop(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for _, t := range targets {
+			var err error
+			// Over the CPU rounds: no probes, and warm.
+			if t.res.perfHub, err = rec.splitAll(workerPIDs(t.edge, t.proxyURL), afterFirst(t.res.cpuBursts)); err != nil {
+				errs = append(errs, err)
+			}
+			if t.floor != nil {
+				if t.res.perfFloor, err = rec.splitAll(workerPIDs(t.floor.proc, t.floor.proxy), afterFirst(t.res.floor.cpuRuns)); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// afterFirst returns samples but the first.
+func afterFirst(samples []cpuSample) []cpuSample {
+	if len(samples) < 2 {
+		return nil
+	}
+	return samples[1:]
 }
 
 func allEnough(obs []*burstObs) bool {

@@ -160,31 +160,58 @@
 // machine's cores to see whether the machine, the load generator or the
 // hub bounds the number.
 //
-// 4a. CPU per client write against the floor. Right after the burst the
-// floor object gets the same write pattern: as many clients (its own
-// 1,000 streams), the hub's fan-outs (stats: batches) paced as the burst
-// was (its duration / fan-outs), each with the hub's writes per client
-// (writes / clients / fan-outs) back to back, each chunk as many events of
-// as many bytes as the hub's were (bytes the clients read / events). The
+// 4a. CPU per client write against the floor. After each burst of the
+// hub's the floor object repeats it: as many clients (its own 1,000
+// streams), and the burst's own fan-outs, one by one with the events each
+// had and when it began, from the hub's trace (/_edge/stats?trace=1),
+// each chunk of events as big as the hub's (bytes the clients read /
+// events). The fan-outs of a burst are not alike (the first event goes out
+// nearly alone, the rest in one to three big batches), nor are two
+// bursts, and a write's cost grows with its chunk past ≈ 20 KB, so a floor
+// given the burst's mean pattern wrote other chunks than the hub. The
 // figure is utime+stime from /proc of the worker's workerd (the process
 // that runs the object, not wrangler's dev proxy; the front door runs
-// there too, for the floor as for the hub) over the burst, divided
-// by the stream writes: the hub's over the floor's is the ratio. The
-// target (≤ 1.3×) is read over every burst of the phase (the first and
-// those repeated for row 6) against every run of the floor, summed: one
-// burst is only a few dozen of /proc's 10 ms clock ticks, and the hub's
-// first burst after the memory phase costs more than the later ones
-// (1.5–2× in 2026-12-03's runs; why is not measured apart: V8 still
-// optimizing Go's Wasm code and the memory phase's 5,000 departed streams
-// are candidates), so the first burst alone swung from 1.0× to 2.2×
-// between runs of the same code. A write is only as cheap as workerd makes it (docs/PLATFORM.md,
-// fact 16); what the hub spends beyond the floor is Go's per-event and
-// per-write work. CPU per delivery is shown beside it: with every batch
-// one write per client, writes carry more events each. The row under it
-// splits both figures between the worker process's busiest thread (the
-// object's: its JavaScript and Wasm, workerd's stream work, the front
-// door's requests) and its other threads (V8's background threads, such as
-// concurrent marking and sweeping, and workerd's own).
+// there too, for the floor as for the hub) over the burst, divided by the
+// stream writes: the hub's over the floor's is the ratio. The target
+// (≤ 1.3×) is read over the CPU rounds: the EDGE_BENCH_BURSTS-1 (3)
+// bursts after the first, each with the floor's run of the same fan-outs
+// right after it, and no answer probes during either. The first burst
+// after the memory phase costs both more (the kernel grows the streams'
+// socket buffers in it: page clearing and copying, ≈ 40 µs a write in
+// perf); answer probes are requests, not writes, and the hub answers them
+// in Go (≈ 8 µs a write of Go during probed bursts, perf stacks) where the
+// floor answers in a few lines of JavaScript; and the CPU one process
+// spends on the same burst drifts by up to 1.7× from one burst to the
+// next on this machine, so a floor measured a minute after the hub
+// compared with another machine. The first burst's own ratio and the one
+// over every burst (the first ones probed) are shown too. A write is only
+// as cheap as workerd makes it (docs/PLATFORM.md, fact 16); what the hub
+// spends beyond the floor is Go's per-event and per-write work. CPU per
+// delivery is shown beside it: with every batch one write per client,
+// writes carry more events each. Further rows split the CPU rounds'
+// figures between the worker process's busiest thread (the object's: its
+// JavaScript and Wasm, workerd's stream work, the front door's requests)
+// and its other threads (V8's background threads, such as optimizing
+// compilation, concurrent marking and sweeping, and workerd's own).
+//
+// With EDGE_BENCH_PERF=1 (or =<file> to keep the recording) the burst
+// step also runs perf record -g on both workerd processes (root, or
+// kernel.perf_event_paranoid ≤ 1) and splits the object's thread in the
+// CPU rounds two ways: by the code each sample landed in (kernel, workerd,
+// V8, the collectors, malloc, JavaScript, Go's Wasm) and by what its stack
+// says it was for (Go's own code, Go's other calls out, the write calls,
+// workerd's stream pumps, microtasks, the event loop and the rest). The
+// second needs the JIT code named, which V8 does only with
+// --perf-basic-prof, and wrangler 4.86 passes no V8 flag to workerd: give
+// miniflare's config one by a local edit of
+// node_modules/miniflare/dist/src/index.js, in serializeConfig, before the
+// config is encoded, e.g.
+//
+//	if (process.env.MINIFLARE_V8_FLAGS) config.v8Flags = process.env.MINIFLARE_V8_FLAGS.split(" ");
+//
+// and run with MINIFLARE_V8_FLAGS=--perf-basic-prof (do not keep the
+// edit: npm ci puts the file back). Go's functions then show as
+// wasm-function[N]: e2e/bench/profile/wasmnames names them.
 //
 // 4b. Sustained deliveries/s at 200 and 1,000 events/s to the 1,000 held
 // streams for 10 s each, with publish→receive latency; the 1,000 events/s
@@ -201,13 +228,11 @@
 //
 // 6. Answering during the burst. Stats requests and new subscribers
 // (timed to their 200) go to the hub while the burst runs, one of each at
-// a time, 20 ms (EDGE_BENCH_ANSWER_MS) after the previous answer; the
-// burst is repeated (up to 8 in all) until there are 20 of each
-// (EDGE_BENCH_ANSWER_MIN) and at least 4 bursts were run
-// (EDGE_BENCH_BURSTS: row 4a reads CPU per write over every burst, so two
-// runs compare only over the same number) (target p99 ≤ 50 ms, none
-// failing). The floor object is probed the same way during
-// row 4a's run of the same writes, cut into the hub's slices.
+// a time, 20 ms (EDGE_BENCH_ANSWER_MS) after the previous answer: during
+// the first burst, and, after the CPU rounds, during more bursts (up to 8
+// in all) until there are 20 of each (EDGE_BENCH_ANSWER_MIN) (target p99
+// ≤ 50 ms, none failing). The floor object is probed the same way during
+// its runs of those bursts, cut into the hub's slices.
 //
 // 5. Bundle size. gzip -9 of the app.wasm under test (and with the two JS
 // files of the bundle) against Cloudflare's 3 MB compressed limit of the

@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,89 +97,166 @@ func (bn *bench) workers() []*proc.Process { return bn.procs }
 // and pacing (the burst's duration / writes per client), and measures the
 // CPU of the floor worker's workerd (the process that runs the object,
 // not wrangler's dev proxy) over it.
-func (bn *bench) floorRun() error {
+// fanoutPlan returns the hub's fan-outs that began between from and to,
+// from its trace, as the floor's plan ("E@T,…": events, and ms after the
+// first), and their events in all; "" when the trace has none.
+func (bn *bench) fanoutPlan(from, to time.Time) (string, int) {
+	st, err := getStats(bn.edgeURL + "/_edge/stats?trace=1")
+	if err != nil {
+		return "", 0
+	}
+	lo, hi := float64(from.UnixMilli())-1, float64(to.UnixMilli())+1
+	var steps []edge.BatchTrace
+	for _, b := range st.FeedTrace {
+		if b.StartMs >= lo && b.StartMs <= hi && b.Events > 0 {
+			steps = append(steps, b)
+		}
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].StartMs < steps[j].StartMs })
+	var parts []string
+	events := 0
+	for _, b := range steps {
+		parts = append(parts, fmt.Sprintf("%d@%.0f", b.Events, b.StartMs-steps[0].StartMs))
+		events += b.Events
+	}
+	return strings.Join(parts, ","), events
+}
+
+// floorRunner runs the floor object's side of the burst step, one run
+// after each of the hub's bursts (floorStart, run, finish).
+type floorRunner struct {
+	bn                  *bench
+	fw                  *floorWorker
+	f                   floorResult
+	answers             *answerLog
+	clients, eventBytes int
+}
+
+// floorStart makes the floor hold as many streams as the hub's burst had
+// clients; the first burst must have been measured.
+func (bn *bench) floorStart() (*floorRunner, error) {
 	fw := bn.floor
 	if fw == nil {
-		return fmt.Errorf("the floor worker did not start")
+		return nil, fmt.Errorf("the floor worker did not start")
 	}
 	r := bn.res
-	clients := r.burstClients
-	if err := fw.hold(clients, bn.p.dialParallel); err != nil {
-		return err
+	fr := &floorRunner{bn: bn, fw: fw, answers: &answerLog{}, clients: r.burstClients, eventBytes: 100}
+	if err := fw.hold(fr.clients, bn.p.dialParallel); err != nil {
+		return nil, err
 	}
-	fanouts := max(1, int(r.burstBatches))
-	perFanout := max(1, int(math.Round(r.burstWrites/float64(clients)/float64(fanouts))))
-	events := int(math.Ceil(float64(r.burstEvents) / float64(fanouts*perFanout)))
-	eventBytes := 100
 	if r.burstReceived > 0 {
-		eventBytes = int(r.burstBytes / r.burstReceived)
+		fr.eventBytes = int(r.burstBytes / r.burstReceived)
 	}
-	interval := r.burstDur / time.Duration(fanouts)
-	f := floorResult{clients: clients, fanouts: fanouts, writes1: perFanout, events: events, eventBytes: eventBytes, interval: interval,
+	fanouts, perFanout, events, interval := fr.pattern(r.burstBatches, r.burstWrites, r.burstDur)
+	fr.f = floorResult{clients: fr.clients, fanouts: fanouts, writes1: perFanout, events: events, eventBytes: fr.eventBytes, interval: interval,
 		slice: floorSlice, sliceBytes: floorSliceBytes}
+	return fr, nil
+}
+
+// pattern is the mean write pattern of a burst of the hub's that made
+// writes in batches fan-outs over dur.
+func (fr *floorRunner) pattern(batches, writes float64, dur time.Duration) (fanouts, perFanout, events int, interval time.Duration) {
+	fanouts = max(1, int(batches))
+	perFanout = max(1, int(math.Round(writes/float64(fr.clients)/float64(fanouts))))
+	events = int(math.Ceil(float64(fr.bn.res.burstEvents) / float64(fanouts*perFanout)))
+	return fanouts, perFanout, events, dur / time.Duration(fanouts)
+}
+
+// run makes one run of the floor: it repeats the hub's newest measured
+// burst, fan-out by fan-out as the hub's trace recorded them (the
+// fan-outs of one burst are not alike, nor are bursts: with writev sizes
+// traced, one step's hub bursts wrote 9,000 of their 23,000 chunks under
+// 4 KiB and others of 64 KiB where even fan-outs wrote 22 KiB each, and a
+// write's cost grows with its chunk past ≈ 20 KB), or, without a trace,
+// that burst's mean pattern. It runs right after that burst: the CPU of
+// one process on this machine drifts by up to 1.7× from one burst to the
+// next, so a floor measured a minute apart from the hub compares with a
+// different machine.
+//
+// probe sends the answer probes during the run; count adds its CPU to
+// the floor's (the hub's burst before it was counted).
+func (fr *floorRunner) run(probe, count bool) error {
+	bn, fw, f, r := fr.bn, fr.fw, &fr.f, &fr.bn.res
+	if len(r.cpuBursts) == 0 {
+		return fmt.Errorf("no burst of the hub's was measured")
+	}
+	c := r.cpuBursts[len(r.cpuBursts)-1]
+	fanouts, perFanout, events, interval := fr.pattern(c.batches, c.writes, c.to.Sub(c.from))
 	u := fmt.Sprintf("%s/fanout?fanouts=%d&writes=%d&events=%d&bytes=%d&intervalMs=%d&slice=%d&sliceBytes=%d",
-		fw.url, fanouts, perFanout, events, eventBytes, interval.Milliseconds(), f.slice, f.sliceBytes)
-	want := int64(fanouts * perFanout * events * clients)
-	answers := &answerLog{}
-	// The measured run, then more of the same for the answers only.
-	for f.rounds = 0; f.rounds == 0 || f.rounds < answerMaxRounds && !answers.enough(); f.rounds++ {
-		if f.rounds > 0 {
-			time.Sleep(time.Second)
-		}
-		var before int64
-		for _, s := range fw.subs {
-			before += s.events.Load()
-		}
-		pids := workerPIDs(fw.proc, fw.proxy)
-		cpu0 := cpuTicks(pids)
-		stop, probed := make(chan struct{}), make(chan struct{})
-		go probeAnswers(answers, fw.url+"/stats", fw.url+"/subscribe?group=answer", "", nil, stop, probed)
-		t0 := time.Now()
-		resp, err := (&http.Client{Timeout: 2 * time.Minute}).Post(u, "text/plain", nil)
-		if err != nil {
-			close(stop)
-			<-probed
-			return err
-		}
-		var out struct{ Writes float64 }
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err != nil {
-			close(stop)
-			<-probed
-			return err
-		}
-		done := waitFor(60*time.Second, 20*time.Millisecond, func() bool {
-			var n int64
-			for _, s := range fw.subs {
-				n += s.events.Load()
-			}
-			return n-before >= want
-		})
-		dur := time.Since(t0)
-		cpu1 := cpuTicks(pids)
+		fw.url, fanouts, perFanout, events, fr.eventBytes, interval.Milliseconds(), f.slice, f.sliceBytes)
+	want := int64(fanouts * perFanout * events * fr.clients)
+	if c.plan != "" {
+		u = fmt.Sprintf("%s/fanout?plan=%s&bytes=%d&slice=%d&sliceBytes=%d", fw.url, c.plan, fr.eventBytes, f.slice, f.sliceBytes)
+		want = int64(c.planEvents * fr.clients)
+		fanouts, perFanout, events = strings.Count(c.plan, ",")+1, 1, c.planEvents
+	}
+	time.Sleep(time.Second) // the hub's burst settles
+	var before int64
+	for _, s := range fw.subs {
+		before += s.events.Load()
+	}
+	pids := workerPIDs(fw.proc, fw.proxy)
+	cpu0 := cpuTicks(pids)
+	stop, probed := make(chan struct{}), make(chan struct{})
+	answers := fr.answers
+	if !probe {
+		answers = nil
+	}
+	go probeAnswers(answers, fw.url+"/stats", fw.url+"/subscribe?group=answer", "", nil, stop, probed)
+	t0 := time.Now()
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Post(u, "text/plain", nil)
+	if err != nil {
 		close(stop)
 		<-probed
-		if done {
-			f.cpuRuns = append(f.cpuRuns, cpuOver(cpu0, cpu1, out.Writes))
-			bn.logWindow(fmt.Sprintf("floor run %d", f.rounds+1), t0, t0.Add(dur), f.cpuRuns[len(f.cpuRuns)-1])
-		}
-		if f.rounds > 0 {
-			continue
-		}
-		f.done, f.dur = done, dur
-		f.cpuSecs = cpuSecs(cpu0, cpu1)
-		f.writes = out.Writes
-		bn.tb.Logf("floor%s: %d fan-outs of %d writes × %d clients, %d events of %d B each, %s apart, slices of %d writes / %d B: %.0f writes, %.3f s CPU in %s",
-			bn.labelSuffix(), fanouts, perFanout, clients, events, eventBytes, interval, f.slice, f.sliceBytes, f.writes, f.cpuSecs, f.dur.Round(time.Millisecond))
-		if !f.done {
-			bn.res.floor = f
-			return fmt.Errorf("the floor's clients did not receive all %d events", want)
-		}
+		return err
 	}
-	f.answerStats, f.answerSubs, f.answerFail = answers.sorted()
-	bn.res.floor = f
+	var out struct{ Writes float64 }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil {
+		close(stop)
+		<-probed
+		return err
+	}
+	done := waitFor(60*time.Second, 20*time.Millisecond, func() bool {
+		var n int64
+		for _, s := range fw.subs {
+			n += s.events.Load()
+		}
+		return n-before >= want
+	})
+	dur := time.Since(t0)
+	cpu1 := cpuTicks(pids)
+	close(stop)
+	<-probed
+	first := f.rounds == 0
+	f.rounds++
+	if done && count {
+		f.cpuRuns = append(f.cpuRuns, cpuOver(cpu0, cpu1, out.Writes, t0, t0.Add(dur)))
+		what := fmt.Sprintf("floor run %d (%d fan-outs × %d chunks of %d events)", f.rounds, fanouts, perFanout, events)
+		if c.plan != "" {
+			what = fmt.Sprintf("floor run %d (the hub's fan-outs, events@ms: %s)", f.rounds, c.plan)
+		}
+		bn.logWindow(what, f.cpuRuns[len(f.cpuRuns)-1])
+	}
+	if !first {
+		return nil
+	}
+	f.done, f.dur = done, dur
+	f.cpuSecs = cpuSecs(cpu0, cpu1)
+	f.writes = out.Writes
+	bn.tb.Logf("floor%s: %d fan-outs of %d writes × %d clients, %d events of %d B each, %s apart, slices of %d writes / %d B: %.0f writes, %.3f s CPU in %s",
+		bn.labelSuffix(), fanouts, perFanout, fr.clients, events, fr.eventBytes, interval, f.slice, f.sliceBytes, f.writes, f.cpuSecs, f.dur.Round(time.Millisecond))
+	if !f.done {
+		return fmt.Errorf("the floor's clients did not receive all %d events", want)
+	}
 	return nil
+}
+
+// finish keeps the floor's results in the hub's bench.
+func (fr *floorRunner) finish() {
+	fr.f.answerStats, fr.f.answerSubs, fr.f.answerFail = fr.answers.sorted()
+	fr.bn.res.floor = fr.f
 }
 
 // hold makes the floor object hold n streams of its default group.

@@ -115,23 +115,32 @@ func cpuSecs(before, after map[string]uint64) float64 {
 // Wasm; the others are V8's background threads and workerd's own).
 type cpuSample struct {
 	secs, hot, writes float64
+	// from, to: when it began and ended (perf's windows).
+	from, to time.Time
+	// batches: the hub's fan-outs in it (the floor repeats each burst's
+	// own pattern: fan-outs, writes, chunk sizes).
+	batches float64
+	// plan, planEvents: the hub's fan-outs in it as the floor's plan
+	// (fanoutPlan), and their events.
+	plan       string
+	planEvents int
 }
 
 // cpuOver returns the CPU seconds between two cpuTicks readings, in all
-// and of the busiest thread, for writes.
-func cpuOver(before, after map[string]uint64, writes float64) cpuSample {
+// and of the busiest thread, for writes made from from to to.
+func cpuOver(before, after map[string]uint64, writes float64, from, to time.Time) cpuSample {
 	all, hot := cpuUse(before, after, time.Second)
-	return cpuSample{secs: all, hot: hot, writes: writes}
+	return cpuSample{secs: all, hot: hot, writes: writes, from: from, to: to}
 }
 
 // logWindow logs when a CPU sample began and ended, by the clock of day
 // to the microsecond, with what it read: a profile recorded on the
 // machine's real-time clock (perf record -k CLOCK_REALTIME) can be cut to
 // exactly the bursts and the floor's runs with it.
-func (bn *bench) logWindow(what string, from, to time.Time, c cpuSample) {
+func (bn *bench) logWindow(what string, c cpuSample) {
 	bn.tb.Logf("cpu window %s: %s – %s (%.6f – %.6f), %.0f writes, %.3f s CPU (busiest thread %.3f)",
-		what, from.Format("15:04:05.000000"), to.Format("15:04:05.000000"),
-		float64(from.UnixNano())/1e9, float64(to.UnixNano())/1e9, c.writes, c.secs, c.hot)
+		what, c.from.Format("15:04:05.000000"), c.to.Format("15:04:05.000000"),
+		float64(c.from.UnixNano())/1e9, float64(c.to.UnixNano())/1e9, c.writes, c.secs, c.hot)
 }
 
 // hotPerWrite sums samples: the busiest thread's CPU seconds per write,

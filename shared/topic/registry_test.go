@@ -192,6 +192,43 @@ func TestMemoSlotReuse(t *testing.T) {
 	}
 }
 
+// TestShareWithNothingInterned: while a Registry holds no costly selector,
+// Share hands back the topics themselves (no copy for a memo with nothing
+// to keep), and a template interned afterwards still matches them, and
+// right: first run, then memoized once a later Share has a slot for it.
+func TestShareWithNothingInterned(t *testing.T) {
+	base := costCompiler(t, topic.Config{})
+	reg := topic.NewRegistry(0)
+	c := base.Shared(reg)
+	plain, err := c.NewSet(topic.Spec{Kind: topic.KindTopic, Expr: "https://example.com/books/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Release()
+	prepared := c.Prepare("https://example.com/books/1")
+	ts := reg.Share(prepared)
+	if ts != prepared {
+		t.Fatal("Share copied topics for a Registry with no costly selector")
+	}
+	yes, err := c.NewSet(topic.Spec{Kind: topic.KindTopic, Expr: "https://example.com/{+p}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer yes.Release()
+	no, err := c.NewSet(topic.Spec{Kind: topic.KindTopic, Expr: "https://other.example/{+p}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer no.Release()
+	if !plain.MatchTopics(ts) || !yes.MatchTopics(ts) || no.MatchTopics(ts) {
+		t.Fatal("topics shared before the templates were interned matched wrongly")
+	}
+	later := reg.Share(c.Prepare("https://example.com/books/1"))
+	if later == prepared || !yes.MatchTopics(later) || !yes.MatchTopics(later) || no.MatchTopics(later) {
+		t.Fatal("topics shared after the templates were interned matched wrongly, or were not copied for the memo")
+	}
+}
+
 // TestSharedMatchingSame: for random selectors of every kind (exact, URI
 // template, URL pattern, "*") and random topics, Sets matched through a
 // Registry's shared topics, concurrently, decide as Sets compiled without

@@ -35,6 +35,12 @@
 //        event loop (a 0 ms timer, as the hub's streams.pause) after S
 //        writes or SB bytes written, whichever comes first: the hub's
 //        slices, for the answers-during-a-burst measurement.
+//        With plan=E1@T1,E2@T2,… instead of fanouts, writes, events and
+//        intervalMs: fan-out k writes one chunk of Ek events to every
+//        held stream, starting Tk ms after the first (at once if the one
+//        before ran late): one burst of the hub's, fan-out by fan-out, as
+//        its trace recorded it (its fan-outs are not alike: the first
+//        events of a burst go out nearly alone, the rest in big batches)
 import { DurableObject } from "cloudflare:workers";
 
 function stub(env) {
@@ -194,11 +200,21 @@ export class FloorHub extends DurableObject {
       const interval = q("intervalMs", 0);
       const slice = q("slice", 0);
       const sliceBytes = q("sliceBytes", 0);
+      // steps: [events per chunk, ms after the start] of each fan-out.
+      let steps = [];
+      const plan = url.searchParams.get("plan");
+      if (plan) {
+        steps = plan.split(",").map((p) => p.split("@").map(Number));
+      } else {
+        for (let f = 0; f < fanouts; f++) steps.push([events, f * interval]);
+      }
       let writes = 0;
-      for (let f = 0; f < fanouts; f++) {
-        if (f > 0) await new Promise((r) => setTimeout(r, interval));
-        for (let w = 0; w < perFanout; w++) {
-          const u = chunk(this.seq++, events, bytes);
+      const t0 = Date.now();
+      for (let f = 0; f < steps.length; f++) {
+        const [stepEvents, at] = steps[f];
+        if (f > 0) await new Promise((r) => setTimeout(r, Math.max(0, t0 + at - Date.now())));
+        for (let w = 0; w < (plan ? 1 : perFanout); w++) {
+          const u = chunk(this.seq++, stepEvents, bytes);
           let n = 0;
           let b = 0;
           // Sliced, the set may change during a yield: go through a copy.
