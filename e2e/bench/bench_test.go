@@ -199,12 +199,13 @@ type results struct {
 	burstDropped              float64
 	cpuWorkerd, cpuHottest    float64 // cores used during the burst by the worker's workerd, its busiest thread
 	cpuWorkerSecs             float64 // CPU seconds of the worker's workerd over the burst
-	// cpuBursts: the worker's workerd CPU and the hub's writes of every
-	// burst, the first and those repeated for the answers (row 4a over
-	// them all: one burst's CPU is a few dozen clock ticks).
+	// cpuBursts: the worker's workerd CPU and the hub's writes of the
+	// first burst and of the CPU rounds after it (row 4a: one burst's CPU
+	// is a few dozen clock ticks).
 	cpuBursts []cpuSample
-	// perfHub, perfFloor: where the object's thread spent those bursts'
-	// and the floor's runs' CPU, with EDGE_BENCH_PERF=1 (row 4b).
+	// perfHub, perfFloor: where the object's thread spent the CPU
+	// rounds' bursts and the floor's runs of them, with EDGE_BENCH_PERF
+	// (row 4a's perf rows).
 	perfHub, perfFloor perfSplit
 	burstBytes         int64 // bytes the clients read during the burst
 	floor              floorResult
@@ -706,6 +707,7 @@ func (bn *bench) burst() error {
 		if rec, err = startPerf(bn.dir, pids); err != nil {
 			return err
 		}
+		defer rec.stop() // on an early return; a no-op once stopped
 	}
 	obs := make([]*burstObs, len(targets))
 	for i, t := range targets {
@@ -791,9 +793,12 @@ func (bn *bench) burst() error {
 	// More of the same burst: first the CPU rounds, with no answer
 	// probes, each followed by the floor's run of its fan-outs; then, with
 	// probes, the answer rounds until the answers are enough.
-	rounds := 1
+	rounds, probed := 1, 1
 	for ; rounds < answerMaxRounds && (rounds < answerMinRounds || !allEnough(obs) || !floorsEnough()); rounds++ {
 		cpuRound := rounds < answerMinRounds
+		if !cpuRound {
+			probed++
+		}
 		time.Sleep(time.Second)
 		more := make([]*burstObs, len(targets))
 		for i, t := range targets {
@@ -837,7 +842,7 @@ func (bn *bench) burst() error {
 		r := &t.res
 		r.answerStats, r.answerSubs, r.answerFail = obs[i].answers.sorted()
 		r.answerHealth = obs[i].answers.healthSorted()
-		r.answerRounds = rounds
+		r.answerRounds = probed
 	}
 	for _, t := range targets {
 		t.settle(len(t.heldA) + 1)

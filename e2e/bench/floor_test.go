@@ -40,14 +40,14 @@ type floorResult struct {
 	done                      bool
 	// slice, sliceBytes: the slice rule the floor yielded by (floorSlice);
 	// answers: stats and new subscribers timed during its fan-outs, over
-	// rounds runs. (Row 4a's CPU of the floor is from the first run, its
-	// probes included, as the hub's CPU includes the hub's.)
+	// probed of its rounds runs. (Row 4a's first-burst CPU of the floor is
+	// from the first run, its probes included, as the hub's first burst
+	// includes the hub's.)
 	slice, sliceBytes int
-	// cpuRuns: the CPU and writes of every run, the first and those
-	// repeated for the answers.
-	cpuRuns                 []cpuSample
-	answerStats, answerSubs []time.Duration
-	answerFail, rounds      int
+	// cpuRuns: the CPU and writes of the first run and of the CPU rounds'.
+	cpuRuns                    []cpuSample
+	answerStats, answerSubs    []time.Duration
+	answerFail, rounds, probed int
 }
 
 // floorSlice is the hub's slice rule (worker/edge, registry.go:
@@ -231,6 +231,9 @@ func (fr *floorRunner) run(probe, count bool) error {
 	<-probed
 	first := f.rounds == 0
 	f.rounds++
+	if probe {
+		f.probed++
+	}
 	if done && count {
 		f.cpuRuns = append(f.cpuRuns, cpuOver(cpu0, cpu1, out.Writes, t0, t0.Add(dur)))
 		what := fmt.Sprintf("floor run %d (%d fan-outs × %d chunks of %d events)", f.rounds, fanouts, perFanout, events)

@@ -37,8 +37,9 @@ const perfHz = 1999
 
 // perfRecord is a running `perf record` of some processes.
 type perfRecord struct {
-	cmd  *exec.Cmd
-	data string
+	cmd     *exec.Cmd
+	data    string
+	stopped bool
 }
 
 // startPerf records pids on the real-time clock, so that samples can be
@@ -72,6 +73,10 @@ func startPerf(dir string, pids []int) (*perfRecord, error) {
 
 // stop ends the recording and waits for perf to write it.
 func (p *perfRecord) stop() error {
+	if p.stopped {
+		return nil
+	}
+	p.stopped = true
 	p.cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()

@@ -365,7 +365,7 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 						bound = fmt.Sprintf("or %d KiB", f.sliceBytes>>10)
 					}
 					add("", tag+"  the same for the pure-JS floor object (row 4a's writes)",
-						fmt.Sprintf("%s; %s; %d failed  (slices of %d writes %s, a 0 ms timer between; over %d runs)", fst, fsb, f.answerFail, f.slice, bound, f.rounds), "", "")
+						fmt.Sprintf("%s; %s; %d failed  (slices of %d writes %s, a 0 ms timer between; over %d runs)", fst, fsb, f.answerFail, f.slice, bound, f.probed), "", "")
 				}
 			}
 		}
