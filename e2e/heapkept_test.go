@@ -26,7 +26,7 @@ const keptMaxPerWrite = 20
 // after: the writes must not keep heap alive while the streams stay
 // open. Workerd's full collections are atomic and take as long as the
 // live heap is large, so a stream mode that keeps something per write
-// makes every pause longer with every event (README, "A client write must
+// makes every pause longer with every event (docs/EVIDENCE.md, "A client write must
 // not keep JS heap alive").
 func TestEdgeWritesKeepNoHeap(t *testing.T) {
 	// Many streams, few events: what the hub keeps per event (its ring's

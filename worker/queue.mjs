@@ -13,7 +13,7 @@
 // left it flat at 0.6 MB for the same CPU). A held SSE stream lives for
 // minutes, so that heap grew with every event, and V8's full collections,
 // which are atomic in workerd and take time in proportion to the live
-// heap, grew with it: they were the hub's latency p99 (README, "A client
+// heap, grew with it: they were the hub's latency p99 (docs/EVIDENCE.md, "A client
 // write must not keep JS heap alive"; docs/PLATFORM.md fact 24).
 //
 // A writable stream counts the bytes waiting in it but not the chunks, so

@@ -718,7 +718,7 @@ func (ib *isoBench) table() string {
 	// What writes keep alive while their streams are held: workerd's
 	// full collections are atomic and as long as the live heap is large,
 	// so a stream that keeps something per write makes every later pause
-	// longer (README, "A client write must not keep JS heap alive").
+	// longer (docs/EVIDENCE.md, "A client write must not keep JS heap alive").
 	keptRow := func(k heapKept) string {
 		return fmt.Sprintf("%.1f B (JS %+.0f B, embedder %+.0f B for %d writes: %d events to %d streams)", k.perWrite(), k.js, k.embedder, k.writes, k.events, k.streams)
 	}

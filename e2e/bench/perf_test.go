@@ -22,7 +22,7 @@ import (
 // kernel.perf_event_paranoid ≤ 1). Code V8 compiled (the JavaScript, and
 // Go's Wasm in the hub) shows as one "JIT code" row unless workerd was
 // given V8's --perf-basic-prof, which wrangler does not pass on; with it
-// (a local edit of miniflare, README "Evidence") the two are apart.
+// (a local edit of miniflare, doc.go) the two are apart.
 // EDGE_BENCH_PERF=<file> does the same and keeps the recording in file
 // (read it with perf report -i file --time start,end, the windows the
 // bench logs); with 1 it goes with the bench's temporary directory.

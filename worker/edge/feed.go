@@ -69,7 +69,7 @@ const collectAfter = 64
 // yields to the event loop (Hub.Yield), like the slices of a fan-out: a
 // burst hands the feed hundreds of events in one read, and decoding them
 // (frame, topics, the event's chunk) all in one go held the object's
-// thread for tens of milliseconds in wasm (README, "Evidence"). The batch
+// thread for tens of milliseconds in wasm (docs/EVIDENCE.md). The batch
 // still goes out in one fan-out, one write per client.
 const DefaultDecodeSlice = 16
 
