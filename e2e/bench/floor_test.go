@@ -181,14 +181,21 @@ func (fr *floorRunner) run(probe, count bool) error {
 		return fmt.Errorf("no burst of the hub's was measured")
 	}
 	c := r.cpuBursts[len(r.cpuBursts)-1]
-	fanouts, perFanout, events, interval := fr.pattern(c.batches, c.writes, c.to.Sub(c.from))
-	u := fmt.Sprintf("%s/fanout?fanouts=%d&writes=%d&events=%d&bytes=%d&intervalMs=%d&slice=%d&sliceBytes=%d",
-		fw.url, fanouts, perFanout, events, fr.eventBytes, interval.Milliseconds(), f.slice, f.sliceBytes)
-	want := int64(fanouts * perFanout * events * fr.clients)
+	var (
+		u                          string
+		fanouts, perFanout, events int // events: per chunk, or in all with a plan
+		interval                   time.Duration
+		want                       int64 // deliveries
+	)
 	if c.plan != "" {
 		u = fmt.Sprintf("%s/fanout?plan=%s&bytes=%d&slice=%d&sliceBytes=%d", fw.url, c.plan, fr.eventBytes, f.slice, f.sliceBytes)
-		want = int64(c.planEvents * fr.clients)
 		fanouts, perFanout, events = strings.Count(c.plan, ",")+1, 1, c.planEvents
+		want = int64(c.planEvents * fr.clients)
+	} else {
+		fanouts, perFanout, events, interval = fr.pattern(c.batches, c.writes, c.to.Sub(c.from))
+		u = fmt.Sprintf("%s/fanout?fanouts=%d&writes=%d&events=%d&bytes=%d&intervalMs=%d&slice=%d&sliceBytes=%d",
+			fw.url, fanouts, perFanout, events, fr.eventBytes, interval.Milliseconds(), f.slice, f.sliceBytes)
+		want = int64(fanouts * perFanout * events * fr.clients)
 	}
 	time.Sleep(time.Second) // the hub's burst settles
 	var before int64

@@ -185,7 +185,7 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 	defer h.mu.Unlock()
 	s, stream := c.Sink.(*StreamSink)
 	if stream {
-		h.queues.join(s)
+		s.join(&h.queues)
 	}
 	if !c.Sink.Write(&Chunk{Bytes: []byte(":\n\n")}) {
 		if stream {

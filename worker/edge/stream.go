@@ -139,7 +139,7 @@ type queueAccount struct {
 }
 
 // join counts s in a, with what already waits for it.
-func (a *queueAccount) join(s *StreamSink) {
+func (s *StreamSink) join(a *queueAccount) {
 	s.acct = a
 	a.bytes += s.queued.Bytes
 	a.peak = max(a.peak, s.peak)

@@ -96,59 +96,52 @@ func TestStreamSinkQueueLimitDrop(t *testing.T) {
 // more than one chunk, and a reading client on the same hub gets every
 // event. Both write paths: one Enqueue per client and a BatchWriter.
 func TestStreamSinkQueueBytesDrop(t *testing.T) {
-	for _, batch := range []bool{false, true} {
-		t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
-			h := testHub(t)
-			if batch {
-				h.SetBatchWriter(&countingBatch{})
-			}
-			h.OnFrame(&frame.Frame{Type: frame.TypeHello, ID: []byte("e0")})
-			stuck, reader := &stream{}, &stream{reading: true}
-			o := StreamOptions{Queue: 1000, QueueBytes: 10 << 10}
-			h.Attach(h.NextID(), stuck, all, nil, "", time.Time{}, o)
-			h.Attach(h.NextID(), reader, all, nil, "", time.Time{}, o)
-			data := strings.Repeat("x", 4<<10)
-			var maxQueued, chunk int
-			for i := 1; i <= 20; i++ {
-				id := fmt.Sprint("e", i)
-				e := &Event{ID: id, Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: " + id + "\ndata: " + data + "\n\n")}}
-				chunk = len(e.Chunk.Bytes)
-				h.Deliver([]*Event{e})
-				// The reader takes each chunk as it comes, so only the one
-				// just written waits for it: the rest of the sum waits for
-				// the stuck client, until it is dropped.
-				st := h.Stats()
-				stuckQueued := st.QueuedBytes - chunk
-				if !stuck.isClosed() {
-					maxQueued = max(maxQueued, stuckQueued)
-				}
-				// Written while at most 10 KiB waited: 3 events of 4 KiB
-				// (plus the retry advice and the connect comment) wait
-				// when the 4th is refused.
-				if i <= 3 && stuck.isClosed() {
-					t.Fatalf("dropped at event %d with %d bytes waiting", i, stuckQueued)
-				}
-			}
+	onBothWritePaths(t, func(t *testing.T, h *Hub) {
+		stuck, reader := &stream{}, &stream{reading: true}
+		o := StreamOptions{Queue: 1000, QueueBytes: 10 << 10}
+		h.Attach(h.NextID(), stuck, all, nil, "", time.Time{}, o)
+		h.Attach(h.NextID(), reader, all, nil, "", time.Time{}, o)
+		data := strings.Repeat("x", 4<<10)
+		var maxQueued, chunk int
+		for i := 1; i <= 20; i++ {
+			id := fmt.Sprint("e", i)
+			e := &Event{ID: id, Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: " + id + "\ndata: " + data + "\n\n")}}
+			chunk = len(e.Chunk.Bytes)
+			h.Deliver([]*Event{e})
+			// The reader takes each chunk as it comes, so only the one
+			// just written waits for it: the rest of the sum waits for
+			// the stuck client, until it is dropped.
+			st := h.Stats()
+			stuckQueued := st.QueuedBytes - chunk
 			if !stuck.isClosed() {
-				t.Fatal("a client with more than QueueBytes waiting was not dropped")
+				maxQueued = max(maxQueued, stuckQueued)
 			}
-			if maxQueued > o.QueueBytes+chunk {
-				t.Fatalf("%d bytes waited for one client, bound %d plus a chunk of %d", maxQueued, o.QueueBytes, chunk)
+			// Written while at most 10 KiB waited: 3 events of 4 KiB
+			// (plus the retry advice and the connect comment) wait
+			// when the 4th is refused.
+			if i <= 3 && stuck.isClosed() {
+				t.Fatalf("dropped at event %d with %d bytes waiting", i, stuckQueued)
 			}
-			// The peak counts the dropped client too: what waited for it
-			// when its last write was refused (3 events, 12 KiB and more).
-			if peak := h.Stats().QueuedBytesPeak; peak != maxQueued || peak < 3*chunk {
-				t.Fatalf("peak %d, want the %d seen (more than 3 chunks of %d)", peak, maxQueued, chunk)
-			}
-			if reader.isClosed() || strings.Count(reader.String(), data) != 20 {
-				t.Fatalf("the reading client got %d of 20 events (closed %v)", strings.Count(reader.String(), data), reader.isClosed())
-			}
-			// The reader's last write is all that waits: the chunk just written.
-			if st := h.Stats(); st.Subscribers != 1 || st.Dropped != 1 || st.QueuedBytes != chunk {
-				t.Fatalf("stats: %+v", st)
-			}
-		})
-	}
+		}
+		if !stuck.isClosed() {
+			t.Fatal("a client with more than QueueBytes waiting was not dropped")
+		}
+		if maxQueued > o.QueueBytes+chunk {
+			t.Fatalf("%d bytes waited for one client, bound %d plus a chunk of %d", maxQueued, o.QueueBytes, chunk)
+		}
+		// The peak counts the dropped client too: what waited for it
+		// when its last write was refused (3 events, 12 KiB and more).
+		if peak := h.Stats().QueuedBytesPeak; peak != maxQueued || peak < 3*chunk {
+			t.Fatalf("peak %d, want the %d seen (more than 3 chunks of %d)", peak, maxQueued, chunk)
+		}
+		if reader.isClosed() || strings.Count(reader.String(), data) != 20 {
+			t.Fatalf("the reading client got %d of 20 events (closed %v)", strings.Count(reader.String(), data), reader.isClosed())
+		}
+		// The reader's last write is all that waits: the chunk just written.
+		if st := h.Stats(); st.Subscribers != 1 || st.Dropped != 1 || st.QueuedBytes != chunk {
+			t.Fatalf("stats: %+v", st)
+		}
+	})
 }
 
 func TestStreamSinkStallDrop(t *testing.T) {
@@ -235,11 +228,9 @@ func TestStreamLifetimeTimerStoppedOnClose(t *testing.T) {
 	}
 }
 
-// TestQueueAccountMatchesClients: the queued bytes and the peak that the
-// hub keeps as writes settle are what walking its clients gives, through
-// clients that join, read, stall, are dropped by their byte bound and
-// leave, on both write paths.
-func TestQueueAccountMatchesClients(t *testing.T) {
+// onBothWritePaths runs test on a hub anchored at e0, once writing one
+// Enqueue per client and once through a BatchWriter.
+func onBothWritePaths(t *testing.T, test func(t *testing.T, h *Hub)) {
 	for _, batch := range []bool{false, true} {
 		t.Run(fmt.Sprint("batch=", batch), func(t *testing.T) {
 			h := testHub(t)
@@ -247,40 +238,50 @@ func TestQueueAccountMatchesClients(t *testing.T) {
 				h.SetBatchWriter(&countingBatch{})
 			}
 			h.OnFrame(&frame.Frame{Type: frame.TypeHello, ID: []byte("e0")})
-			rng := rand.New(rand.NewPCG(1, 2))
-			o := StreamOptions{Queue: 1000, QueueBytes: 3 << 10}
-			var ids []uint64
-			peak := 0
-			for i := 1; i <= 400; i++ {
-				switch r := rng.IntN(10); {
-				case r < 3: // a client joins, reading or not
-					id := h.NextID()
-					h.Attach(id, &stream{reading: rng.IntN(2) == 0}, all, nil, "", time.Time{}, o)
-					ids = append(ids, id)
-				case r < 4 && len(ids) > 0: // one leaves
-					k := rng.IntN(len(ids))
-					h.Kick(ids[k])
-					ids = append(ids[:k], ids[k+1:]...)
-				default: // an event of 100–1,100 bytes
-					id := fmt.Sprint("e", i)
-					data := strings.Repeat("x", 100+rng.IntN(1000))
-					h.Deliver([]*Event{{ID: id, Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: " + id + "\ndata: " + data + "\n\n")}}})
-				}
-				h.mu.Lock()
-				sum := 0
-				for _, c := range h.reg.clients {
-					s := c.Sink.(*StreamSink)
-					sum += s.queued.Bytes
-					peak = max(peak, s.peak)
-				}
-				h.mu.Unlock()
-				if st := h.Stats(); st.QueuedBytes != sum || st.QueuedBytesPeak != peak {
-					t.Fatalf("step %d: stats say %d bytes waiting, peak %d; the clients say %d, peak %d", i, st.QueuedBytes, st.QueuedBytesPeak, sum, peak)
-				}
-			}
-			if st := h.Stats(); st.Dropped == 0 || st.Subscribers == 0 {
-				t.Fatalf("the walk never saw a client dropped by its bound, or ended with none: %+v", st)
-			}
+			test(t, h)
 		})
 	}
+}
+
+// TestQueueAccountMatchesClients: the queued bytes and the peak that the
+// hub keeps as writes settle are what walking its clients gives, through
+// clients that join, read, stall, are dropped by their byte bound and
+// leave, on both write paths.
+func TestQueueAccountMatchesClients(t *testing.T) {
+	onBothWritePaths(t, func(t *testing.T, h *Hub) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		o := StreamOptions{Queue: 1000, QueueBytes: 3 << 10}
+		var ids []uint64
+		peak := 0
+		for i := 1; i <= 400; i++ {
+			switch r := rng.IntN(10); {
+			case r < 3: // a client joins, reading or not
+				id := h.NextID()
+				h.Attach(id, &stream{reading: rng.IntN(2) == 0}, all, nil, "", time.Time{}, o)
+				ids = append(ids, id)
+			case r < 4 && len(ids) > 0: // one leaves
+				k := rng.IntN(len(ids))
+				h.Kick(ids[k])
+				ids = append(ids[:k], ids[k+1:]...)
+			default: // an event of 100–1,100 bytes
+				id := fmt.Sprint("e", i)
+				data := strings.Repeat("x", 100+rng.IntN(1000))
+				h.Deliver([]*Event{{ID: id, Topics: h.compiler.Prepare("a"), Chunk: &Chunk{Bytes: []byte("id: " + id + "\ndata: " + data + "\n\n")}}})
+			}
+			h.mu.Lock()
+			sum := 0
+			for _, c := range h.reg.clients {
+				s := c.Sink.(*StreamSink)
+				sum += s.queued.Bytes
+				peak = max(peak, s.peak)
+			}
+			h.mu.Unlock()
+			if st := h.Stats(); st.QueuedBytes != sum || st.QueuedBytesPeak != peak {
+				t.Fatalf("step %d: stats say %d bytes waiting, peak %d; the clients say %d, peak %d", i, st.QueuedBytes, st.QueuedBytesPeak, sum, peak)
+			}
+		}
+		if st := h.Stats(); st.Dropped == 0 || st.Subscribers == 0 {
+			t.Fatalf("the walk never saw a client dropped by its bound, or ended with none: %+v", st)
+		}
+	})
 }
