@@ -38,8 +38,9 @@ var uint8Array = js.Global().Get("Uint8Array")
 
 // The exception-safe helpers of entry.mjs, set by runHub:
 // jsEnqueue(sink, chunk, limit) int, jsClose(sink) and
-// jsEnqueueMany(bound, pairs, chunk, n) (see package jsapi).
-var jsEnqueue, jsClose, jsEnqueueMany, jsPause js.Value
+// jsEnqueueMany(bound, pairs, chunk, n), jsPause() and
+// jsSettle(promise, wake, n) (see package jsapi).
+var jsEnqueue, jsClose, jsEnqueueMany, jsPause, jsSettle js.Value
 
 // nativeChunk returns c's bytes as a Uint8Array, converted once per chunk
 // however many clients receive it.

@@ -31,7 +31,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 9;
+const CONTRACT_VERSION = 10;
 
 // goOf maps a started instance's binding to its Go runtime object.
 const goOf = new WeakMap();
@@ -100,6 +100,18 @@ const streams = {
   // own shortest sleep is a 1 ms timer.
   pause() {
     return new Promise((resolve) => setTimeout(resolve, 0));
+  },
+  // settle hands promise's outcome to Go: wake(n, value) once it
+  // resolves, wake(n, undefined, message) once it rejects. wake is one
+  // function Go made once and n tells Go which of its waits this is, so an
+  // await (a yield between slices, a take from the feed) costs Go one call
+  // out and one callback, not two functions made and released each time
+  // (Go's side: await in worker/upstream.go).
+  settle(promise, wake, n) {
+    promise.then(
+      (v) => wake(n, v),
+      (e) => wake(n, undefined, String(e)),
+    );
   },
   enqueueMany(bound, triples, chunk, n) {
     for (let i = 0; i < 3 * n; i += 3) {

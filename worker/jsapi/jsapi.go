@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 9
+const Version = 10
 
 // ByteUnit is the weight of one byte in what streams.enqueue returns: a
 // client stream's Sink (queue.mjs) reports chunks + ByteUnit × bytes, so a
@@ -61,6 +61,7 @@ const (
 	StreamsClose       = "close"
 	StreamsEnqueueMany = "enqueueMany"
 	StreamsPause       = "pause"
+	StreamsSettle      = "settle"
 	FeedsOpen          = "open"
 	PumpTake           = "take"
 	PumpCancel         = "cancel"
@@ -150,6 +151,9 @@ var Calls = []Call{
 		Result: "nothing; never throws"},
 	{Object: "streams", Name: StreamsPause, DefinedBy: JS,
 		Result: "a Promise that resolves on a later turn of the event loop (a 0 ms timer)"},
+	{Object: "streams", Name: StreamsSettle, DefinedBy: JS,
+		Params: []string{"promise", "wake", "n"},
+		Result: "nothing; once promise resolves to v, calls wake(n, v), and once it rejects with e, wake(n, undefined, String(e)): Go awaits every promise through one function of its own (wake) and a number of its choosing, instead of making two functions per await"},
 	{Object: "streams", Name: StreamsEnqueueMany, DefinedBy: JS,
 		Params: []string{"bound", "triples", "chunk", "n"},
 		Result: "nothing; for each of the first n [slot, limit, limitBytes] triples of the Int32Array triples, writes chunk to the sink bound[slot] (an array Go keeps) as enqueue would, and replaces the limits with what waits afterwards, [chunks, bytes], or limit with -1 when the chunk was not written or the slot is empty; never throws"},
