@@ -31,7 +31,7 @@ globalThis.tryCatch = (fn) => {
 // feedpump.mjs and Go, described in worker/jsapi/jsapi.go (whose test
 // checks this file against it). Go reports its own as
 // binding.contractVersion; on a mismatch nothing runs.
-const CONTRACT_VERSION = 10;
+const CONTRACT_VERSION = 11;
 
 // goOf maps a started instance's binding to its Go runtime object.
 const goOf = new WeakMap();

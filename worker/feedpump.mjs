@@ -115,6 +115,12 @@ export const feeds = {
           else wake = finish;
         });
       },
+      // ready tells, without waiting, whether bytes the pump read wait
+      // for a take (take(0) then resolves at once): Go asks between the
+      // slices of a fan-out, and the events that arrived join it.
+      ready() {
+        return chunks.length > 0;
+      },
       cancel() {
         reader.cancel().catch(() => {});
         if (resume) resume();

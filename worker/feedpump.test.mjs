@@ -47,6 +47,25 @@ test("take joins every chunk that arrived since the last take, in order", async 
   assert.equal(dec.decode((await pump.take(0)).bytes), "d");
 });
 
+test("ready tells whether read bytes wait for a take, without waiting itself", async () => {
+  const src = source();
+  const pump = feeds.open(src.stream, 1 << 20);
+  await tick();
+  assert.equal(pump.ready(), false); // nothing read yet
+  src.push("a");
+  await tick();
+  assert.equal(pump.ready(), true);
+  assert.equal(dec.decode((await pump.take(0)).bytes), "a");
+  assert.equal(pump.ready(), false); // taken
+  src.push("b");
+  src.end();
+  await tick();
+  assert.equal(pump.ready(), true); // the last bytes still wait after the end
+  assert.equal(dec.decode((await pump.take(0)).bytes), "b");
+  assert.equal(pump.ready(), false);
+  assert.deepEqual(await pump.take(0), { ended: true, error: "" });
+});
+
 test("take collects for collectMs more when data was already waiting", async () => {
   const src = source();
   const pump = feeds.open(src.stream, 1 << 20);

@@ -127,6 +127,7 @@ type feedPump struct {
 var (
 	_ edge.Collector = (*feedPump)(nil)
 	_ edge.Stamper   = (*feedPump)(nil)
+	_ edge.Arrivals  = (*feedPump)(nil)
 )
 
 func (p *feedPump) Read(b []byte) (int, error) {
@@ -146,6 +147,12 @@ func (p *feedPump) Stamps() (arrived, taken time.Time) {
 	return p.arrived, p.taken
 }
 func (p *feedPump) Close() error { p.pump.Call(jsapi.PumpCancel); return nil }
+
+// Arrived implements edge.Arrivals: bytes of the last refill are unread,
+// or the pump holds more.
+func (p *feedPump) Arrived() bool {
+	return p.Pending() || p.pump.Call(jsapi.PumpReady).Bool()
+}
 
 func (p *feedPump) refill() error {
 	// The collect applies to the first refill after a fan-out only: a

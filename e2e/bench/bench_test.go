@@ -750,7 +750,7 @@ func (bn *bench) burst() error {
 		} else {
 			c := cpuOver(o.cpuW0, o.cpuW1, r.burstWrites, o.points[0].t, o.end)
 			c.batches = r.burstBatches
-			c.plan, c.planEvents = t.fanoutPlan(c.from, c.to)
+			c.plan, c.planDeliveries = t.fanoutPlan(c.from, c.to, len(t.heldA))
 			r.cpuBursts = append(r.cpuBursts, c)
 			bn.logWindow(t.labelPrefix()+"hub burst 1", r.cpuBursts[len(r.cpuBursts)-1])
 		}
@@ -822,7 +822,7 @@ func (bn *bench) burst() error {
 				r := &targets[i].res
 				c := cpuOver(o.cpuW0, o.cpuW1, st.Writes-o.st0.Writes, o.points[0].t, o.end)
 				c.batches = st.Batches - o.st0.Batches
-				c.plan, c.planEvents = targets[i].fanoutPlan(c.from, c.to)
+				c.plan, c.planDeliveries = targets[i].fanoutPlan(c.from, c.to, len(targets[i].heldA))
 				r.cpuBursts = append(r.cpuBursts, c)
 				bn.logWindow(fmt.Sprintf("%shub burst %d", targets[i].labelPrefix(), rounds+1), r.cpuBursts[len(r.cpuBursts)-1])
 			}

@@ -98,9 +98,20 @@ func (bn *bench) workers() []*proc.Process { return bn.procs }
 // CPU of the floor worker's workerd (the process that runs the object,
 // not wrangler's dev proxy) over it.
 // fanoutPlan returns the hub's fan-outs that began between from and to,
-// from its trace, as the floor's plan ("E@T,…": events, and ms after the
-// first), and their events in all; "" when the trace has none.
-func (bn *bench) fanoutPlan(from, to time.Time) (string, int) {
+// from its trace, as the floor's plan ("E@T/W,…": W writes of a chunk of
+// E events, W to every client when left out, T ms after the first), and
+// the deliveries it makes in all; "" when the trace has none.
+//
+// Events that arrive during a fan-out join it (edge.Hub.DeliverMore):
+// the hub writes them in the same round to the clients it has not reached
+// and in further rounds to the others, each round right after the one
+// before. The trace has each round's writes, bytes and start; the plan
+// repeats them round by round, each write a chunk of the round's mean
+// events per write: as many writes of as many bytes, at the same pace (a
+// write to a stream whose pump is idle costs more than one to a busy
+// stream: docs/PLATFORM.md, fact 16). A fan-out without rounds in the
+// trace is one write of its events to every client.
+func (bn *bench) fanoutPlan(from, to time.Time, clients int) (string, int) {
 	st, err := getStats(bn.edgeURL + "/_edge/stats?trace=1")
 	if err != nil {
 		return "", 0
@@ -114,12 +125,30 @@ func (bn *bench) fanoutPlan(from, to time.Time) (string, int) {
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].StartMs < steps[j].StartMs })
 	var parts []string
-	events := 0
+	deliveries := 0
 	for _, b := range steps {
-		parts = append(parts, fmt.Sprintf("%d@%.0f", b.Events, b.StartMs-steps[0].StartMs))
-		events += b.Events
+		all := b.Events + b.Joined
+		if len(b.Rounds) == 0 {
+			parts = append(parts, fmt.Sprintf("%d@%.0f", all, b.StartMs-steps[0].StartMs))
+			deliveries += all * clients
+			continue
+		}
+		bytes := 0
+		for _, r := range b.Rounds {
+			bytes += r.Bytes
+		}
+		eventBytes := float64(bytes) / float64(max(1, all*clients))
+		for _, r := range b.Rounds {
+			if r.Writes == 0 {
+				continue
+			}
+			e := max(1, int(math.Round(float64(r.Bytes)/float64(r.Writes)/eventBytes)))
+			w := min(r.Writes, clients)
+			parts = append(parts, fmt.Sprintf("%d@%.0f/%d", e, r.StartMs-steps[0].StartMs, w))
+			deliveries += e * w
+		}
 	}
-	return strings.Join(parts, ","), events
+	return strings.Join(parts, ","), deliveries
 }
 
 // floorRunner runs the floor object's side of the burst step, one run
@@ -189,8 +218,8 @@ func (fr *floorRunner) run(probe, count bool) error {
 	)
 	if c.plan != "" {
 		u = fmt.Sprintf("%s/fanout?plan=%s&bytes=%d&slice=%d&sliceBytes=%d", fw.url, c.plan, fr.eventBytes, f.slice, f.sliceBytes)
-		fanouts, perFanout, events = strings.Count(c.plan, ",")+1, 1, c.planEvents
-		want = int64(c.planEvents * fr.clients)
+		fanouts, perFanout, events = strings.Count(c.plan, ",")+1, 1, c.planDeliveries/max(1, fr.clients)
+		want = int64(c.planDeliveries)
 	} else {
 		fanouts, perFanout, events, interval = fr.pattern(c.batches, c.writes, c.to.Sub(c.from))
 		u = fmt.Sprintf("%s/fanout?fanouts=%d&writes=%d&events=%d&bytes=%d&intervalMs=%d&slice=%d&sliceBytes=%d",

@@ -120,10 +120,10 @@ type cpuSample struct {
 	// batches: the hub's fan-outs in it (the floor repeats each burst's
 	// own pattern: fan-outs, writes, chunk sizes).
 	batches float64
-	// plan, planEvents: the hub's fan-outs in it as the floor's plan
-	// (fanoutPlan), and their events.
-	plan       string
-	planEvents int
+	// plan, planDeliveries: the hub's fan-outs in it as the floor's plan
+	// (fanoutPlan), and the deliveries it makes.
+	plan           string
+	planDeliveries int
 }
 
 // cpuOver returns the CPU seconds between two cpuTicks readings, in all

@@ -53,6 +53,15 @@ type Collector interface {
 	Pending() bool
 }
 
+// Arrivals is implemented by a feed body that can tell, without waiting,
+// whether more of the feed has arrived than was read (the feed pump of
+// feedpump.mjs). The feed then takes in, between the slices of a fan-out,
+// the events that arrived meanwhile, and they join the fan-out in
+// progress (Hub.DeliverMore).
+type Arrivals interface {
+	Arrived() bool
+}
+
 // The backoff between attempts to reach the origin: the first, doubled
 // after each attempt up to the last.
 const (
@@ -142,10 +151,40 @@ func (f *Feed) once() (connected bool, err error) {
 	defer watchdog.Stop()
 
 	col, _ := body.(Collector)
+	arr, _ := body.(Arrivals)
 	r := frame.NewReader(body, 0)
 	var batch []*Event
 	lastClient := time.Now()
-	for r.Next() {
+	// stashed: more (below) stopped at a frame other than an event or a
+	// heartbeat, which the loop applies next, after the fan-out.
+	stashed := false
+	// more decodes the events that arrived during a fan-out, for the hub
+	// to add to it: those in whole frames already read, and those the
+	// body holds, without waiting for any.
+	more := func() []*Event {
+		var out []*Event
+		for !stashed && (r.Buffered() || (arr != nil && arr.Arrived())) {
+			if !r.Next() {
+				break // the loop below sees the error
+			}
+			watchdog.Reset(f.Timeout)
+			switch fr := r.Frame(); fr.Type {
+			case frame.TypeEvent:
+				if e := newEvent(f.Hub.compiler, fr); e != nil {
+					out = append(out, e)
+					if len(out)%f.Hub.decodeSlice() == 0 && f.Hub.Yield != nil {
+						f.Hub.Yield()
+					}
+				}
+			case frame.TypeHeartbeat:
+			default:
+				stashed = true
+			}
+		}
+		return out
+	}
+	for stashed || r.Next() {
+		stashed = false
 		connected = true
 		watchdog.Reset(f.Timeout)
 		if f.Hub.Subscribers() > 0 {
@@ -161,14 +200,14 @@ func (f *Feed) once() (connected bool, err error) {
 				}
 			}
 		} else {
-			f.deliver(batch, body)
+			f.deliver(batch, body, nil) // more would move r off fr
 			batch = batch[:0]
 			f.Hub.OnFrame(fr)
 		}
 		// Deliver everything read so far together: one write per client.
 		// If that fan-out was a big one, the next read collects.
 		if len(batch) > 0 && !r.Buffered() && (col == nil || !col.Pending()) {
-			n := f.deliver(batch, body)
+			n := f.deliver(batch, body, more)
 			batch = batch[:0]
 			if col != nil {
 				if n >= collectAfter {
@@ -192,9 +231,10 @@ func (f *Feed) once() (connected bool, err error) {
 	return connected, errors.New("read feed: origin closed the stream")
 }
 
-// deliver fans batch out and keeps its timeline in the hub's trace;
-// it returns the stream writes.
-func (f *Feed) deliver(batch []*Event, body io.Reader) int {
+// deliver fans batch out, with the events more (nil: none) brings during
+// it, and keeps its timeline in the hub's trace; it returns the stream
+// writes.
+func (f *Feed) deliver(batch []*Event, body io.Reader, more func() []*Event) int {
 	if len(batch) == 0 {
 		return 0
 	}
@@ -203,7 +243,15 @@ func (f *Feed) deliver(batch []*Event, body io.Reader) int {
 		arrived, taken := s.Stamps()
 		t.ArrivedMs, t.TakenMs = unixMs(arrived), unixMs(taken)
 	}
-	t.Writes = f.Hub.Deliver(batch)
+	var counted func() []*Event
+	if more != nil {
+		counted = func() []*Event {
+			events := more()
+			t.Joined += len(events)
+			return events
+		}
+	}
+	t.Writes = f.Hub.deliverTraced(batch, counted, &t.Rounds)
 	t.DoneMs = unixMs(time.Now())
 	f.Hub.trace.add(t)
 	return t.Writes

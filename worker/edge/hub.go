@@ -10,6 +10,7 @@ package edge
 
 import (
 	"cmp"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,6 +54,13 @@ type Client struct {
 	// is then 1,000 matches, not 1,000,000.
 	MatchKey string
 
+	// upTo is the seq of the newest event the hub has dealt with for the
+	// client: written, held or skipped as not matching, or, for a client
+	// added since, already in the ring when it came (its resume replays
+	// what it missed of those). A fan-out writes each client the events
+	// after its upTo, so a client is never written an event twice and
+	// events that arrive during a fan-out can join it (Hub.DeliverMore).
+	upTo uint64
 	// after is the Last-Event-ID the client resumes from; held, when not
 	// nil, the chunks kept for it until its replay is written.
 	after string
@@ -194,6 +202,7 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 		return false
 	}
 	h.reg.clients[c.ID] = c
+	c.upTo = h.events
 	if lastEventID == "" {
 		return true
 	}
@@ -320,7 +329,7 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 		}
 	case frame.TypeEvent:
 		if e := newEvent(h.compiler, f); e != nil {
-			h.deliverLocked([]*Event{e}, false)
+			h.deliverLocked([]*Event{e}, false, nil, nil)
 		}
 	case frame.TypeGap:
 		// The origin could not resume after our newest id: events were lost
@@ -346,11 +355,31 @@ func (h *Hub) OnFrame(f *frame.Frame) {
 // progress: they are in the ring already, so a resume replays them, and a
 // new client had not subscribed when they were published. A client that
 // leaves during a yield is not written to.
-func (h *Hub) Deliver(events []*Event) int {
+func (h *Hub) Deliver(events []*Event) int { return h.DeliverMore(events, nil) }
+
+// DeliverMore is Deliver, taking in the events that arrive meanwhile:
+// after each yield it calls more (with the lock released; nil: never),
+// and the events more returns, the next ones from the origin in order,
+// join the fan-out in progress. The clients it has not reached yet get
+// them in the same write as the rest; the ones it has are written them in
+// a further round over the clients, which more can extend the same way.
+//
+// Without it, an event that arrived during a fan-out waited for that
+// fan-out to end and then for its own: up to twice the time one fan-out
+// to every client takes. Joining the one in progress, it waits for the
+// fan-out to come round to each client once, and a client is written
+// once per round however many events arrived during it.
+func (h *Hub) DeliverMore(events []*Event, more func() []*Event) int {
+	return h.deliverTraced(events, more, nil)
+}
+
+// deliverTraced is DeliverMore, adding its rounds to rounds (nil: not
+// kept).
+func (h *Hub) deliverTraced(events []*Event, more func() []*Event, rounds *[]RoundTrace) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w := h.reg.writes
-	h.deliverLocked(events, true)
+	h.deliverLocked(events, true, more, rounds)
 	return int(h.reg.writes - w)
 }
 
@@ -361,32 +390,62 @@ func (h *Hub) Subscribers() int {
 	return len(h.reg.clients)
 }
 
-// deliverLocked is Deliver; with yield false it keeps the lock throughout.
-func (h *Hub) deliverLocked(events []*Event, yield bool) {
+// storeLocked numbers events and keeps them in the ring.
+func (h *Hub) storeLocked(events []*Event) {
+	for _, e := range events {
+		h.events++
+		e.seq = h.events
+		h.ring.Push(e)
+	}
+}
+
+// deliverLocked is deliverTraced; with yield false it keeps the lock
+// throughout (and never calls more).
+func (h *Hub) deliverLocked(events []*Event, yield bool, more func() []*Event, rounds *[]RoundTrace) {
 	if len(events) == 0 {
 		return
 	}
 	h.batches++
-	for _, e := range events {
-		h.ring.Push(e)
-		h.events++
-	}
-	cs := h.reg.snapshot(h.snap)
-	h.snap = nil // a Deliver during a yield must not share it
-	f := newFanout(events)
-	for i := 0; i < len(cs); {
-		if i > 0 && yield {
-			h.yieldLocked()
+	h.storeLocked(events)
+	// The events of this delivery that some client may lack, in order;
+	// clipped, so that joining more never writes into the caller's array.
+	pending := slices.Clip(events)
+	for {
+		f := newFanout(pending)
+		cs, _ := h.reg.lacking(h.snap, f.newest())
+		h.snap = nil // a Deliver during a yield must not share it
+		round := RoundTrace{Writes: int(h.reg.comments - h.reg.writes), Bytes: -int(h.reg.bytes), StartMs: unixMs(time.Now())}
+		for i := 0; i < len(cs); {
+			if i > 0 && yield {
+				if extra := h.yieldLocked(more); len(extra) > 0 {
+					h.storeLocked(extra)
+					f.extend(extra)
+				}
+			}
+			restore := h.shareLocked(f.events)
+			n, failed := h.reg.fanoutSlice(f, cs[i:])
+			restore()
+			h.dropLocked(failed...)
+			i += n
 		}
-		restore := h.shareLocked(events)
-		n, failed := h.reg.fanoutSlice(f, cs[i:])
-		restore()
-		h.dropLocked(failed...)
-		i += n
+		if rounds != nil && len(*rounds) < maxRounds {
+			round.Writes += int(h.reg.writes - h.reg.comments)
+			round.Bytes += int(h.reg.bytes)
+			round.DoneMs = unixMs(time.Now())
+			*rounds = append(*rounds, round)
+		}
+		h.checkBudgetLocked()
+		// The clients this round reached before events joined it lack
+		// those: one more round for them (the ones that came since lack
+		// nothing: their upTo is newer).
+		cs, from := h.reg.lacking(cs, f.newest())
+		clear(cs)
+		h.snap = cs[:0]
+		if from == f.newest() {
+			return
+		}
+		pending = f.after(from)
 	}
-	clear(cs)
-	h.snap = cs[:0]
-	h.checkBudgetLocked()
 }
 
 // SetSlices sets, before the hub is used, the stream writes per slice of a
@@ -411,14 +470,21 @@ func (h *Hub) SetRoundSlice(writes int) {
 // decodeSlice is the feed's events per decode slice.
 func (h *Hub) decodeSlice() int { return h.decodeEvents }
 
-// yieldLocked calls Yield with the lock released.
-func (h *Hub) yieldLocked() {
-	if h.Yield == nil {
-		return
+// yieldLocked calls Yield and then more (nil: none) with the lock
+// released, and returns what more returned.
+func (h *Hub) yieldLocked(more func() []*Event) []*Event {
+	if h.Yield == nil && more == nil {
+		return nil
 	}
 	h.mu.Unlock()
 	defer h.mu.Lock()
-	h.Yield()
+	if h.Yield != nil {
+		h.Yield()
+	}
+	if more != nil {
+		return more()
+	}
+	return nil
 }
 
 // shareLocked gives events topics shared through h.Matching for their
@@ -451,7 +517,7 @@ func (h *Hub) Heartbeat() {
 	cs := h.reg.snapshot(nil)
 	for i := 0; i < len(cs); {
 		if i > 0 {
-			h.yieldLocked()
+			h.yieldLocked(nil)
 		}
 		n, failed := h.reg.heartbeatSlice(cs[i:])
 		h.dropLocked(failed...)
@@ -485,7 +551,7 @@ func (h *Hub) Probe() {
 	cs := h.reg.probeRound()
 	for i := 0; i < len(cs); {
 		if i > 0 {
-			h.yieldLocked()
+			h.yieldLocked(nil)
 		}
 		n, failed := h.reg.heartbeatSlice(cs[i:])
 		// A probe's own write does not count as traffic: the next round

@@ -121,43 +121,94 @@ func (r *registry) snapshot(dst []*Client) []*Client {
 	return dst
 }
 
+// lacking returns, in dst's storage, the clients held now whose upTo is
+// before seq, in the order they came (by ID), and the oldest upTo among
+// them (seq if none).
+//
+// The order is the same in every round: while events keep arriving,
+// rounds follow each other, and a client is reached once per round at
+// about the same point of it, so an event waits at most about one round
+// for each client. In the map's order, which changes from one iteration
+// to the next, a client reached early in one round and late in the next
+// could wait almost two.
+func (r *registry) lacking(dst []*Client, seq uint64) ([]*Client, uint64) {
+	dst = dst[:0]
+	from := seq
+	for _, cl := range r.clients {
+		if cl.upTo < seq {
+			dst = append(dst, cl)
+			from = min(from, cl.upTo)
+		}
+	}
+	slices.SortFunc(dst, func(a, b *Client) int { return cmp.Compare(a.ID, b.ID) })
+	return dst, from
+}
+
 // holds reports whether cl is still one of the clients (a slice of a
 // fan-out may run after it left).
 func (r *registry) holds(cl *Client) bool { return r.clients[cl.ID] == cl }
 
-// fanout is one fan-out of a batch of events, cut into slices: the
-// chunks of the events each client matches, shared by the clients that
+// fanout is one round of a fan-out, cut into slices: the events some
+// client may lack, in order (Event.seq), the chunks of the events each
+// client matches among those after its upTo, shared by the clients that
 // match the same events (keyed by the bit set of those events), and the
-// bit set of each MatchKey.
+// bit set of each MatchKey from each upTo.
 type fanout struct {
 	events []*Event
 	chunks map[string]*Chunk
-	keys   map[string]string // MatchKey → bit set
-	bits   []byte            // scratch
+	keys   map[matchFrom]string
+	bits   []byte // scratch
+}
+
+// matchFrom is a MatchKey and the upTo a client of it has: the two decide
+// the client's events.
+type matchFrom struct {
+	key  string
+	upTo uint64
 }
 
 func newFanout(events []*Event) *fanout {
-	return &fanout{events: events, chunks: make(map[string]*Chunk), keys: make(map[string]string), bits: make([]byte, (len(events)+7)/8)}
+	return &fanout{events: events, chunks: make(map[string]*Chunk), keys: make(map[matchFrom]string), bits: make([]byte, (len(events)+7)/8)}
 }
 
-// match returns the bit set of the events cl matches, as a string (its
-// chunk's key), and how many they are; ok is false when none.
+// newest is the seq of f's newest event.
+func (f *fanout) newest() uint64 { return f.events[len(f.events)-1].seq }
+
+// extend adds events that arrived during the round; the clients it has
+// not reached yet get them in the same chunk as the rest. Each event
+// keeps its bit, so the chunks made so far stay right for their sets.
+func (f *fanout) extend(events []*Event) {
+	f.events = append(f.events, events...)
+	f.bits = make([]byte, (len(f.events)+7)/8)
+	clear(f.keys) // the sets computed so far lack the new events
+}
+
+// after returns f's events after seq, a suffix of them.
+func (f *fanout) after(seq uint64) []*Event {
+	i, _ := slices.BinarySearchFunc(f.events, seq+1, func(e *Event, s uint64) int { return cmp.Compare(e.seq, s) })
+	return f.events[i:]
+}
+
+// match returns the bit set of the events after cl.upTo that cl matches,
+// as a string (its chunk's key), and how many they are; ok is false when
+// none.
 func (f *fanout) match(cl *Client) (set string, n int, ok bool) {
+	k := matchFrom{cl.MatchKey, cl.upTo}
 	if cl.MatchKey != "" {
-		if set, ok := f.keys[cl.MatchKey]; ok {
+		if set, ok := f.keys[k]; ok {
 			return set, setBits(set), setBits(set) > 0
 		}
 	}
 	clear(f.bits)
 	for i, e := range f.events {
-		if cl.Match(e) {
+		if e.seq > cl.upTo && cl.Match(e) {
 			f.bits[i/8] |= 1 << (i % 8)
 			n++
 		}
 	}
 	set = string(f.bits)
 	if cl.MatchKey != "" {
-		f.keys[cl.MatchKey] = set
+		f.keys[k] = set
 	}
 	return set, n, n > 0
 }
@@ -171,10 +222,11 @@ func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Cli
 	for done < len(cs) && writes < limit && done < sliceClients {
 		cl := cs[done]
 		done++
-		if !r.holds(cl) {
+		if !r.holds(cl) || cl.upTo >= f.newest() {
 			continue
 		}
 		set, n, ok := f.match(cl)
+		cl.upTo = f.newest()
 		if !ok {
 			continue
 		}

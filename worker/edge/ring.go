@@ -12,6 +12,9 @@ type Event struct {
 	// Topics are the event's topics prepared once for every client's match.
 	Topics *topic.Topics
 	Chunk  *Chunk
+	// seq numbers the events a hub received, from 1, in order (set when
+	// the hub stores the event).
+	seq uint64
 }
 
 // Ring keeps the newest events received from the origin, in order, for

@@ -18,6 +18,13 @@ type BatchTrace struct {
 	LastID string `json:"lastID"`
 	Events int    `json:"events"`
 	Writes int    `json:"writes"`
+	// Joined is how many events arrived during the fan-out and joined it
+	// (Hub.DeliverMore); its writes include theirs, and its times are the
+	// batch's own, not theirs.
+	Joined int `json:"joined"`
+	// Rounds are the fan-out's rounds over the clients (more than one
+	// when events joined it), the first maxRounds of them.
+	Rounds []RoundTrace `json:"rounds,omitempty"`
 	// ArrivedMs is when the oldest bytes of the last read that brought
 	// bytes of the batch reached the feed pump (0 when the body does not
 	// say: Stamper), TakenMs when Go took that read. A batch whose frames
@@ -30,6 +37,22 @@ type BatchTrace struct {
 	StartMs float64 `json:"startMs"`
 	DoneMs  float64 `json:"doneMs"`
 }
+
+// RoundTrace is one round of a fan-out over the clients that lacked some
+// of its events: the stream writes of events it made (not heartbeat
+// comments written meanwhile), their bytes, and when it began and ended
+// (Unix milliseconds).
+type RoundTrace struct {
+	Writes  int     `json:"writes"`
+	Bytes   int     `json:"bytes"`
+	StartMs float64 `json:"startMs"`
+	DoneMs  float64 `json:"doneMs"`
+}
+
+// maxRounds bounds the rounds one BatchTrace keeps: under a steady feed
+// one fan-out goes on round after round for as long as events keep
+// joining it.
+const maxRounds = 64
 
 // Stamper is implemented by a feed body that knows when the bytes of its
 // last read arrived and when they were taken (the feed pump): the feed

@@ -14,7 +14,7 @@ package jsapi
 
 // Version is the contract's version. Bump it, here and in entry.mjs's
 // CONTRACT_VERSION, whenever a name, an argument or a result below changes.
-const Version = 10
+const Version = 11
 
 // ByteUnit is the weight of one byte in what streams.enqueue returns: a
 // client stream's Sink (queue.mjs) reports chunks + ByteUnit × bytes, so a
@@ -65,6 +65,7 @@ const (
 	FeedsOpen          = "open"
 	PumpTake           = "take"
 	PumpCancel         = "cancel"
+	PumpReady          = "ready"
 )
 
 // The fields of open's result.
@@ -163,6 +164,8 @@ var Calls = []Call{
 	{Object: "pump", Name: PumpTake, DefinedBy: JS,
 		Params: []string{"collectMs"},
 		Result: "a Promise of {bytes: Uint8Array, arrivedAt, takenAt} (Date.now() values) once data is there, or {ended: true, error: string} when the feed is over"},
+	{Object: "pump", Name: PumpReady, DefinedBy: JS,
+		Result: "true when bytes the pump read wait for a take (take(0) then resolves without waiting for the feed), else false"},
 	{Object: "pump", Name: PumpCancel, DefinedBy: JS,
 		Result: "nothing; the feed's body is cancelled and a waiting take resolves as ended"},
 }

@@ -40,7 +40,10 @@
 //        held stream, starting Tk ms after the first (at once if the one
 //        before ran late): one burst of the hub's, fan-out by fan-out, as
 //        its trace recorded it (its fan-outs are not alike: the first
-//        events of a burst go out nearly alone, the rest in big batches)
+//        events of a burst go out nearly alone, the rest in big batches).
+//        Ek@Tk/Wk writes the chunk to the first Wk streams only: a round
+//        of the hub's over the clients that lacked events joined during
+//        the round before.
 import { DurableObject } from "cloudflare:workers";
 
 function stub(env) {
@@ -204,21 +207,27 @@ export class FloorHub extends DurableObject {
       let steps = [];
       const plan = url.searchParams.get("plan");
       if (plan) {
-        steps = plan.split(",").map((p) => p.split("@").map(Number));
+        steps = plan.split(",").map((p) => {
+          const [e, rest] = p.split("@");
+          const [at, w] = rest.split("/");
+          return [Number(e), Number(at), w === undefined ? Infinity : Number(w)];
+        });
       } else {
-        for (let f = 0; f < fanouts; f++) steps.push([events, f * interval]);
+        for (let f = 0; f < fanouts; f++) steps.push([events, f * interval, Infinity]);
       }
       let writes = 0;
       const t0 = Date.now();
       for (let f = 0; f < steps.length; f++) {
-        const [stepEvents, at] = steps[f];
+        const [stepEvents, at, stepWrites] = steps[f];
         if (f > 0) await new Promise((r) => setTimeout(r, Math.max(0, t0 + at - Date.now())));
         for (let w = 0; w < (plan ? 1 : perFanout); w++) {
           const u = chunk(this.seq++, stepEvents, bytes);
           let n = 0;
           let b = 0;
+          let left = stepWrites;
           // Sliced, the set may change during a yield: go through a copy.
           for (const c of slice > 0 || sliceBytes > 0 ? [...clients] : clients) {
+            if (left <= 0) break;
             if ((slice > 0 && n >= slice) || (sliceBytes > 0 && b >= sliceBytes)) {
               await new Promise((r) => setTimeout(r, 0));
               n = 0;
@@ -228,6 +237,7 @@ export class FloorHub extends DurableObject {
             try {
               c.enqueue(u);
               writes++;
+              left--;
               n++;
               b += u.length;
             } catch (e) {
