@@ -162,13 +162,17 @@
 //
 // 4a. CPU per client write against the floor. After each burst of the
 // hub's the floor object repeats it: as many clients (its own 1,000
-// streams), and the burst's own fan-outs, one by one with the events each
-// had and when it began, from the hub's trace (/_edge/stats?trace=1),
-// each chunk of events as big as the hub's (bytes the clients read /
-// events). The fan-outs of a burst are not alike (the first event goes out
-// nearly alone, the rest in one to three big batches), nor are two
-// bursts, and a write's cost grows with its chunk past ≈ 20 KB, so a floor
-// given the burst's mean pattern wrote other chunks than the hub. The
+// streams), and the burst's own writes, round by round, from the hub's
+// trace (/_edge/stats?trace=1): events that arrive during a fan-out join
+// it, so one fan-out is one or more rounds over the clients (the first
+// over all of them, each next one over those reached before events
+// joined), and the trace has each round's writes, bytes and start. The
+// floor makes each round's writes (to as many of its streams) when it
+// began, each a chunk of the round's mean events per write, each event as
+// big as the hub's (bytes the clients read / events). The rounds of a
+// burst are not alike, nor are two bursts, and a write's cost grows with
+// its chunk past ≈ 20 KB, so a floor given the burst's mean pattern wrote
+// other chunks than the hub. The
 // figure is utime+stime from /proc of the worker's workerd (the process
 // that runs the object, not wrangler's dev proxy; the front door runs
 // there too, for the floor as for the hub) over the burst, divided by the

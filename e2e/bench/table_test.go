@@ -289,7 +289,7 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 					count(r.burstDeliveries), r.burstDropped, r.hubAnswers, r.hubPolls, secs(r.burstPublish)), "", "")
 			if r.burstBatches > 0 {
 				add("", tag+"  hub fan-outs over the burst",
-					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out); %s stream writes (%.1f deliveries per write)",
+					fmt.Sprintf("%s events in %s fan-out rounds (%.1f events per round); %s stream writes (%.1f deliveries per write)",
 						count(r.burstEventsHub), count(r.burstBatches), r.burstEventsHub/r.burstBatches,
 						count(r.burstWrites), r.burstDeliveries/max(r.burstWrites, 1)), "", "")
 			}
@@ -399,7 +399,7 @@ func (bn *bench) perfRows(add func(num, what, value, target, verdict string), fa
 					ms(st.lat[0]), ms(st.lat[1]), ms(st.lat[2]), st.load), target, v)
 			if st.fanouts > 0 {
 				add("", tag+"  hub fan-outs over the run",
-					fmt.Sprintf("%s events in %s fan-outs (%.1f events per fan-out), %s stream writes",
+					fmt.Sprintf("%s events in %s fan-out rounds (%.1f events per round), %s stream writes",
 						count(float64(st.events)), count(st.fanouts), float64(st.events)/st.fanouts, count(st.writes)), "", "")
 			}
 		}

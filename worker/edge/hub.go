@@ -405,12 +405,12 @@ func (h *Hub) deliverLocked(events []*Event, yield bool, more func() []*Event, r
 	if len(events) == 0 {
 		return
 	}
-	h.batches++
 	h.storeLocked(events)
 	// The events of this delivery that some client may lack, in order;
 	// clipped, so that joining more never writes into the caller's array.
 	pending := slices.Clip(events)
 	for {
+		h.batches++
 		f := newFanout(pending)
 		cs, _ := h.reg.lacking(h.snap, f.newest())
 		h.snap = nil // a Deliver during a yield must not share it
@@ -582,9 +582,10 @@ type Stats struct {
 	CatchupQueue    int    `json:"catchupQueue"`
 	CatchupInFlight int    `json:"catchupInFlight"`
 	Events          uint64 `json:"events"`
-	// Batches counts the fan-outs of live events (Events/Batches is the
-	// mean number of events written together); Writes the chunks written
-	// or held for clients, heartbeats included.
+	// Batches counts the rounds of the fan-outs of live events over the
+	// clients (a fan-out that events joined while it ran has several:
+	// Hub.DeliverMore); Writes the chunks written or held for clients,
+	// heartbeats included.
 	Batches uint64 `json:"batches"`
 	Writes  uint64 `json:"writes"`
 	// Comments counts the heartbeat comments among Writes, WrittenBytes
