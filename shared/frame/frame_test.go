@@ -132,3 +132,65 @@ func TestReaderBuffered(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderFill(t *testing.T) {
+	feed := sampleFeed()
+	// The stream in three reads: the first frame and half the second, the
+	// rest of the second, then the others.
+	first, err := frame.Peek(feed, frame.DefaultMaxSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := frame.Peek(feed[first:], frame.DefaultMaxSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := first + second/2
+	src := &chunks{parts: [][]byte{feed[:cut], feed[cut : first+second], feed[first+second:]}}
+	r := frame.NewReader(src, 0)
+	r.Fill()
+	if src.reads != 1 || !r.Buffered() {
+		t.Fatalf("after one Fill: %d reads, Buffered %v; want 1 read and a whole frame", src.reads, r.Buffered())
+	}
+	r.Fill() // a whole frame is there: no read
+	if src.reads != 1 {
+		t.Fatalf("Fill read with a whole frame buffered (%d reads)", src.reads)
+	}
+	if !r.Next() || r.Buffered() {
+		t.Fatalf("Next after Fill: ok %v, Buffered %v; want the first frame and half of the second", r.Err() == nil, r.Buffered())
+	}
+	r.Fill() // the rest of the second frame
+	if src.reads != 2 || !r.Buffered() {
+		t.Fatalf("after the second Fill: %d reads, Buffered %v; want 2 reads and a whole frame", src.reads, r.Buffered())
+	}
+	n := 1
+	for r.Next() {
+		n++
+	}
+	if r.Err() != nil || n != 4 {
+		t.Fatalf("read %d frames, err %v; want 4 and a clean end", n, r.Err())
+	}
+	r.Fill() // at the end: no read, no panic
+	if r.Next() {
+		t.Fatal("Next after the end")
+	}
+}
+
+// chunks is a reader that hands out parts one Read each, then io.EOF.
+type chunks struct {
+	parts [][]byte
+	reads int
+}
+
+func (c *chunks) Read(p []byte) (int, error) {
+	c.reads++
+	if len(c.parts) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.parts[0])
+	c.parts[0] = c.parts[0][n:]
+	if len(c.parts[0]) == 0 {
+		c.parts = c.parts[1:]
+	}
+	return n, nil
+}

@@ -78,6 +78,19 @@ func (r *Reader) fill() {
 	r.readErr = err
 }
 
+// Fill reads from the underlying reader once, unless a whole frame is
+// buffered already or an earlier read failed (its error is kept for Next,
+// as when Next reads). A caller that knows a read would not wait (more of
+// the stream has arrived) uses it to take in what arrived without ever
+// blocking on a frame cut in two: after Fill, Buffered says whether Next
+// would return at once.
+func (r *Reader) Fill() {
+	if r.err != nil || r.readErr != nil || r.Buffered() {
+		return
+	}
+	r.fill()
+}
+
 // Buffered reports whether a whole frame is already buffered, so that the
 // next call to Next returns without reading. Callers use it to batch the
 // frames of one read.

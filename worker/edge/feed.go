@@ -160,10 +160,20 @@ func (f *Feed) once() (connected bool, err error) {
 	stashed := false
 	// more decodes the events that arrived during a fan-out, for the hub
 	// to add to it: those in whole frames already read, and those the
-	// body holds, without waiting for any.
+	// body holds, without waiting for any (a frame whose rest has not
+	// arrived stays for the loop below).
 	more := func() []*Event {
 		var out []*Event
-		for !stashed && (r.Buffered() || (arr != nil && arr.Arrived())) {
+		for !stashed {
+			if !r.Buffered() {
+				if arr == nil || !arr.Arrived() {
+					break
+				}
+				r.Fill() // one read, which Arrived says does not wait
+				if !r.Buffered() {
+					break
+				}
+			}
 			if !r.Next() {
 				break // the loop below sees the error
 			}

@@ -311,3 +311,61 @@ func TestFeedJoinsArrivalsToTheFanout(t *testing.T) {
 		t.Errorf("rounds %+v, want 6 writes, then 2 of %d bytes", r, 2*e23)
 	}
 }
+
+// TestFeedJoinNeverWaitsForAFrame: half a frame arriving during a fan-out
+// does not hold the fan-out up; the frame goes out once its rest comes.
+func TestFeedJoinNeverWaitsForAFrame(t *testing.T) {
+	h := edge.NewHub(testCompiler, 100)
+	h.SetSlices(2, 64)
+	sinks := make([]*safeSink, 6)
+	for i := range sinks {
+		_, sinks[i] = addSafe(t, h, "a", "")
+	}
+	b := newArrivingBody(frames(frame.AppendHello(nil, "e0"), eventFrame("e1", "a")))
+	e3 := eventFrame("e3", "a")
+	// e2 arrives at the first yield, half of e3 at the second.
+	yields := 0
+	h.Yield = func() {
+		yields++
+		switch yields {
+		case 1:
+			b.add(eventFrame("e2", "a"))
+		case 2:
+			b.add(e3[:len(e3)/2])
+		}
+	}
+	sc := &script{t: t}
+	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
+	f := sc.feed(h)
+	f.Idle = time.Millisecond
+	done := make(chan struct{})
+	go func() {
+		f.Run()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		for id, n := uint64(1), h.NextID(); id < n; id++ {
+			h.Remove(id)
+		}
+		b.Close()
+		<-done
+	})
+	all := func(id string) func() bool {
+		return func() bool {
+			for _, s := range sinks {
+				if !strings.Contains(s.String(), "id: "+id+"\n") {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitFor(t, all("e2")) // without the rest of e3
+	b.add(e3[len(e3)/2:])
+	waitFor(t, all("e3"))
+	for i, s := range sinks {
+		if got := ids(s.String()); got != "e1,e2,e3" {
+			t.Errorf("client %d got %q, want \"e1,e2,e3\"", i, got)
+		}
+	}
+}
