@@ -412,7 +412,7 @@ func (h *Hub) deliverLocked(events []*Event, yield bool, more func() []*Event, r
 	for {
 		h.batches++
 		f := newFanout(pending)
-		cs, _ := h.reg.lacking(h.snap, f.newest())
+		cs := h.reg.lacking(h.snap, f.newest())
 		h.snap = nil // a Deliver during a yield must not share it
 		round := RoundTrace{Writes: int(h.reg.comments - h.reg.writes), Bytes: -int(h.reg.bytes), StartMs: unixMs(time.Now())}
 		for i := 0; i < len(cs); {
@@ -438,9 +438,9 @@ func (h *Hub) deliverLocked(events []*Event, yield bool, more func() []*Event, r
 		// The clients this round reached before events joined it lack
 		// those: one more round for them (the ones that came since lack
 		// nothing: their upTo is newer).
-		cs, from := h.reg.lacking(cs, f.newest())
 		clear(cs)
 		h.snap = cs[:0]
+		from := h.reg.oldest(f.newest())
 		if from == f.newest() {
 			return
 		}

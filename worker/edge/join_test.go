@@ -256,22 +256,7 @@ func TestFeedJoinsArrivalsToTheFanout(t *testing.T) {
 			b.add(frames(eventFrame("e2", "a"), frame.AppendHeartbeat(nil, 1), eventFrame("e3", "a"), frame.AppendGap(nil, "e3"), eventFrame("e4", "a")))
 		})
 	}
-	sc := &script{t: t}
-	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
-	f := sc.feed(h)
-	f.Idle = time.Millisecond
-	done := make(chan struct{})
-	go func() {
-		f.Run()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		for id, n := uint64(1), h.NextID(); id < n; id++ {
-			h.Remove(id)
-		}
-		b.Close()
-		<-done
-	})
+	runArriving(t, h, b)
 	waitFor(t, func() bool {
 		for _, s := range sinks {
 			if !strings.Contains(s.String(), "id: e4") {
@@ -334,22 +319,7 @@ func TestFeedJoinNeverWaitsForAFrame(t *testing.T) {
 			b.add(e3[:len(e3)/2])
 		}
 	}
-	sc := &script{t: t}
-	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
-	f := sc.feed(h)
-	f.Idle = time.Millisecond
-	done := make(chan struct{})
-	go func() {
-		f.Run()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		for id, n := uint64(1), h.NextID(); id < n; id++ {
-			h.Remove(id)
-		}
-		b.Close()
-		<-done
-	})
+	runArriving(t, h, b)
 	all := func(id string) func() bool {
 		return func() bool {
 			for _, s := range sinks {
@@ -368,4 +338,25 @@ func TestFeedJoinNeverWaitsForAFrame(t *testing.T) {
 			t.Errorf("client %d got %q, want \"e1,e2,e3\"", i, got)
 		}
 	}
+}
+
+// runArriving runs h's feed on b until the test ends, when it removes
+// h's clients and closes b, and waits for the feed to stop.
+func runArriving(t *testing.T, h *edge.Hub, b *arrivingBody) {
+	sc := &script{t: t}
+	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
+	f := sc.feed(h)
+	f.Idle = time.Millisecond
+	done := make(chan struct{})
+	go func() {
+		f.Run()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		for id, n := uint64(1), h.NextID(); id < n; id++ {
+			h.Remove(id)
+		}
+		b.Close()
+		<-done
+	})
 }

@@ -122,8 +122,7 @@ func (r *registry) snapshot(dst []*Client) []*Client {
 }
 
 // lacking returns, in dst's storage, the clients held now whose upTo is
-// before seq, in the order they came (by ID), and the oldest upTo among
-// them (seq if none).
+// before seq, in the order they came (by ID).
 //
 // The order is the same in every round: while events keep arriving,
 // rounds follow each other, and a client is reached once per round at
@@ -131,17 +130,24 @@ func (r *registry) snapshot(dst []*Client) []*Client {
 // for each client. In the map's order, which changes from one iteration
 // to the next, a client reached early in one round and late in the next
 // could wait almost two.
-func (r *registry) lacking(dst []*Client, seq uint64) ([]*Client, uint64) {
+func (r *registry) lacking(dst []*Client, seq uint64) []*Client {
 	dst = dst[:0]
-	from := seq
 	for _, cl := range r.clients {
 		if cl.upTo < seq {
 			dst = append(dst, cl)
-			from = min(from, cl.upTo)
 		}
 	}
 	slices.SortFunc(dst, func(a, b *Client) int { return cmp.Compare(a.ID, b.ID) })
-	return dst, from
+	return dst
+}
+
+// oldest returns the oldest upTo of the clients held now, or seq if none
+// is older.
+func (r *registry) oldest(seq uint64) uint64 {
+	for _, cl := range r.clients {
+		seq = min(seq, cl.upTo)
+	}
+	return seq
 }
 
 // holds reports whether cl is still one of the clients (a slice of a
