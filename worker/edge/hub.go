@@ -61,6 +61,8 @@ type Client struct {
 	// after its upTo, so a client is never written an event twice and
 	// events that arrive during a fan-out can join it (Hub.DeliverMore).
 	upTo uint64
+	// gone is set once the hub forgot the client.
+	gone bool
 	// after is the Last-Event-ID the client resumes from; held, when not
 	// nil, the chunks kept for it until its replay is written.
 	after string
@@ -201,7 +203,7 @@ func (h *Hub) Add(c *Client, lastEventID string) bool {
 		}
 		return false
 	}
-	h.reg.clients[c.ID] = c
+	h.reg.add(c)
 	c.upTo = h.events
 	if lastEventID == "" {
 		return true
@@ -265,7 +267,7 @@ func (h *Hub) releaseLocked(c *Client, prefix []byte, events []*Event) bool {
 
 // forgetLocked removes c from every structure of the hub.
 func (h *Hub) forgetLocked(c *Client) {
-	delete(h.reg.clients, c.ID)
+	h.reg.forget(c)
 	if s, ok := c.Sink.(*StreamSink); ok {
 		s.leave()
 	}

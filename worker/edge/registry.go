@@ -12,7 +12,11 @@ import (
 // reported, and the hub forgets the client everywhere.
 type registry struct {
 	clients map[uint64]*Client
-	nextID  uint64
+	// order is the clients in the order they came, with those forgotten
+	// since (Client.gone) until there are as many of them as of the others.
+	order  []*Client
+	gone   int
+	nextID uint64
 	// holding counts the clients whose held is not nil.
 	holding int
 	// heartbeat is the comment written to every client, held for none.
@@ -121,8 +125,28 @@ func (r *registry) snapshot(dst []*Client) []*Client {
 	return dst
 }
 
+// add holds c.
+func (r *registry) add(c *Client) {
+	r.clients[c.ID] = c
+	r.order = append(r.order, c)
+}
+
+// forget stops holding c.
+func (r *registry) forget(c *Client) {
+	if r.clients[c.ID] != c {
+		return
+	}
+	delete(r.clients, c.ID)
+	c.gone = true
+	r.gone++
+	if r.gone > len(r.order)/2 {
+		r.order = slices.DeleteFunc(r.order, func(c *Client) bool { return c.gone })
+		r.gone = 0
+	}
+}
+
 // lacking returns, in dst's storage, the clients held now whose upTo is
-// before seq, in the order they came (by ID).
+// before seq, in the order they came.
 //
 // The order is the same in every round: while events keep arriving,
 // rounds follow each other, and a client is reached once per round at
@@ -132,20 +156,21 @@ func (r *registry) snapshot(dst []*Client) []*Client {
 // could wait almost two.
 func (r *registry) lacking(dst []*Client, seq uint64) []*Client {
 	dst = dst[:0]
-	for _, cl := range r.clients {
-		if cl.upTo < seq {
+	for _, cl := range r.order {
+		if !cl.gone && cl.upTo < seq {
 			dst = append(dst, cl)
 		}
 	}
-	slices.SortFunc(dst, func(a, b *Client) int { return cmp.Compare(a.ID, b.ID) })
 	return dst
 }
 
 // oldest returns the oldest upTo of the clients held now, or seq if none
-// is older.
+// is older; it goes through the same clients as lacking.
 func (r *registry) oldest(seq uint64) uint64 {
-	for _, cl := range r.clients {
-		seq = min(seq, cl.upTo)
+	for _, cl := range r.order {
+		if !cl.gone {
+			seq = min(seq, cl.upTo)
+		}
 	}
 	return seq
 }
