@@ -493,7 +493,10 @@ func (h *Hub) yieldLocked(more func() []*Event) []*Event {
 // fan-out, and returns the function that puts the plain ones back: the
 // ring keeps events without the memo, which replays do not use.
 func (h *Hub) shareLocked(events []*Event) func() {
-	if h.Matching == nil {
+	// Without a costly selector held there is nothing to share (Share
+	// returns the topics themselves): skip the copy of every event's
+	// topics, which runs once per slice.
+	if h.Matching == nil || h.Matching.Stats().Selectors == 0 {
 		return func() {}
 	}
 	plain := make([]*topic.Topics, len(events))
