@@ -240,13 +240,7 @@ func (b *arrivingBody) Close() error {
 }
 
 func TestFeedJoinsArrivalsToTheFanout(t *testing.T) {
-	h := edge.NewHub(testCompiler, 100)
-	h.SetSlices(2, 64)
-	sinks := make([]*safeSink, 6)
-	for i := range sinks {
-		_, sinks[i] = addSafe(t, h, "a", "")
-	}
-	b := newArrivingBody(frames(frame.AppendHello(nil, "e0"), eventFrame("e1", "a")))
+	h, sinks, b := joinSetup(t)
 	// While e1 is being written, e2, a heartbeat, e3, a gap and e4 arrive.
 	// e2 and e3 join e1's fan-out; the gap is applied after it, between
 	// e3 and e4, as the origin sent it.
@@ -300,13 +294,7 @@ func TestFeedJoinsArrivalsToTheFanout(t *testing.T) {
 // TestFeedJoinNeverWaitsForAFrame: half a frame arriving during a fan-out
 // does not hold the fan-out up; the frame goes out once its rest comes.
 func TestFeedJoinNeverWaitsForAFrame(t *testing.T) {
-	h := edge.NewHub(testCompiler, 100)
-	h.SetSlices(2, 64)
-	sinks := make([]*safeSink, 6)
-	for i := range sinks {
-		_, sinks[i] = addSafe(t, h, "a", "")
-	}
-	b := newArrivingBody(frames(frame.AppendHello(nil, "e0"), eventFrame("e1", "a")))
+	h, sinks, b := joinSetup(t)
 	e3 := eventFrame("e3", "a")
 	// e2 arrives at the first yield, half of e3 at the second.
 	yields := 0
@@ -359,4 +347,16 @@ func runArriving(t *testing.T, h *edge.Hub, b *arrivingBody) {
 		b.Close()
 		<-done
 	})
+}
+
+// joinSetup returns a hub with slices of 2 writes, its 6 clients on topic
+// "a", and a feed body whose first bytes are a Hello and e1.
+func joinSetup(t *testing.T) (*edge.Hub, []*safeSink, *arrivingBody) {
+	h := edge.NewHub(testCompiler, 100)
+	h.SetSlices(2, 64)
+	sinks := make([]*safeSink, 6)
+	for i := range sinks {
+		_, sinks[i] = addSafe(t, h, "a", "")
+	}
+	return h, sinks, newArrivingBody(frames(frame.AppendHello(nil, "e0"), eventFrame("e1", "a")))
 }
