@@ -36,7 +36,7 @@ func runHub(context js.Value) {
 	streams := context.Get(jsapi.ContextStreams)
 	jsEnqueue, jsClose = streams.Get(jsapi.StreamsEnqueue), streams.Get(jsapi.StreamsClose)
 	jsEnqueueMany, jsPause = streams.Get(jsapi.StreamsEnqueueMany), streams.Get(jsapi.StreamsPause)
-	jsSettle = streams.Get(jsapi.StreamsSettle)
+	jsSettle, awaits = streams.Get(jsapi.StreamsSettle), newAwaitTable()
 	jsFeeds = context.Get(jsapi.ContextFeeds)
 	h := &hubInstance{cfg: envConfig(), pending: make(map[uint64]pendingClient)}
 	binding := context.Get(jsapi.ContextBinding)

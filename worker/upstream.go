@@ -188,11 +188,12 @@ func (p *feedPump) refill() error {
 // making a then and a catch function for every await: each js.FuncOf is a
 // call out to JavaScript and a finalized Go value, and the hub awaits at
 // every yield between the slices of a fan-out and at every take from its
-// feed (perf, 2026-12-05: the two made ≈ 2.4 µs of the hub's CPU per
-// client write in bursts; docs/EVIDENCE.md).
+// feed (perf of a burst, 2026-12-05, µs of the hub's CPU per client
+// write: the yields 1.20 → 0.31, the feed's takes 1.93 → 0.94;
+// docs/EVIDENCE.md, "Awaits").
 func await(promise js.Value) (js.Value, error) {
 	n, ch := awaits.add()
-	jsSettle.Invoke(promise, awaits.callback(), n)
+	jsSettle.Invoke(promise, awaits.wake, n)
 	r := <-ch
 	return r.v, r.err
 }
@@ -203,41 +204,34 @@ type awaitResult struct {
 	err error
 }
 
-// awaitTable is the instance's waits in progress, by number.
+// awaitTable is the instance's waits in progress, by number, and the one
+// callback settle calls for all of them.
 type awaitTable struct {
 	mu      sync.Mutex
 	next    int
 	waiting map[int]chan awaitResult
 	wake    js.Func
-	made    bool
 }
 
-var awaits awaitTable
+// awaits is the hub instance's (runHub sets it).
+var awaits *awaitTable
+
+func newAwaitTable() *awaitTable {
+	t := &awaitTable{waiting: make(map[int]chan awaitResult)}
+	t.wake = js.FuncOf(t.settled)
+	return t
+}
 
 // add registers a wait and returns its number and where its result comes.
 func (t *awaitTable) add() (int, chan awaitResult) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.waiting == nil {
-		t.waiting = make(map[int]chan awaitResult)
-	}
 	// Numbers stay below 2^31 (a JS number either way) and are reused
 	// only long after: a wait outstanding for 2^31 others is not.
 	t.next = (t.next + 1) & (1<<31 - 1)
 	ch := make(chan awaitResult, 1)
 	t.waiting[t.next] = ch
 	return t.next, ch
-}
-
-// callback returns wake, made on first use.
-func (t *awaitTable) callback() js.Func {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.made {
-		t.wake = js.FuncOf(t.settled)
-		t.made = true
-	}
-	return t.wake
 }
 
 // settled is wake: settle calls it with (n, value) or (n, undefined,

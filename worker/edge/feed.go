@@ -180,12 +180,7 @@ func (f *Feed) once() (connected bool, err error) {
 			watchdog.Reset(f.Timeout)
 			switch fr := r.Frame(); fr.Type {
 			case frame.TypeEvent:
-				if e := newEvent(f.Hub.compiler, fr); e != nil {
-					out = append(out, e)
-					if len(out)%f.Hub.decodeSlice() == 0 && f.Hub.Yield != nil {
-						f.Hub.Yield()
-					}
-				}
+				out = f.decode(out, fr)
 			case frame.TypeHeartbeat:
 			default:
 				stashed = true
@@ -203,12 +198,7 @@ func (f *Feed) once() (connected bool, err error) {
 			return true, errIdle
 		}
 		if fr := r.Frame(); fr.Type == frame.TypeEvent {
-			if e := newEvent(f.Hub.compiler, fr); e != nil {
-				batch = append(batch, e)
-				if len(batch)%f.Hub.decodeSlice() == 0 && f.Hub.Yield != nil {
-					f.Hub.Yield()
-				}
-			}
+			batch = f.decode(batch, fr)
 		} else {
 			f.deliver(batch, body, nil) // more would move r off fr
 			batch = batch[:0]
@@ -239,6 +229,18 @@ func (f *Feed) once() (connected bool, err error) {
 		return connected, fmt.Errorf("read feed: %w", err)
 	}
 	return connected, errors.New("read feed: origin closed the stream")
+}
+
+// decode appends the event of fr to batch, yielding to the event loop
+// every decodeSlice events of it.
+func (f *Feed) decode(batch []*Event, fr *frame.Frame) []*Event {
+	if e := newEvent(f.Hub.compiler, fr); e != nil {
+		batch = append(batch, e)
+		if len(batch)%f.Hub.decodeSlice() == 0 && f.Hub.Yield != nil {
+			f.Hub.Yield()
+		}
+	}
+	return batch
 }
 
 // deliver fans batch out, with the events more (nil: none) brings during

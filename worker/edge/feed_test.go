@@ -563,23 +563,14 @@ func (b *stampBody) Close() error                       { return nil }
 func TestFeedTrace(t *testing.T) {
 	h := edge.NewHub(testCompiler, 100)
 	var sinks []*safeSink
-	var clients []uint64
 	for range 3 {
-		id, s := addSafe(t, h, "a", "")
-		sinks, clients = append(sinks, s), append(clients, id)
+		_, s := addSafe(t, h, "a", "")
+		sinks = append(sinks, s)
 	}
 	r, w := io.Pipe()
 	arrived := time.UnixMilli(1_700_000_000_000)
 	b := &stampBody{Reader: r, arrived: arrived, taken: arrived.Add(7 * time.Millisecond)}
-	sc := &script{t: t}
-	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
-	f := sc.feed(h)
-	f.Idle = time.Millisecond
-	done := make(chan struct{})
-	go func() {
-		f.Run()
-		close(done)
-	}()
+	startFeed(t, h, b, func() { w.Close() })
 	// One read of two events (one fan-out), then one of one event.
 	w.Write(frames(frame.AppendHello(nil, "e0"), eventFrame("e1", "a"), eventFrame("e2", "a")))
 	waitFor(t, func() bool { return strings.Contains(sinks[2].String(), "e2") })
@@ -604,9 +595,4 @@ func TestFeedTrace(t *testing.T) {
 			t.Errorf("fan-out %d: start %v, done %v: out of order after taken %v", i, got.StartMs, got.DoneMs, got.TakenMs)
 		}
 	}
-	for _, id := range clients {
-		h.Remove(id)
-	}
-	w.Close()
-	<-done
 }

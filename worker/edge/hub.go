@@ -416,7 +416,11 @@ func (h *Hub) deliverLocked(events []*Event, yield bool, more func() []*Event, r
 		f := newFanout(pending)
 		cs := h.reg.lacking(h.snap, f.newest())
 		h.snap = nil // a Deliver during a yield must not share it
-		round := RoundTrace{Writes: int(h.reg.comments - h.reg.writes), Bytes: -int(h.reg.bytes), StartMs: unixMs(time.Now())}
+		keep := rounds != nil && len(*rounds) < maxRounds
+		var round RoundTrace
+		if keep { // what the round adds to the counters, from here
+			round = RoundTrace{Writes: int(h.reg.comments - h.reg.writes), Bytes: -int(h.reg.bytes), StartMs: unixMs(time.Now())}
+		}
 		for i := 0; i < len(cs); {
 			if i > 0 && yield {
 				if extra := h.yieldLocked(more); len(extra) > 0 {
@@ -430,7 +434,7 @@ func (h *Hub) deliverLocked(events []*Event, yield bool, more func() []*Event, r
 			h.dropLocked(failed...)
 			i += n
 		}
-		if rounds != nil && len(*rounds) < maxRounds {
+		if keep {
 			round.Writes += int(h.reg.writes - h.reg.comments)
 			round.Bytes += int(h.reg.bytes)
 			round.DoneMs = unixMs(time.Now())

@@ -328,11 +328,17 @@ func TestFeedJoinNeverWaitsForAFrame(t *testing.T) {
 	}
 }
 
-// runArriving runs h's feed on b until the test ends, when it removes
-// h's clients and closes b, and waits for the feed to stop.
+// runArriving runs h's feed on b until the test ends (startFeed).
 func runArriving(t *testing.T, h *edge.Hub, b *arrivingBody) {
+	startFeed(t, h, b, func() { b.Close() })
+}
+
+// startFeed runs h's feed on body until the test ends; then it removes
+// h's clients, calls end (which must make the body's reads end) and waits
+// for the feed to stop.
+func startFeed(t *testing.T, h *edge.Hub, body io.ReadCloser, end func()) {
 	sc := &script{t: t}
-	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return b, nil })
+	sc.steps = append(sc.steps, func(string) (io.ReadCloser, error) { return body, nil })
 	f := sc.feed(h)
 	f.Idle = time.Millisecond
 	done := make(chan struct{})
@@ -344,7 +350,7 @@ func runArriving(t *testing.T, h *edge.Hub, b *arrivingBody) {
 		for id, n := uint64(1), h.NextID(); id < n; id++ {
 			h.Remove(id)
 		}
-		b.Close()
+		end()
 		<-done
 	})
 }

@@ -175,10 +175,6 @@ func (r *registry) oldest(seq uint64) uint64 {
 	return seq
 }
 
-// holds reports whether cl is still one of the clients (a slice of a
-// fan-out may run after it left).
-func (r *registry) holds(cl *Client) bool { return r.clients[cl.ID] == cl }
-
 // fanout is one round of a fan-out, cut into slices: the events some
 // client may lack, in order (Event.seq), the chunks of the events each
 // client matches among those after its upTo, shared by the clients that
@@ -253,7 +249,7 @@ func (r *registry) fanoutSlice(f *fanout, cs []*Client) (done int, failed []*Cli
 	for done < len(cs) && writes < limit && done < sliceClients {
 		cl := cs[done]
 		done++
-		if !r.holds(cl) || cl.upTo >= f.newest() {
+		if cl.gone || cl.upTo >= f.newest() { // left during a yield, or lacks nothing
 			continue
 		}
 		set, n, ok := f.match(cl)
@@ -344,7 +340,7 @@ func (r *registry) heartbeatSlice(cs []*Client) (done int, failed []*Client) {
 	for done < len(cs) && writes < limit && done < sliceClients {
 		cl := cs[done]
 		done++
-		if !r.holds(cl) {
+		if cl.gone { // left during a yield
 			continue
 		}
 		writes++
