@@ -24,9 +24,9 @@ type Memory struct {
 // Memory calls it with its lock held, before it changes its state; an
 // error leaves the state unchanged and is returned to the caller.
 type Persister interface {
-	// Save records instance id's new state in: its Name, Seq and Expires,
-	// and, for each subscriber in changed, its new documents (nil: the
-	// connection ended).
+	// Save records instance id's new state in: its Name, Seq, Expires
+	// and Unsent, and, for each subscriber in changed, its new documents
+	// (nil: the connection ended).
 	Save(id string, in *Instance, changed map[string][]presence.Subscription) error
 	// SaveClaim records instance id as claimed: its Token, Expires and
 	// Ended documents replace everything held for it.
@@ -60,7 +60,7 @@ func NewDurable(hubPath string, loaded map[string]*Instance, p Persister) *Memor
 }
 
 // Apply implements Store.
-func (m *Memory) Apply(_ context.Context, r *Report, now time.Time, lease time.Duration) ([]presence.Subscription, error) {
+func (m *Memory) Apply(_ context.Context, r *Report, now time.Time, lease time.Duration) ([]Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.s.plan(r, now, lease)
@@ -74,6 +74,23 @@ func (m *Memory) Apply(_ context.Context, r *Report, now time.Time, lease time.D
 	}
 	m.s.commit(c)
 	return c.events, nil
+}
+
+// Sent implements Store.
+func (m *Memory) Sent(_ context.Context, instance string, seq uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next := m.s.sent(instance, seq)
+	if next == nil {
+		return nil
+	}
+	if m.p != nil {
+		if err := m.p.Save(instance, next, nil); err != nil {
+			return err
+		}
+	}
+	m.s.inst[instance] = next
+	return nil
 }
 
 // Claim implements Store.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/edge-sse/edge-sse/shared/presence"
@@ -22,8 +23,13 @@ import (
 //	instances      sorted set: instance id, scored by its lease's (or claim's) end, in ms
 //	inst:<id>      hash: name, seq, token (set while claimed)
 //	subs:<id>      hash: subscriber → its documents' ids, one per line
-//	ended:<id>     list: the inactive documents of a claimed instance
+//	unsent:<id>    list: the events of its reports not yet published
+//	ended:<id>     list: the events a claimed instance's claimant publishes
 //	index          hash: document id → active document (JSON)
+//
+// An event in a list is its id, "1" (active) or "0", and the document's
+// JSON, on three lines (an ended entry written before events had ids is
+// the document alone).
 //
 // The claim and forget scripts reach the keys of the instances they find,
 // which they cannot declare in advance; those keys share the prefix's
@@ -48,23 +54,29 @@ func (r *Redis) key(parts ...string) string {
 	return k
 }
 
-// luaSplit is shared by the scripts: the lines of a string.
+// luaSplit is shared by the scripts: the lines of a string; and the id
+// of event k of a series (idSeries: prefix, base).
 const luaSplit = `
 local function split(s)
   local t = {}
   for f in string.gmatch(s, "[^\n]+") do t[#t+1] = f end
   return t
 end
+local function event_id(prefix, base, k)
+  return prefix .. string.format("%08x", (base + k) % 4294967296)
+end
 `
 
-// applyScript: KEYS instances, inst:<id>, subs:<id>, index; ARGV id,
-// name, seq, full ("1"/"0"), lease end (ms), op count, then per op: kind
-// ("a"/"r"), subscriber, document count, then id and JSON per document.
-// Reply: {"resync", reason} or {"ok", flag, doc, flag, doc, …} with flag
-// "1" for an added (active) document and "0" for a removed one.
+// applyScript: KEYS instances, inst:<id>, subs:<id>, index, unsent:<id>;
+// ARGV id, name, seq, full ("1"/"0"), lease end (ms), the id series'
+// prefix and base, op count, then per op: kind ("a"/"r"), subscriber,
+// document count, then id and JSON per document. Reply: {"resync",
+// reason} or {"ok", event, event, …}: the instance's unsent events, the
+// report's after those.
 var applyScript = redis.NewScript(luaSplit + `
-local zkey, ikey, skey, xkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local zkey, ikey, skey, xkey, ukey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, name, seqs, full, lease_end = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == "1", ARGV[5]
+local id_prefix, id_base, made = ARGV[6], tonumber(ARGV[7]), 0
 local seq = tonumber(seqs)
 local exists = redis.call("EXISTS", ikey) == 1
 if exists and redis.call("HGET", ikey, "token") then
@@ -81,12 +93,19 @@ end
 redis.call("HSET", ikey, "name", name, "seq", seqs)
 redis.call("ZADD", zkey, lease_end, id)
 local out = {"ok"}
+for _, e in ipairs(redis.call("LRANGE", ukey, 0, -1)) do out[#out+1] = e end
 if exists and not full and seq == last then return out end
 
+local function event(flag, d)
+  local e = event_id(id_prefix, id_base, made) .. "\n" .. flag .. "\n" .. d
+  made = made + 1
+  out[#out+1] = e
+  redis.call("RPUSH", ukey, e)
+end
 local function drop(f)
   local d = redis.call("HGET", xkey, f)
   if d then
-    out[#out+1] = "0"; out[#out+1] = d
+    event("0", d)
     redis.call("HDEL", xkey, f)
   end
 end
@@ -105,13 +124,13 @@ local function remove(sub)
   end
 end
 
-local n = tonumber(ARGV[6])
+local n = tonumber(ARGV[8])
 if full and exists then
   heldmap = {}
   local flat = redis.call("HGETALL", skey)
   for k = 1, #flat, 2 do heldmap[flat[k]] = flat[k+1] end
   local listed = {}
-  local i = 7
+  local i = 9
   for _ = 1, n do
     listed[ARGV[i+1]] = true
     i = i + 3 + 2 * tonumber(ARGV[i+2])
@@ -123,7 +142,7 @@ if full and exists then
   table.sort(gone)
   for _, sub in ipairs(gone) do remove(sub) end
 end
-local i = 7
+local i = 9
 for _ = 1, n do
   local kind, sub, m = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2])
   i = i + 3
@@ -144,7 +163,7 @@ for _ = 1, n do
       if not heldset[f] then
         fields[#fields+1] = f
         redis.call("HSET", xkey, f, d)
-        out[#out+1] = "1"; out[#out+1] = d
+        event("1", d)
       end
     end
     i = i + 2 * m
@@ -160,22 +179,27 @@ return out
 `)
 
 // claimScript: KEYS instances, index; ARGV now (ms), claim end (ms), max,
-// token, key prefix. Reply: {id, {doc, …}, id, {doc, …}, …}.
+// token, key prefix, the id series' prefix and base. Reply: {id, {event,
+// …}, id, {event, …}, …}.
 var claimScript = redis.NewScript(luaSplit + `
 local zkey, xkey = KEYS[1], KEYS[2]
 local p = ARGV[5]
+local id_prefix, id_base, made = ARGV[6], tonumber(ARGV[7]), 0
 local ids = redis.call("ZRANGEBYSCORE", zkey, "-inf", ARGV[1], "LIMIT", 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
-  local ikey, skey, ekey = p .. "inst:" .. id, p .. "subs:" .. id, p .. "ended:" .. id
+  local ikey, skey, ekey, ukey = p .. "inst:" .. id, p .. "subs:" .. id, p .. "ended:" .. id, p .. "unsent:" .. id
   if not redis.call("HGET", ikey, "token") then
+    for _, e in ipairs(redis.call("LRANGE", ukey, 0, -1)) do redis.call("RPUSH", ekey, e) end
+    redis.call("DEL", ukey)
     local subs = redis.call("HKEYS", skey)
     table.sort(subs)
     for _, sub in ipairs(subs) do
       for _, f in ipairs(split(redis.call("HGET", skey, sub))) do
         local d = redis.call("HGET", xkey, f)
         if d then
-          redis.call("RPUSH", ekey, d)
+          redis.call("RPUSH", ekey, event_id(id_prefix, id_base, made) .. "\n0\n" .. d)
+          made = made + 1
           redis.call("HDEL", xkey, f)
         end
       end
@@ -195,18 +219,61 @@ var forgetScript = redis.NewScript(`
 local p, id = ARGV[3], ARGV[1]
 local ikey = p .. "inst:" .. id
 if redis.call("HGET", ikey, "token") ~= ARGV[2] then return 0 end
-redis.call("DEL", ikey, p .. "subs:" .. id, p .. "ended:" .. id)
+redis.call("DEL", ikey, p .. "subs:" .. id, p .. "ended:" .. id, p .. "unsent:" .. id)
 redis.call("ZREM", KEYS[1], id)
 return 1
 `)
 
+// sentScript: KEYS inst:<id>, unsent:<id>; ARGV seq.
+var sentScript = redis.NewScript(`
+if redis.call("HGET", KEYS[1], "token") or redis.call("HGET", KEYS[1], "seq") ~= ARGV[1] then return 0 end
+redis.call("DEL", KEYS[2])
+return 1
+`)
+
+// parseEvent reads an event of a list (the package doc's form).
+func parseEvent(s string) (Event, error) {
+	var e Event
+	if strings.HasPrefix(s, "{") { // an ended document from before events had ids
+		e = NewEvents([]presence.Subscription{{}})[0]
+	} else {
+		id, rest, ok1 := strings.Cut(s, "\n")
+		flag, doc, ok2 := strings.Cut(rest, "\n")
+		if !ok1 || !ok2 {
+			return e, fmt.Errorf("presence: an event in redis has not the form id, flag, document: %.80q", s)
+		}
+		e.ID, e.Doc.Active, s = id, flag == "1", doc
+	}
+	active := e.Doc.Active
+	if err := json.Unmarshal([]byte(s), &e.Doc); err != nil {
+		return e, fmt.Errorf("presence: a document in redis: %w", err)
+	}
+	e.Doc.Active = active
+	return e, nil
+}
+
+// parseEvents reads the events of a script's reply.
+func parseEvents[S ~[]T, T any](res S) ([]Event, error) {
+	out := make([]Event, 0, len(res))
+	for _, v := range res {
+		s, _ := any(v).(string)
+		e, err := parseEvent(s)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // Apply implements Store.
-func (r *Redis) Apply(ctx context.Context, rep *Report, now time.Time, lease time.Duration) ([]presence.Subscription, error) {
+func (r *Redis) Apply(ctx context.Context, rep *Report, now time.Time, lease time.Duration) ([]Event, error) {
 	full := "0"
 	if rep.Full {
 		full = "1"
 	}
-	args := []any{rep.Hub, rep.Name, strconv.FormatUint(rep.Seq, 10), full, now.Add(lease).UnixMilli(), len(rep.Ops)}
+	ids := newIDSeries()
+	args := []any{rep.Hub, rep.Name, strconv.FormatUint(rep.Seq, 10), full, now.Add(lease).UnixMilli(), ids.prefix, ids.base, len(rep.Ops)}
 	for _, o := range rep.Ops {
 		kind := "r"
 		if o.Add {
@@ -217,7 +284,7 @@ func (r *Redis) Apply(ctx context.Context, rep *Report, now time.Time, lease tim
 			args = append(args, d.ID, string(d.JSON()))
 		}
 	}
-	keys := []string{r.key("instances"), r.key("inst:", rep.Hub), r.key("subs:", rep.Hub), r.key("index")}
+	keys := []string{r.key("instances"), r.key("inst:", rep.Hub), r.key("subs:", rep.Hub), r.key("index"), r.key("unsent:", rep.Hub)}
 	res, err := applyScript.Run(ctx, r.client, keys, args...).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("presence: apply a report in redis: %w", err)
@@ -232,23 +299,23 @@ func (r *Redis) Apply(ctx context.Context, rep *Report, now time.Time, lease tim
 		}
 		return nil, fmt.Errorf("%w (%s)", ErrResync, reason)
 	}
-	var out []presence.Subscription
-	for i := 1; i+1 < len(res); i += 2 {
-		var d presence.Subscription
-		if err := json.Unmarshal([]byte(res[i+1]), &d); err != nil {
-			return out, fmt.Errorf("presence: a document in redis: %w", err)
-		}
-		d.Active = res[i] == "1"
-		out = append(out, d)
+	return parseEvents(res[1:])
+}
+
+// Sent implements Store.
+func (r *Redis) Sent(ctx context.Context, instance string, seq uint64) error {
+	keys := []string{r.key("inst:", instance), r.key("unsent:", instance)}
+	if err := sentScript.Run(ctx, r.client, keys, strconv.FormatUint(seq, 10)).Err(); err != nil {
+		return fmt.Errorf("presence: mark the events of instance %s sent in redis: %w", instance, err)
 	}
-	return out, nil
+	return nil
 }
 
 // Claim implements Store.
 func (r *Redis) Claim(ctx context.Context, now time.Time, hold time.Duration, max int) ([]Claim, error) {
-	token := newToken()
+	token, ids := newToken(), newIDSeries()
 	res, err := claimScript.Run(ctx, r.client, []string{r.key("instances"), r.key("index")},
-		now.UnixMilli(), now.Add(hold).UnixMilli(), max, token, r.prefix).Slice()
+		now.UnixMilli(), now.Add(hold).UnixMilli(), max, token, r.prefix, ids.prefix, ids.base).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("presence: claim lapsed leases in redis: %w", err)
 	}
@@ -256,15 +323,9 @@ func (r *Redis) Claim(ctx context.Context, now time.Time, hold time.Duration, ma
 	for i := 0; i+1 < len(res); i += 2 {
 		id, _ := res[i].(string)
 		c := Claim{Instance: id, Token: token}
-		docs, _ := res[i+1].([]any)
-		for _, v := range docs {
-			s, _ := v.(string)
-			var d presence.Subscription
-			if err := json.Unmarshal([]byte(s), &d); err != nil {
-				return out, fmt.Errorf("presence: a document in redis: %w", err)
-			}
-			d.Active = false
-			c.Ended = append(c.Ended, d)
+		events, _ := res[i+1].([]any)
+		if c.Ended, err = parseEvents(events); err != nil {
+			return out, err
 		}
 		out = append(out, c)
 	}

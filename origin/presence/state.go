@@ -2,6 +2,7 @@ package presence
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -17,11 +18,14 @@ type Instance struct {
 	Name    string
 	Seq     uint64
 	Expires time.Time
+	// Unsent holds the events of its reports up to Seq not yet published
+	// (Store.Sent).
+	Unsent []Event
 	// Token is set while the instance is claimed (being ended); Ended
-	// then holds the documents whose inactive events the claimant
-	// publishes, and Subs is empty.
+	// then holds the events the claimant publishes (Unsent's, then the
+	// inactive ones of its subscriptions), and Subs is empty.
 	Token string
-	Ended []presence.Subscription
+	Ended []Event
 	Subs  map[string][]presence.Subscription // subscriber → active documents
 }
 
@@ -42,7 +46,7 @@ type change struct {
 	id      string
 	inst    *Instance                          // the instance after the change (a new value)
 	overlay map[string][]presence.Subscription // subscriber → new documents; nil: removed
-	events  []presence.Subscription
+	events  []Event                            // inst.Unsent: to publish
 }
 
 // plan computes what applying r does, without changing s.
@@ -58,12 +62,13 @@ func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, er
 	}
 	next := &Instance{Name: r.Name, Seq: r.Seq, Expires: now.Add(lease)}
 	if old != nil {
-		next.Subs = old.Subs
+		next.Subs, next.Unsent = old.Subs, old.Unsent
 	}
-	c := &change{id: r.Hub, inst: next, overlay: map[string][]presence.Subscription{}}
+	c := &change{id: r.Hub, inst: next, overlay: map[string][]presence.Subscription{}, events: next.Unsent}
 	if old != nil && !r.Full && r.Seq == old.Seq {
-		return c, nil // a retry: applied before
+		return c, nil // a retry: applied before; what is not yet sent, again
 	}
+	var docs []presence.Subscription // the report's changes
 	current := func(sub string) []presence.Subscription {
 		if d, ok := c.overlay[sub]; ok {
 			return d
@@ -80,7 +85,7 @@ func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, er
 		}
 		for _, sub := range sortedKeys(old.Subs) {
 			if !listed[sub] {
-				c.events = append(c.events, inactive(old.Subs[sub])...)
+				docs = append(docs, inactive(old.Subs[sub])...)
 				c.overlay[sub] = nil
 			}
 		}
@@ -88,18 +93,69 @@ func (s *state) plan(r *Report, now time.Time, lease time.Duration) (*change, er
 	for _, o := range r.Ops {
 		held := current(o.Subscriber)
 		if !o.Add {
-			c.events = append(c.events, inactive(held)...)
+			docs = append(docs, inactive(held)...)
 			c.overlay[o.Subscriber] = nil
 			continue
 		}
-		docs, events := merge(held, o.Docs)
-		if len(events) == 0 && len(docs) == len(held) {
+		kept, events := merge(held, o.Docs)
+		if len(events) == 0 && len(kept) == len(held) {
 			continue // the connection is held as it is
 		}
-		c.events = append(c.events, events...)
-		c.overlay[o.Subscriber] = docs
+		docs = append(docs, events...)
+		c.overlay[o.Subscriber] = kept
 	}
+	c.events = withIDs(slices.Clip(c.events), docs)
+	next.Unsent = c.events
 	return c, nil
+}
+
+// NewEvents returns docs as events, with the ids of a new series.
+func NewEvents(docs []presence.Subscription) []Event { return withIDs(nil, docs) }
+
+// withIDs returns events with docs appended, each with an id of a new
+// series.
+func withIDs(events []Event, docs []presence.Subscription) []Event {
+	if len(docs) == 0 {
+		return events
+	}
+	ids := newIDSeries()
+	for k, d := range docs {
+		events = append(events, Event{ID: ids.id(k), Doc: d})
+	}
+	return events
+}
+
+// idSeries names the events of one change: event k gets prefix + the
+// eight hex digits of base+k, a random version 4 UUID as a URN (the form
+// of the hub's own ids) whose last 32 bits count. The Redis scripts form
+// the same ids from prefix and base.
+type idSeries struct {
+	prefix string
+	base   uint32
+}
+
+func newIDSeries() idSeries {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return idSeries{prefix: "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:24], base: binary.BigEndian.Uint32(b[12:])}
+}
+
+func (s idSeries) id(k int) string { return fmt.Sprintf("%s%08x", s.prefix, s.base+uint32(k)) }
+
+// sent returns instance id with no events unsent, nil when there is
+// nothing to change: not held, claimed, a report after seq applied, or
+// nothing unsent.
+func (s *state) sent(id string, seq uint64) *Instance {
+	in := s.inst[id]
+	if in == nil || in.Token != "" || in.Seq != seq || len(in.Unsent) == 0 {
+		return nil
+	}
+	next := *in
+	next.Unsent = nil
+	return &next
 }
 
 // merge returns a connection's documents after an add op that lists
@@ -177,9 +233,11 @@ func (s *state) claimed(id string, now time.Time, hold time.Duration) *Instance 
 	in := s.inst[id]
 	next := &Instance{Name: in.Name, Seq: in.Seq, Expires: now.Add(hold), Token: newToken(), Ended: in.Ended}
 	if in.Token == "" {
+		var docs []presence.Subscription
 		for _, sub := range sortedKeys(in.Subs) {
-			next.Ended = append(next.Ended, inactive(in.Subs[sub])...)
+			docs = append(docs, inactive(in.Subs[sub])...)
 		}
+		next.Ended = withIDs(slices.Clone(in.Unsent), docs)
 	}
 	return next
 }

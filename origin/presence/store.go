@@ -21,6 +21,14 @@
 // the index. So the API's list, followed by the events after its
 // last-event-id, always gives the true set: an event the list already
 // reflects only repeats a state the list shows.
+//
+// The events of a change are kept with the index, in the same write,
+// until the Tracker has published them (Store.Sent, or Store.Forget for a
+// claim): an origin that dies between the two, or cannot reach the
+// history, publishes them at the instance's retry (or the claim's
+// takeover). Each event has its id from the start, and the history
+// refuses an id it holds, so a second try publishes only what the first
+// did not.
 package presence
 
 import (
@@ -90,30 +98,45 @@ func compact(p json.RawMessage) json.RawMessage {
 	return b.Bytes()
 }
 
+// Event is a subscription event a Store holds until it is published: the
+// document (Active tells a start from an end) and the id of the hub event
+// that carries it, the same on every try.
+type Event struct {
+	ID  string                `json:"id"`
+	Doc presence.Subscription `json:"doc"`
+}
+
 // Claim is an instance whose lease lapsed, claimed by one Store.Claim
-// call: Ended holds its subscriptions, inactive, already out of the
-// index. The claimant publishes their events, then calls Store.Forget;
+// call: Ended holds the events of the instance not yet published, then
+// those ending its subscriptions (inactive, already out of the index). The claimant publishes their events, then calls Store.Forget;
 // if it does not within the claim's hold time, another Claim takes the
 // instance over again.
 type Claim struct {
 	Instance string
 	Token    string
-	Ended    []presence.Subscription
+	Ended    []Event
 }
 
 // Store is the index of active subscriptions per instance, with leases.
 // Implementations are safe for concurrent use.
 type Store interface {
 	// Apply applies a report at time now and renews the instance's lease
-	// until now+lease. It returns the changes to publish, in order:
-	// documents with Active true for subscriptions it added, false for
-	// those it removed. A non-full report needs a held instance and seq
-	// last+1 (seq == last: a retry, applied before: no change) else
+	// until now+lease. It returns the events to publish, in order: those
+	// of the instance's earlier reports not yet Sent, then the report's
+	// changes (documents with Active true for subscriptions it added,
+	// false for those it removed), each with a new event id. A non-full
+	// report needs a held instance and seq last+1 (seq == last: a retry,
+	// applied before: no change, the events not yet Sent again) else
 	// ErrResync; a full one (any seq) replaces the instance's set with
 	// the report's (the differences are the changes) unless the instance
-	// is being terminated (ErrResync). The index holds the changes when
-	// Apply returns.
-	Apply(ctx context.Context, r *Report, now time.Time, lease time.Duration) ([]presence.Subscription, error)
+	// is being terminated (ErrResync). The index holds the changes, and
+	// the store the events, when Apply returns.
+	Apply(ctx context.Context, r *Report, now time.Time, lease time.Duration) ([]Event, error)
+	// Sent records that the events Apply returned for report seq of
+	// instance are published. It does nothing when the instance has
+	// applied another report since (that one returned them again) or is
+	// claimed.
+	Sent(ctx context.Context, instance string, seq uint64) error
 	// Claim claims up to max instances whose lease (or a previous claim)
 	// lapsed at now, removes their subscriptions from the index, and
 	// holds each claim until now+hold. Among all processes sharing the

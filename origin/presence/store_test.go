@@ -141,14 +141,36 @@ func want(parts ...[]string) []string {
 	return out
 }
 
-func check(t *testing.T, what string, got []presence.Subscription, err error, w []string) {
+// docs returns the documents of events.
+func docs(events []opresence.Event) []presence.Subscription {
+	out := make([]presence.Subscription, len(events))
+	for i, e := range events {
+		out[i] = e.Doc
+	}
+	return out
+}
+
+func check(t *testing.T, what string, got []opresence.Event, err error, w []string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	if g := ev(got); !slices.Equal(g, w) && !(len(g) == 0 && len(w) == 0) {
+	if g := ev(docs(got)); !slices.Equal(g, w) && !(len(g) == 0 && len(w) == 0) {
 		t.Fatalf("%s: events\n%v\nwant\n%v", what, g, w)
 	}
+}
+
+// applySent applies r and records its events sent, as the Tracker does
+// once it published them.
+func applySent(t *testing.T, s opresence.Store, r *opresence.Report, now time.Time) ([]opresence.Event, error) {
+	t.Helper()
+	events, err := s.Apply(context.Background(), r, now, lease)
+	if err == nil {
+		if err := s.Sent(context.Background(), r.Hub, r.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return events, err
 }
 
 func listed(t *testing.T, s opresence.Store) []string {
@@ -182,15 +204,23 @@ func TestStoreReports(t *testing.T) {
 		if !errors.Is(err, opresence.ErrResync) {
 			t.Fatalf("incremental report of an unknown instance: %v, want ErrResync", err)
 		}
-		got, err := s.Apply(ctx, report(hub, 5, true, a.add(), bb.add()), t0, lease)
+		got, err := applySent(t, s, report(hub, 5, true, a.add(), bb.add()), t0)
 		check(t, "first full report", got, err, want(evs(a, true, "https://e/a"), evs(bb, true, "https://e/1", "https://e/2")))
-		if string(got[0].Payload) != `{"user":"u1"}` {
-			t.Fatalf("payload %s, want compact {\"user\":\"u1\"}", got[0].Payload)
+		if string(got[0].Doc.Payload) != `{"user":"u1"}` {
+			t.Fatalf("payload %s, want compact {\"user\":\"u1\"}", got[0].Doc.Payload)
 		}
 		got, err = s.Apply(ctx, report(hub, 6, false, c.add()), t0, lease)
 		check(t, "seq 6", got, err, evs(c, true, "https://e/c"))
+		again, err := s.Apply(ctx, report(hub, 6, false, c.add()), t0, lease)
+		check(t, "seq 6 again (a retry) before its events are sent", again, err, evs(c, true, "https://e/c"))
+		if again[0].ID != got[0].ID {
+			t.Fatalf("the retry gave the event id %s, the report %s", again[0].ID, got[0].ID)
+		}
+		if err := s.Sent(ctx, hub, 6); err != nil {
+			t.Fatal(err)
+		}
 		got, err = s.Apply(ctx, report(hub, 6, false, c.add()), t0, lease)
-		check(t, "seq 6 again (a retry)", got, err, nil)
+		check(t, "seq 6 again (a retry) after its events were sent", got, err, nil)
 		for _, seq := range []uint64{5, 8} {
 			if _, err := s.Apply(ctx, report(hub, seq, false), t0, lease); !errors.Is(err, opresence.ErrResync) {
 				t.Fatalf("seq %d after 6: %v, want ErrResync", seq, err)
@@ -198,14 +228,14 @@ func TestStoreReports(t *testing.T) {
 		}
 		// A short connection: added and removed in one report.
 		d := newConn("https://e/d")
-		got, err = s.Apply(ctx, report(hub, 7, false, d.add(), d.remove(), a.remove()), t0, lease)
+		got, err = applySent(t, s, report(hub, 7, false, d.add(), d.remove(), a.remove()), t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g := ev(got); !slices.Equal(g, want(evs(d, true, "https://e/d"), evs(d, false, "https://e/d"), evs(a, false, "https://e/a"))) {
+		if g := ev(docs(got)); !slices.Equal(g, want(evs(d, true, "https://e/d"), evs(d, false, "https://e/d"), evs(a, false, "https://e/a"))) {
 			t.Fatalf("add+remove: %v", g)
 		}
-		if got[0].Subscriber == d.sub && !got[0].Active {
+		if got[0].Doc.Subscriber == d.sub && !got[0].Doc.Active {
 			t.Fatal("the removal of d came before its addition")
 		}
 		if l := listed(t, s); !slices.Equal(l, want(evs(bb, true, "https://e/1", "https://e/2"), evs(c, true, "https://e/c"))) {
@@ -215,11 +245,11 @@ func TestStoreReports(t *testing.T) {
 		// Full report, any seq: bb now has /2 and /3, c left, e is new.
 		e := newConn("https://e/e")
 		bb2 := conn{sub: bb.sub, matches: []string{"https://e/2", "https://e/3"}}
-		got, err = s.Apply(ctx, report(hub, 3, true, bb2.add(), e.add()), t0, lease)
+		got, err = applySent(t, s, report(hub, 3, true, bb2.add(), e.add()), t0)
 		check(t, "full diff", got, err, want(evs(bb, false, "https://e/1"), evs(bb, true, "https://e/3"), evs(c, false, "https://e/c"), evs(e, true, "https://e/e")))
-		got, err = s.Apply(ctx, report(hub, 4, true, e.add(), bb2.add()), t0, lease)
+		got, err = applySent(t, s, report(hub, 4, true, e.add(), bb2.add()), t0)
 		check(t, "the same full report again", got, err, nil)
-		got, err = s.Apply(ctx, report(hub, 5, false, e.add()), t0, lease)
+		got, err = applySent(t, s, report(hub, 5, false, e.add()), t0)
 		check(t, "an add of a held connection", got, err, nil)
 		if l := listed(t, s); !slices.Equal(l, want(evs(bb, true, "https://e/2", "https://e/3"), evs(e, true, "https://e/e"))) {
 			t.Fatalf("list %v", l)
@@ -271,17 +301,17 @@ func TestStoreLeases(t *testing.T) {
 		s1, s2 := b.open(), b.open()
 		live, dead := presence.NewInstanceID(), presence.NewInstanceID()
 		a, c := newConn("https://e/a"), newConn("https://e/c")
-		if _, err := s1.Apply(ctx, report(dead, 1, true, a.add()), t0, lease); err != nil {
+		if _, err := applySent(t, s1, report(dead, 1, true, a.add()), t0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s1.Apply(ctx, report(live, 1, true, c.add()), t0, lease); err != nil {
+		if _, err := applySent(t, s1, report(live, 1, true, c.add()), t0); err != nil {
 			t.Fatal(err)
 		}
 		if cl, err := s1.Claim(ctx, t0.Add(lease-time.Millisecond), lease, 10); err != nil || len(cl) != 0 {
 			t.Fatalf("claim before the lease ends: %v, %v", cl, err)
 		}
 		// live renews with an empty report; dead does not.
-		if _, err := s1.Apply(ctx, report(live, 2, false), t0.Add(lease/2), lease); err != nil {
+		if _, err := applySent(t, s1, report(live, 2, false), t0.Add(lease/2)); err != nil {
 			t.Fatal(err)
 		}
 		at := t0.Add(lease)
@@ -312,7 +342,7 @@ func TestStoreLeases(t *testing.T) {
 				t.Fatalf("report (full %v) of a claimed instance: %v, want ErrResync", full, err)
 			}
 		}
-		if _, err := s1.Apply(ctx, report(live, 3, false), at.Add(time.Millisecond), lease); err != nil {
+		if _, err := applySent(t, s1, report(live, 3, false), at.Add(time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 		// Not forgotten within the hold: another claim takes it over, with
@@ -335,7 +365,7 @@ func TestStoreLeases(t *testing.T) {
 		if _, err := s1.Apply(ctx, report(dead, 2, false, a.add()), at, lease); !errors.Is(err, opresence.ErrResync) {
 			t.Fatalf("incremental report of a forgotten instance: %v", err)
 		}
-		got, err := s1.Apply(ctx, report(dead, 9, true, a.add()), at, lease)
+		got, err := applySent(t, s1, report(dead, 9, true, a.add()), at)
 		check(t, "full report after termination", got, err, evs(a, true, "https://e/a"))
 		// live's lease runs until at+1ms+lease, dead's new one until at+lease.
 		if cl3, err := s1.Claim(ctx, at.Add(lease), lease, 10); err != nil || len(cl3) != 1 || cl3[0].Instance != dead {
@@ -358,19 +388,19 @@ func TestStoreRestart(t *testing.T) {
 			s := b.open()
 			hub := presence.NewInstanceID()
 			a, c := newConn("https://e/a"), newConn("https://e/c")
-			if _, err := s.Apply(ctx, report(hub, 1, true, a.add(), c.add()), t0, lease); err != nil {
+			if _, err := applySent(t, s, report(hub, 1, true, a.add(), c.add()), t0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Apply(ctx, report(hub, 2, false, c.remove()), t0, lease); err != nil {
+			if _, err := applySent(t, s, report(hub, 2, false, c.remove()), t0); err != nil {
 				t.Fatal(err)
 			}
 			s = b.reopen()
 			if l := listed(t, s); !slices.Equal(l, evs(a, true, "https://e/a")) {
 				t.Fatalf("list after restart %v", l)
 			}
-			got, err := s.Apply(ctx, report(hub, 3, false), t0, lease)
+			got, err := applySent(t, s, report(hub, 3, false), t0)
 			check(t, "seq 3 after restart", got, err, nil)
-			got, err = s.Apply(ctx, report(hub, 4, true, a.add()), t0, lease)
+			got, err = applySent(t, s, report(hub, 4, true, a.add()), t0)
 			check(t, "same full set after restart", got, err, nil)
 			cl, err := s.Claim(ctx, t0.Add(lease), lease, 10)
 			if err != nil || len(cl) != 1 {
@@ -384,4 +414,84 @@ func TestStoreRestart(t *testing.T) {
 			check(t, "ended after restart", cl2[0].Ended, nil, evs(a, false, "https://e/a"))
 		})
 	}
+}
+
+// TestStoreUnsent: the events of a report stay in the store, with their
+// ids, until Sent for that report (or a later one): a retry, a later
+// report, a restart and a claim give them again, before their own.
+func TestStoreUnsent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := b.open()
+		hub := presence.NewInstanceID()
+		a, c, d := newConn("https://e/a"), newConn("https://e/c"), newConn("https://e/d")
+		ids := func(events []opresence.Event) []string {
+			out := make([]string, len(events))
+			for i, e := range events {
+				out[i] = e.ID
+			}
+			return out
+		}
+		first, err := s.Apply(ctx, report(hub, 1, true, a.add()), t0, lease)
+		check(t, "seq 1", first, err, evs(a, true, "https://e/a"))
+		second, err := s.Apply(ctx, report(hub, 2, false, c.add()), t0, lease)
+		check(t, "seq 2 before seq 1 was sent", second, err, want(evs(a, true, "https://e/a"), evs(c, true, "https://e/c")))
+		if second[0].ID != first[0].ID || second[0].Doc.Subscriber != a.sub {
+			t.Fatalf("seq 2 gave %v first, want seq 1's %v", ids(second), ids(first))
+		}
+		if err := s.Sent(ctx, hub, 1); err != nil { // stale: seq 2 was applied since
+			t.Fatal(err)
+		}
+		again, err := s.Apply(ctx, report(hub, 2, false, c.add()), t0, lease)
+		check(t, "seq 2's retry after a stale Sent", again, err, want(evs(a, true, "https://e/a"), evs(c, true, "https://e/c")))
+		if !slices.Equal(ids(again), ids(second)) {
+			t.Fatalf("retry ids %v, want %v", ids(again), ids(second))
+		}
+		seen := map[string]bool{}
+		for _, id := range ids(second) {
+			if !strings.HasPrefix(id, "urn:uuid:") || len(id) != len("urn:uuid:")+36 || seen[id] {
+				t.Fatalf("event id %q (of %v): want distinct urn:uuid ids", id, ids(second))
+			}
+			seen[id] = true
+		}
+		if err := s.Sent(ctx, hub, 2); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Apply(ctx, report(hub, 2, false, c.add()), t0, lease)
+		check(t, "seq 2's retry after Sent", got, err, nil)
+
+		// Unsent events survive a restart, and a claim publishes them
+		// before the ends.
+		third, err := s.Apply(ctx, report(hub, 3, false, d.add(), a.remove()), t0, lease)
+		check(t, "seq 3", third, err, want(evs(d, true, "https://e/d"), evs(a, false, "https://e/a")))
+		if b.reopen != nil {
+			s = b.reopen()
+			got, err := s.Apply(ctx, report(hub, 3, false, d.add(), a.remove()), t0, lease)
+			check(t, "seq 3's retry after a restart", got, err, want(evs(d, true, "https://e/d"), evs(a, false, "https://e/a")))
+			if !slices.Equal(ids(got), ids(third)) {
+				t.Fatalf("ids after a restart %v, want %v", ids(got), ids(third))
+			}
+		}
+		cl, err := s.Claim(ctx, t0.Add(lease), lease, 10)
+		if err != nil || len(cl) != 1 {
+			t.Fatalf("claim %+v %v", cl, err)
+		}
+		check(t, "ended", cl[0].Ended, nil, want(evs(d, true, "https://e/d"), evs(a, false, "https://e/a"), evs(c, false, "https://e/c"), evs(d, false, "https://e/d")))
+		if !slices.Equal(ids(cl[0].Ended[:2]), ids(third)) {
+			t.Fatalf("a claim's first events %v, want seq 3's unsent %v", ids(cl[0].Ended), ids(third))
+		}
+		if err := s.Sent(ctx, hub, 3); err != nil { // claimed: nothing to do
+			t.Fatal(err)
+		}
+		// Taken over: the same events with the same ids.
+		cl2, err := s.Claim(ctx, t0.Add(2*lease), lease, 10)
+		if err != nil || len(cl2) != 1 || !slices.Equal(ids(cl2[0].Ended), ids(cl[0].Ended)) {
+			t.Fatalf("takeover %+v %v, want the ids %v", cl2, err, ids(cl[0].Ended))
+		}
+		if err := s.Forget(ctx, cl2[0]); err != nil {
+			t.Fatal(err)
+		}
+		got, err = applySent(t, s, report(hub, 1, true, a.add()), t0.Add(2*lease))
+		check(t, "full report after the end", got, err, evs(a, true, "https://e/a"))
+	})
 }

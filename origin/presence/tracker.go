@@ -63,9 +63,10 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// PublishFunc publishes the subscription event of one document through
-// the hub's publish path; it returns once the history holds the event.
-type PublishFunc func(doc presence.Subscription) error
+// PublishFunc publishes a subscription event through the hub's publish
+// path, with e.ID as its id; it returns once the history holds the event,
+// and nil when the history held that id already (an earlier try).
+type PublishFunc func(e Event) error
 
 // Tracker applies the reports of hub instances to a Store, holds this
 // origin process's own instance (its direct subscribers), terminates the
@@ -113,10 +114,17 @@ func (t *Tracker) HubPath() string { return t.opts.HubPath }
 // Instance returns the id of this process's own instance.
 func (t *Tracker) Instance() string { return t.self }
 
-// Report applies an edge hub's validated report and publishes its events;
-// it returns ErrResync (wrapped) when the instance must send a full
-// report. The events are published before Report returns, so the next
-// report of the instance (sent after the answer) cannot overtake them.
+// ErrUnpublished is the error of Report when some of the report's events
+// could not be published: the index holds the change, and the store the
+// events, which the instance's retry of the report publishes.
+var ErrUnpublished = errors.New("presence: subscription events could not be published (the history is unreachable); retry the report")
+
+// Report applies an edge hub's validated report and publishes its events
+// (with those of its earlier reports not yet published); it returns
+// ErrResync (wrapped) when the instance must send a full report, and
+// ErrUnpublished when an event could not be published. The events are
+// published before Report returns, so the next report of the instance
+// (sent after the answer) cannot overtake them.
 func (t *Tracker) Report(ctx context.Context, r *presence.Report) error {
 	t.Stats.Reports.Add(1)
 	events, err := t.store.Apply(ctx, Prepare(r, t.opts.HubPath), t.opts.Now(), t.opts.Lease)
@@ -126,34 +134,40 @@ func (t *Tracker) Report(ctx context.Context, r *presence.Report) error {
 	if err != nil {
 		return err
 	}
-	t.publishAll(events)
-	return nil
+	if len(events) == 0 {
+		return nil
+	}
+	if !t.publishAll(events) {
+		return ErrUnpublished
+	}
+	return t.store.Sent(ctx, r.Hub, r.Seq)
 }
 
-// publishAll publishes docs, those of one subscription in order, up to
-// PublishWorkers at once. A failure is logged and counted: the index
-// already holds the change, and the event is lost (see the README).
-func (t *Tracker) publishAll(docs []presence.Subscription) bool {
-	if len(docs) == 0 {
+// publishAll publishes events, those of one subscription in order, up to
+// PublishWorkers at once. It reports whether all were published; a
+// failure is logged and counted, and the store keeps the event for the
+// next try.
+func (t *Tracker) publishAll(events []Event) bool {
+	if len(events) == 0 {
 		return true
 	}
-	groups := map[string][]presence.Subscription{}
+	groups := map[string][]Event{}
 	var order []string
-	for _, d := range docs {
-		if _, ok := groups[d.ID]; !ok {
-			order = append(order, d.ID)
+	for _, e := range events {
+		if _, ok := groups[e.Doc.ID]; !ok {
+			order = append(order, e.Doc.ID)
 		}
-		groups[d.ID] = append(groups[d.ID], d)
+		groups[e.Doc.ID] = append(groups[e.Doc.ID], e)
 	}
 	var ok atomic.Bool
 	ok.Store(true)
 	one := func(id string) {
-		for _, d := range groups[id] {
-			if err := t.publish(d); err != nil {
+		for _, e := range groups[id] {
+			if err := t.publish(e); err != nil {
 				ok.Store(false)
 				t.Stats.PublishErrors.Add(1)
-				t.opts.Logger.Error("presence: a subscription event could not be published", "id", d.ID, "active", d.Active, "err", err)
-				continue
+				t.opts.Logger.Error("presence: a subscription event could not be published; kept for the next try", "id", e.Doc.ID, "active", e.Doc.Active, "err", err)
+				return // the later ones of this subscription wait for it
 			}
 			t.Stats.Events.Add(1)
 		}

@@ -84,20 +84,25 @@ func (s *Server) RunSubscriptions(ctx context.Context) {
 	}
 }
 
-// publishSubscription publishes the subscription event of doc through the
-// hub (Mercure §"Subscription Events"): a private update on the
-// subscription's topic, SSE type "mercure", the document as data, with a
-// hub-generated id. History, resume and a shared Redis apply to it as to
-// any update.
-func (s *Server) publishSubscription(doc presence.Subscription) error {
-	e := &hub.Event{ID: newID(), Topics: []string{doc.ID}, Private: true, Type: presence.EventType, Data: string(doc.JSON())}
+// publishSubscription publishes a subscription event through the hub
+// (Mercure §"Subscription Events"): a private update on the
+// subscription's topic, SSE type "mercure", the document as data, with
+// the id the presence store gave it. History, resume and a shared Redis
+// apply to it as to any update. An id the history holds already is an
+// earlier try of the same event that reached it: nothing to do.
+func (s *Server) publishSubscription(ev opresence.Event) error {
+	doc := ev.Doc
+	e := &hub.Event{ID: ev.ID, Topics: []string{doc.ID}, Private: true, Type: presence.EventType, Data: string(doc.JSON())}
 	b, err := sse.AppendEvent(nil, sse.Event{ID: e.ID, Type: e.Type, Data: e.Data})
 	if err != nil {
 		return err
 	}
 	e.SSE = b
 	e.Frame = frame.AppendEvent(nil, &frame.Event{ID: e.ID, Type: e.Type, Topics: e.Topics, Private: true, SSE: b})
-	return s.hub.Publish(e)
+	if err := s.hub.Publish(e); err != nil && !errors.Is(err, hub.ErrDuplicateID) {
+		return err
+	}
+	return nil
 }
 
 // presenceReport serves POST PresencePath: an edge hub's report of its

@@ -270,7 +270,8 @@ func (r *Roster) Run(ctx context.Context) {
 		switch {
 		case err != nil || status >= 500 || status == http.StatusTooManyRequests:
 			// Re-sent unchanged, same seq: the origin applies a report it
-			// has already applied once.
+			// has already applied once, and publishes those of its events
+			// it had not.
 			failures++
 			retryAt = time.Now().Add(r.backoff(failures))
 			continue

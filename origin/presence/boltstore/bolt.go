@@ -5,6 +5,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -16,12 +17,16 @@ import (
 
 // boltRoot is the bucket of the index in the history's bbolt file: one
 // nested bucket per instance, holding boltMetaKey (the instance's seq,
-// lease and claim), boltEndedKey while it is claimed, and one key per
-// connection ("s:" + subscriber id) with its active documents.
+// lease and claim), boltUnsentKey while events of its reports are not
+// yet published, boltEventsKey while it is claimed (boltEndedKey: the
+// same as documents, written by versions before events had ids), and one
+// key per connection ("s:" + subscriber id) with its active documents.
 var (
-	boltRoot     = []byte("edge-sse/presence")
-	boltMetaKey  = []byte("\x00meta")
-	boltEndedKey = []byte("\x00ended")
+	boltRoot      = []byte("edge-sse/presence")
+	boltMetaKey   = []byte("\x00meta")
+	boltUnsentKey = []byte("\x00unsent")
+	boltEventsKey = []byte("\x00ended-events")
+	boltEndedKey  = []byte("\x00ended")
 )
 
 const boltSubPrefix = "s:"
@@ -71,6 +76,9 @@ func (p persister) Save(id string, in *opresence.Instance, changed map[string][]
 		if err := putMeta(b, in); err != nil {
 			return err
 		}
+		if err := putEvents(b, boltUnsentKey, in.Unsent); err != nil {
+			return err
+		}
 		for sub, docs := range changed {
 			key := []byte(boltSubPrefix + sub)
 			if docs == nil {
@@ -102,7 +110,7 @@ func (p persister) SaveClaim(id string, in *opresence.Instance) error {
 		if err := putMeta(b, in); err != nil {
 			return err
 		}
-		return putJSON(b, boltEndedKey, in.Ended)
+		return putEvents(b, boltEventsKey, in.Ended)
 	})
 }
 
@@ -117,6 +125,14 @@ func (p persister) Remove(id string) error {
 
 func putMeta(b *bolt.Bucket, in *opresence.Instance) error {
 	return putJSON(b, boltMetaKey, boltMeta{Name: in.Name, Seq: in.Seq, Expires: in.Expires.UnixMilli(), Token: in.Token})
+}
+
+// putEvents keeps events under key, or no key when there are none.
+func putEvents(b *bolt.Bucket, key []byte, events []opresence.Event) error {
+	if len(events) == 0 {
+		return b.Delete(key)
+	}
+	return putJSON(b, key, events)
 }
 
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
@@ -135,10 +151,27 @@ func loadInstance(id string, b *bolt.Bucket) (*opresence.Instance, error) {
 	}
 	in := &opresence.Instance{Name: meta.Name, Seq: meta.Seq, Expires: time.UnixMilli(meta.Expires), Token: meta.Token,
 		Subs: map[string][]presence.Subscription{}}
-	if v := b.Get(boltEndedKey); v != nil {
-		if err := json.Unmarshal(v, &in.Ended); err != nil {
+	for _, k := range [][]byte{boltUnsentKey, boltEventsKey} {
+		v := b.Get(k)
+		if v == nil {
+			continue
+		}
+		var events []opresence.Event
+		if err := json.Unmarshal(v, &events); err != nil {
+			return nil, fmt.Errorf("instance %s: %q: %w", id, k, err)
+		}
+		if bytes.Equal(k, boltUnsentKey) {
+			in.Unsent = events
+		} else {
+			in.Ended = events
+		}
+	}
+	if v := b.Get(boltEndedKey); v != nil && in.Ended == nil {
+		var docs []presence.Subscription
+		if err := json.Unmarshal(v, &docs); err != nil {
 			return nil, fmt.Errorf("instance %s: ended: %w", id, err)
 		}
+		in.Ended = opresence.NewEvents(docs)
 	}
 	err := b.ForEach(func(k, v []byte) error {
 		sub, ok := cutPrefix(k, boltSubPrefix)
