@@ -200,8 +200,7 @@ type results struct {
 	cpuWorkerd, cpuHottest    float64 // cores used during the burst by the worker's workerd, its busiest thread
 	cpuWorkerSecs             float64 // CPU seconds of the worker's workerd over the burst
 	// cpuBursts: the worker's workerd CPU and the hub's writes of the
-	// first burst and of the CPU rounds after it (row 4a: one burst's CPU
-	// is a few dozen clock ticks).
+	// first burst and of the CPU rounds after it (row 4a).
 	cpuBursts []cpuSample
 	// perfHub, perfFloor: where the object's thread spent the CPU
 	// rounds' bursts and the floor's runs of them, with EDGE_BENCH_PERF

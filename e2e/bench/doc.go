@@ -151,8 +151,8 @@
 // table shows how many polls it answered and its total afterwards
 // (heartbeats included), with the clients dropped for being slow. The hub
 // writes the events of one read of its feed to a client as one chunk, so
-// deliveries/s can exceed stream writes/s. CPU is utime+stime from /proc
-// over the same window: the worker's workerd (and its busiest thread: a
+// deliveries/s can exceed stream writes/s. CPU is each thread's time on a
+// CPU from /proc (schedstat, in ns) over the same window: the worker's workerd (and its busiest thread: a
 // Durable Object runs on one thread, so a busiest thread near 1.00 means
 // the hub itself is the limit), wrangler's dev proxy, the launcher's node,
 // the origin, this process (clients and publishers), the whole machine,
@@ -172,10 +172,10 @@
 // big as the hub's (bytes the clients read / events). The rounds of a
 // burst are not alike, nor are two bursts, and a write's cost grows with
 // its chunk past ≈ 20 KB, so a floor given the burst's mean pattern wrote
-// other chunks than the hub. The
-// figure is utime+stime from /proc of the worker's workerd (the process
-// that runs the object, not wrangler's dev proxy; the front door runs
-// there too, for the floor as for the hub) over the burst, divided by the
+// other chunks than the hub. The figure is the CPU time from /proc
+// (schedstat, every thread) of the worker's workerd (the process that
+// runs the object, not wrangler's dev proxy; the front door runs there
+// too, for the floor as for the hub) over the burst, divided by the
 // stream writes: the hub's over the floor's is the ratio. The target
 // (≤ 1.3×) is read over the CPU rounds: the EDGE_BENCH_BURSTS-1 (3)
 // bursts after the first, each with the floor's run of the same fan-outs
@@ -305,8 +305,8 @@
 // GET /_edge/stats without its token, which entry.mjs refuses in
 // JavaScript without Go or an object (what workerd spends on any request
 // here). The value is the
-// utime+stime of the worker's workerd process over them (threads summed,
-// read from /proc in ticks of 10 ms), less what the idle process uses over
+// CPU time of the worker's workerd process over them (threads summed,
+// read from /proc's schedstat in ns), less what the idle process uses over
 // the same time (measured for 2 s before), divided by their number; "wall" is
 // the mean time one request took as the client saw it. Target: at most
 // 2 ms (the free plan allows 10 ms per request).

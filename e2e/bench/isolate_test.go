@@ -590,7 +590,7 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 	pids := workerPIDs(w.srv, base)
 	i0, it0 := cpuTicks(pids), time.Now()
 	time.Sleep(2 * time.Second)
-	idle := float64(sumTicks(i0, cpuTicks(pids))) / clockTicks / time.Since(it0).Seconds() // CPU seconds per second
+	idle := float64(sumTicks(i0, cpuTicks(pids))) / threadTicks / time.Since(it0).Seconds() // CPU seconds per second
 	w.idleCPU = idle
 	for _, k := range kinds {
 		// Warm up: the first requests compile and cache what later ones reuse.
@@ -625,7 +625,7 @@ func (ib *isoBench) frontDoor(w *isoWorker) error {
 		if err, _ := firstErr.Load().(error); err != nil {
 			return fmt.Errorf("%s: %w", k.what, err)
 		}
-		busy := float64(sumTicks(c0, c1))/clockTicks - idle*(d+200*time.Millisecond).Seconds()
+		busy := float64(sumTicks(c0, c1))/threadTicks - idle*(d+200*time.Millisecond).Seconds()
 		n := ib.frontN
 		w.front = append(w.front, frontCPU{what: k.what, n: n,
 			cpu:  time.Duration(max(0, busy) * float64(time.Second) / float64(n)),
