@@ -61,7 +61,9 @@ func TestContractOriginVsEdge(t *testing.T) {
 			if o.status != e.status || o.body != e.body {
 				t.Errorf("origin %d %q, edge %d %q", o.status, o.body, e.status, e.body)
 			}
-			for _, name := range mercuretest.Compared {
+			// Both sides have the same CORS origins here: the CORS headers
+			// too.
+			for _, name := range append(slices.Clone(mercuretest.Compared), corsHeaders...) {
 				if ov, ev := o.normalized(name), e.normalized(name); ov != ev {
 					t.Errorf("%s: origin %q, edge %q", name, ov, ev)
 				}
@@ -88,6 +90,55 @@ func TestContractOriginVsEdge(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("only %d end-to-end cases", n)
+	}
+}
+
+// corsHeaders are the CORS headers of an answer that is not a preflight.
+var corsHeaders = []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Vary"}
+
+// TestContractPreflight: the origin and the worker, given the same CORS
+// origins, answer a CORS preflight of the hub endpoint alike
+// (mercure.CORS.Preflight).
+func TestContractPreflight(t *testing.T) {
+	samePreflight(t, sys.originURL, sys.edgeURL, mercure.Path)
+}
+
+// samePreflight requires the same answer from the origin and the edge to
+// a CORS preflight of path, from a listed origin, an origin only "*"
+// allows, and no Origin at all: 204 with the hub's methods, request
+// headers and max age, and the same CORS headers.
+func samePreflight(t *testing.T, originBase, edgeBase, path string) {
+	t.Helper()
+	for _, from := range []string{sys.appURL, "https://not-listed.example", ""} {
+		var answers [2]*http.Response
+		for i, base := range []string{originBase, edgeBase} {
+			req, _ := http.NewRequest(http.MethodOptions, base+path, nil)
+			if from != "" {
+				req.Header.Set("Origin", from)
+			}
+			req.Header.Set("Access-Control-Request-Method", "GET")
+			req.Header.Set("Access-Control-Request-Headers", "authorization, last-event-id")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			answers[i] = resp
+		}
+		o, e := answers[0], answers[1]
+		if o.StatusCode != http.StatusNoContent || e.StatusCode != http.StatusNoContent {
+			t.Errorf("preflight of %s from %q: origin %s, edge %s, want 204 from both", path, from, o.Status, e.Status)
+		}
+		if got := e.Header.Get("Access-Control-Allow-Methods"); got != mercure.PreflightMethods {
+			t.Errorf("preflight of %s from %q: the edge allows the methods %q, want %q", path, from, got, mercure.PreflightMethods)
+		}
+		for _, name := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods",
+			"Access-Control-Allow-Headers", "Access-Control-Max-Age", "Vary"} {
+			if ov, ev := strings.Join(o.Header.Values(name), ", "), strings.Join(e.Header.Values(name), ", "); ov != ev {
+				t.Errorf("preflight of %s from %q: %s: origin %q, edge %q", path, from, name, ov, ev)
+			}
+		}
 	}
 }
 
@@ -172,10 +223,10 @@ func askHub(t *testing.T, base string, c mercuretest.Case) *hubAnswer {
 	return a
 }
 
-// normalized returns the header with the side's own address replaced, so
-// that URLs derived from it compare equal.
+// normalized returns the header's values, joined, with the side's own
+// address replaced, so that URLs derived from it compare equal.
 func (a *hubAnswer) normalized(name string) string {
-	return strings.ReplaceAll(a.header.Get(name), strings.TrimPrefix(a.base, "http://"), "HUB")
+	return strings.ReplaceAll(strings.Join(a.header.Values(name), ", "), strings.TrimPrefix(a.base, "http://"), "HUB")
 }
 
 // eventsUntil returns "type id" of the events read up to and including the

@@ -148,7 +148,8 @@ func startOrigin(bin string) error {
 	p, err := startOriginAt("origin", strings.TrimPrefix(sys.originURL, "http://"),
 		"--heartbeat", originHeartbeat,
 		"--jwt-key", jwtKey, "--feed-secret", feedSecret,
-		"--publish-origins", sys.edgeURL, "--history-path", filepath.Join(sys.logDir, "origin-history.db"))
+		"--publish-origins", sys.edgeURL, "--history-path", filepath.Join(sys.logDir, "origin-history.db"),
+		"--cors-origins", "*,"+sys.appURL) // the worker's CORS_ORIGINS
 	if err != nil {
 		return err
 	}

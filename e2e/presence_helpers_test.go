@@ -58,7 +58,8 @@ type presenceSys struct {
 // run's key and feed secret.
 func presenceOriginFlags(hubURL string) []string {
 	return []string{"--heartbeat", originHeartbeat, "--jwt-key", jwtKey, "--feed-secret", feedSecret,
-		"--subscriptions", "--subscription-lease", presenceLease.String(), "--hub-url", hubURL, "--allow-anonymous"}
+		"--subscriptions", "--subscription-lease", presenceLease.String(), "--hub-url", hubURL, "--allow-anonymous",
+		"--cors-origins", "*," + sys.appURL} // startPresenceWorker's CORS_ORIGINS
 }
 
 // startPresenceOrigin starts an origin with presence on and a bolt
@@ -101,6 +102,7 @@ func startPresenceWorker(t *testing.T, name, addr, origin, hubURL string, vars .
 			"PRESENCE_BATCH_MS:" + presenceBatchMS,
 			"CLIENT_HEARTBEAT_MS:" + clientHeartbeatMS,
 			"HUB_SHARDS:2",
+			"CORS_ORIGINS:*," + sys.appURL,
 		}, vars...)}.Start()
 	if err != nil {
 		t.Fatal(err)

@@ -83,6 +83,9 @@ func TestPresence(t *testing.T) {
 			}
 		}
 	}
+	// The API's preflight, the same through the worker and at the origin.
+	samePreflight(t, origin, edge, subscriptionsPath)
+	samePreflight(t, origin, edge, presence.MatchPath("/.well-known/mercure", "exact", prefix+"x"))
 	// A subscriber whose token does not grant the namespace asks for it
 	// and must get nothing.
 	snoop := subscribeSSE(t, edge+"/.well-known/mercure?match_urlpattern="+url.QueryEscape(subscriptionsPath+"/*"),

@@ -30,9 +30,7 @@ func newFrontDoor(cfg config) http.Handler {
 		planPublish(cfg, w, r)
 	})
 	mux.HandleFunc("OPTIONS "+mercure.Path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Last-Event-ID, Content-Type")
-		w.WriteHeader(http.StatusNoContent)
+		preflight(cfg, w, r)
 	})
 	mux.HandleFunc("GET "+mercure.MetadataPath, func(w http.ResponseWriter, r *http.Request) {
 		serveMetadata(cfg, w, r)
@@ -64,9 +62,7 @@ func newFrontDoor(cfg config) http.Handler {
 			case http.MethodGet, http.MethodHead:
 				planSubscriptions(cfg, w, r)
 			case http.MethodOptions:
-				w.Header().Set("Access-Control-Allow-Methods", "GET")
-				w.Header().Set("Access-Control-Allow-Headers", "Authorization")
-				w.WriteHeader(http.StatusNoContent)
+				preflight(cfg, w, r)
 			default:
 				w.Header().Set("Allow", "GET, OPTIONS")
 				http.Error(w, "the subscription API is read-only: use GET", http.StatusMethodNotAllowed)
@@ -75,6 +71,19 @@ func newFrontDoor(cfg config) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// preflight answers a CORS preflight of the hub endpoint or the
+// subscription API as the origin does (mercure.CORS.Preflight): 204 with
+// what the hub allows for an origin CORS_ORIGINS allows, else 403.
+func preflight(cfg config, w http.ResponseWriter, r *http.Request) {
+	status, refusal := cfg.CORSOrigins.Preflight(w.Header(), r.Header.Get("Origin"), "CORS_ORIGINS")
+	if refusal != "" {
+		w.Header().Set("Cache-Control", "no-store") // as the origin's refusals
+		http.Error(w, refusal, status)
+		return
+	}
+	w.WriteHeader(status)
 }
 
 // planPublish decides a publish: 413 when its Content-Length is over

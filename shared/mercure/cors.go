@@ -74,3 +74,29 @@ func (c CORS) Set(h http.Header, origin string) {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
 }
+
+// What a hub's answer to a preflight allows, on the hub endpoint and the
+// subscription API alike: the methods (GET subscribes or reads the API,
+// POST publishes), the request headers a client sends (Last-Event-ID on a
+// resume, Cache-Control from EventSource polyfills), and how long a
+// browser may keep the answer.
+const (
+	PreflightMethods = "GET, POST, OPTIONS"
+	PreflightHeaders = "Authorization, Content-Type, Last-Event-ID, Cache-Control"
+	PreflightMaxAge  = "600"
+)
+
+// Preflight answers a CORS preflight request (an OPTIONS with this Origin)
+// whose answer already has Set's headers: for an allowed origin it sets
+// the Access-Control-Allow-Methods, -Headers and -Max-Age of the hub and
+// returns 204; for another it returns 403 and the refusal's text, which
+// names setting, the option listing the origins.
+func (c CORS) Preflight(h http.Header, origin, setting string) (status int, refusal string) {
+	if allow, _ := c.Allow(origin); allow == "" {
+		return http.StatusForbidden, fmt.Sprintf("origin %.200q is not allowed: the hub's CORS origins (%s) do not list it", origin, setting)
+	}
+	h.Set("Access-Control-Allow-Methods", PreflightMethods)
+	h.Set("Access-Control-Allow-Headers", PreflightHeaders)
+	h.Set("Access-Control-Max-Age", PreflightMaxAge)
+	return http.StatusNoContent, ""
+}

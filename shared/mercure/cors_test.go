@@ -2,6 +2,7 @@ package mercure_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/edge-sse/edge-sse/shared/mercure"
@@ -51,6 +52,45 @@ func TestParseCORSRefuses(t *testing.T) {
 	for _, list := range []string{"app.example", "https://app.example/path", "https://app.example?x", "ftp://app.example", "https://", "*, https://a.example/b", "https://u@app.example"} {
 		if _, err := mercure.ParseCORS(list); err == nil {
 			t.Errorf("ParseCORS(%q) accepted", list)
+		}
+	}
+}
+
+// TestCORSPreflight: an allowed origin gets 204 with the hub's methods,
+// request headers and max age; another gets 403 naming the setting, and
+// none of them.
+func TestCORSPreflight(t *testing.T) {
+	const app = "https://app.example"
+	cases := []struct {
+		list, origin string
+		status       int
+	}{
+		{"*", app, http.StatusNoContent},
+		{"*", "", http.StatusNoContent},
+		{app, app, http.StatusNoContent},
+		{app, "https://other.example", http.StatusForbidden},
+		{app, "", http.StatusForbidden},
+		{"", app, http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		c, err := mercure.ParseCORS(tc.list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		status, refusal := c.Preflight(h, tc.origin, "THE_SETTING")
+		if status != tc.status {
+			t.Errorf("%q, Origin %q: %d, want %d", tc.list, tc.origin, status, tc.status)
+		}
+		if status == http.StatusNoContent {
+			if refusal != "" || h.Get("Access-Control-Allow-Methods") != "GET, POST, OPTIONS" ||
+				h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, Last-Event-ID, Cache-Control" || h.Get("Access-Control-Max-Age") != "600" {
+				t.Errorf("%q, Origin %q: refusal %q, headers %v", tc.list, tc.origin, refusal, h)
+			}
+			continue
+		}
+		if !strings.Contains(refusal, "THE_SETTING") || !strings.Contains(refusal, `"`+tc.origin+`"`) || len(h) != 0 {
+			t.Errorf("%q, Origin %q: refusal %q, headers %v", tc.list, tc.origin, refusal, h)
 		}
 	}
 }

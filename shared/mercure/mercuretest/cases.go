@@ -148,5 +148,7 @@ func (c Case) Combined(name string) string {
 }
 
 // Compared are the response headers that must be equal at the origin and
-// the edge (CORS is each side's own).
+// the edge whatever their configuration (CORS headers follow each side's
+// CORS origins: the end-to-end test, which gives both the same, compares
+// those too).
 var Compared = []string{"Content-Type", "Cache-Control", "X-Content-Type-Options", "WWW-Authenticate", "Mercure-Last-Event-ID", "Last-Event-ID"}
