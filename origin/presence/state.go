@@ -2,13 +2,14 @@ package presence
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/edge-sse/edge-sse/shared/mercure"
 	"github.com/edge-sse/edge-sse/shared/presence"
 )
 
@@ -126,21 +127,19 @@ func withIDs(events []Event, docs []presence.Subscription) []Event {
 }
 
 // idSeries names the events of one change: event k gets prefix + the
-// eight hex digits of base+k, a random version 4 UUID as a URN (the form
-// of the hub's own ids) whose last 32 bits count. The Redis scripts form
-// the same ids from prefix and base.
+// eight hex digits of base+k, a random id of the hub's (mercure.NewID)
+// whose last 32 bits count. The Redis scripts form the same ids from
+// prefix and base.
 type idSeries struct {
 	prefix string
 	base   uint32
 }
 
 func newIDSeries() idSeries {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return idSeries{prefix: "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:24], base: binary.BigEndian.Uint32(b[12:])}
+	id := mercure.NewID()
+	cut := len(id) - 8
+	base, _ := strconv.ParseUint(id[cut:], 16, 32)
+	return idSeries{prefix: id[:cut], base: uint32(base)}
 }
 
 func (s idSeries) id(k int) string { return fmt.Sprintf("%s%08x", s.prefix, s.base+uint32(k)) }

@@ -131,7 +131,9 @@ func TestResume(t *testing.T) {
 // "earliest".
 func TestResumeUnknownID(t *testing.T) {
 	h := newHub(t, nil, allowAnonymous)
-	h.publish(t, form("topic", bookTopic))
+	// Fanned out before the subscriber comes: published and subscribed at
+	// once, the event may reach it live after the notice.
+	waitNewest(t, h, h.publish(t, form("topic", bookTopic)))
 	cl, _ := h.subscribe(t, "topic=*&last_event_id=never-published", nil)
 	if got := cl.resp.Header.Get("Mercure-Last-Event-ID"); got != "earliest" {
 		t.Errorf("Mercure-Last-Event-ID %q, want earliest", got)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -61,7 +60,7 @@ func (s *Server) eventFromForm(f url.Values) (*hub.Event, error) {
 		return nil, fail(http.StatusBadRequest, fmt.Errorf("%w, not %.80q", ErrInvalidID, e.ID))
 	}
 	if e.ID == "" {
-		e.ID = newID()
+		e.ID = mercure.NewID()
 	}
 	if err := s.checkLength("type", e.Type); err != nil {
 		return nil, err
@@ -119,24 +118,4 @@ func validValue(s string) bool {
 		}
 	}
 	return true
-}
-
-// newID returns a random URN UUID (version 4, RFC 9562), an IRI as Mercure
-// §"Publication" asks of hub-generated ids, and opaque, as §"Authorization
-// on Event Replay" recommends.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hex = "0123456789abcdef"
-	out := make([]byte, 0, len("urn:uuid:")+36)
-	out = append(out, "urn:uuid:"...)
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hex[c>>4], hex[c&0xf])
-	}
-	return string(out)
 }

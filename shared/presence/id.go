@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
+
+	"github.com/edge-sse/edge-sse/shared/mercure"
 )
 
 // SubscriberPrefix starts every subscriber id: a URN (an IRI, as
@@ -14,23 +16,7 @@ const SubscriberPrefix = "urn:uuid:"
 // random (version 4) UUID from crypto/rand. The hub holding a connection
 // calls it once per connection; the id never comes from the client
 // (§"Subscription Events": subscribers must not supply it).
-func NewSubscriberID() string {
-	var u [16]byte
-	rand.Read(u[:])         // never fails (Go 1.24+): it panics instead
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:])
-	return SubscriberPrefix + string(b[:])
-}
+func NewSubscriberID() string { return mercure.NewID() }
 
 // ValidSubscriberID reports whether s has the form NewSubscriberID gives:
 // SubscriberPrefix and a UUID in lower-case hex with hyphens. The origin
