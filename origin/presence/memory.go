@@ -29,7 +29,7 @@ type Persister interface {
 	// (nil: the connection ended).
 	Save(id string, in *Instance, changed map[string][]presence.Subscription) error
 	// SaveClaim records instance id as claimed: its Token, Expires and
-	// Ended documents replace everything held for it.
+	// Ended events replace everything held for it.
 	SaveClaim(id string, in *Instance) error
 	// Remove forgets instance id.
 	Remove(id string) error
