@@ -15,10 +15,7 @@ import (
 type Topics struct {
 	c      *Compiler
 	topics []string
-	// inputs[i] and parsed[i] are set by once[i] (see input).
-	inputs []urlpattern.Input
-	parsed []bool
-	once   []sync.Once
+	state  []topicState // one per topic
 	// reg and memo are set by Registry.Share: memo[e.slot] holds, for the
 	// entry e of reg, e.serial<<1 | 1 if it matches, e.serial<<1 if not,
 	// and anything else until it has been run.
@@ -26,11 +23,20 @@ type Topics struct {
 	memo []atomic.Uint64
 }
 
+// topicState is a topic parsed against the hub's URL, set by once (see
+// input).
+type topicState struct {
+	input  urlpattern.Input
+	parsed bool
+	once   sync.Once
+}
+
 // input returns topic i parsed against the hub's URL; ok is false if it is
 // not a URL. The first call for a topic parses it.
 func (t *Topics) input(i int) (in *urlpattern.Input, ok bool) {
-	t.once[i].Do(func() { t.inputs[i], t.parsed[i] = t.c.parse(t.topics[i]) })
-	return &t.inputs[i], t.parsed[i]
+	s := &t.state[i]
+	s.once.Do(func() { s.input, s.parsed = t.c.parse(t.topics[i]) })
+	return &s.input, s.parsed
 }
 
 // matchShared reports whether the interned selector e matches one of t's
@@ -56,11 +62,13 @@ func (t *Topics) matchShared(e *entry) bool {
 // Prepare prepares an update's topics for Set.MatchTopics. It keeps topics;
 // the caller must not modify it afterwards.
 func (c *Compiler) Prepare(topics ...string) *Topics {
-	return &Topics{
-		c:      c,
-		topics: topics,
-		inputs: make([]urlpattern.Input, len(topics)),
-		parsed: make([]bool, len(topics)),
-		once:   make([]sync.Once, len(topics)),
+	if len(topics) == 1 { // most updates: one allocation (an edge hub makes one per event)
+		p := new(struct {
+			t Topics
+			s [1]topicState
+		})
+		p.t = Topics{c: c, topics: topics, state: p.s[:]}
+		return &p.t
 	}
+	return &Topics{c: c, topics: topics, state: make([]topicState, len(topics))}
 }
