@@ -235,7 +235,7 @@ return 1
 func parseEvent(s string) (Event, error) {
 	var e Event
 	if strings.HasPrefix(s, "{") { // an ended document from before events had ids
-		e = NewEvents([]presence.Subscription{{}})[0]
+		e.ID = newIDSeries().id(0)
 	} else {
 		id, rest, ok1 := strings.Cut(s, "\n")
 		flag, doc, ok2 := strings.Cut(rest, "\n")
@@ -253,10 +253,10 @@ func parseEvent(s string) (Event, error) {
 }
 
 // parseEvents reads the events of a script's reply.
-func parseEvents[S ~[]T, T any](res S) ([]Event, error) {
+func parseEvents(res []any) ([]Event, error) {
 	out := make([]Event, 0, len(res))
 	for _, v := range res {
-		s, _ := any(v).(string)
+		s, _ := v.(string)
 		e, err := parseEvent(s)
 		if err != nil {
 			return out, err
@@ -285,7 +285,7 @@ func (r *Redis) Apply(ctx context.Context, rep *Report, now time.Time, lease tim
 		}
 	}
 	keys := []string{r.key("instances"), r.key("inst:", rep.Hub), r.key("subs:", rep.Hub), r.key("index"), r.key("unsent:", rep.Hub)}
-	res, err := applyScript.Run(ctx, r.client, keys, args...).StringSlice()
+	res, err := applyScript.Run(ctx, r.client, keys, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("presence: apply a report in redis: %w", err)
 	}
@@ -295,7 +295,7 @@ func (r *Redis) Apply(ctx context.Context, rep *Report, now time.Time, lease tim
 	if res[0] == "resync" {
 		reason := ""
 		if len(res) > 1 {
-			reason = res[1]
+			reason, _ = res[1].(string)
 		}
 		return nil, fmt.Errorf("%w (%s)", ErrResync, reason)
 	}

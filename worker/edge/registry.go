@@ -223,7 +223,8 @@ func (f *fanout) match(cl *Client) (set string, n int, ok bool) {
 	k := matchFrom{cl.MatchKey, cl.upTo}
 	if cl.MatchKey != "" {
 		if set, ok := f.keys[k]; ok {
-			return set, setBits(set), setBits(set) > 0
+			n := setBits(set)
+			return set, n, n > 0
 		}
 	}
 	clear(f.bits)
